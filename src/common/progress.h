@@ -1,0 +1,25 @@
+// A progress line on stderr (count, rate, ETA) when stderr is a terminal; silent when piped.
+// Thread-safe: advance() may be called from any thread.
+#pragma once
+#include <chrono>
+#include <mutex>
+#include <string>
+
+namespace codealign {
+
+class Progress {
+ public:
+  Progress(std::string label, size_t total);
+  ~Progress();  // ends the line
+  void advance(size_t n = 1);
+
+ private:
+  void draw(bool final);
+  std::string label_;
+  size_t total_, done_ = 0;
+  bool enabled_;
+  std::chrono::steady_clock::time_point start_, last_draw_;
+  std::mutex mutex_;
+};
+
+}  // namespace codealign

@@ -1,0 +1,104 @@
+// codealign sandbox: runs untrusted Python programs against tests, in isolation, fast.
+//
+// What it does: each worker is a pre-started Python interpreter (a fork server, "zygote") living
+// in its own user, pid, network, mount, IPC and UTS namespaces, behind a seccomp filter, on a
+// read-only root with only system directories and a size-capped /tmp. A job costs one fork of
+// that interpreter. The forked job drops to an unprivileged uid, gets rlimits (address space,
+// CPU, file size, open files, processes), an empty environment, no inherited descriptors and a
+// fresh scratch directory; after it, every process left in the namespace is killed and the
+// scratch directory removed. The verdict is computed by the zygote from messages on a private
+// pipe, never from the program's exit status or output.
+//
+// What it does not do: it does not make assertion-style tests (HumanEval's check(), MBPP asserts)
+// tamper-proof against code that deliberately inspects the test harness inside its own
+// interpreter; value-comparison jobs (HumanEval+/MBPP+) compare outputs outside the untrusted
+// process, which never sees the expected outputs.
+//
+// Where the kernel refuses namespaces the executor falls back (see isolation()) and says so once
+// on stderr. Executor is thread-compatible: one run() at a time.
+#pragma once
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace codealign::sandbox {
+
+// Resource limits of one job. Defaults suit HumanEval/MBPP solutions.
+struct Limits {
+  double timeout_s = 10.0;                  // wall clock for the whole job
+  size_t memory_bytes = 4ull << 30;         // RLIMIT_AS (evalplus uses 4 GiB)
+  size_t file_size_bytes = 16ull << 20;     // RLIMIT_FSIZE
+  size_t scratch_bytes = 64ull << 20;       // size of the tmpfs holding the scratch directory
+  int open_files = 256;                     // RLIMIT_NOFILE
+  int processes = 32;                       // RLIMIT_NPROC for the job's own uid namespace
+  size_t output_bytes = 64ull << 10;        // stdout and stderr kept, each
+};
+
+struct Config {
+  std::string interpreter = "/usr/bin/python3";
+  int workers = 0;  // 0: one per core
+  Limits limits;
+};
+
+enum class Verdict { passed, failed, runtime_error, syntax_error, timeout, out_of_memory, crashed };
+const char* verdict_name(Verdict verdict);
+
+// How a program is tested. Exactly one of `tests` and `inputs_json` is used.
+struct Job {
+  std::string program;  // the whole Python program (prompt + completion, or a solution)
+
+  // Assertion style: snippets run one by one in the program's globals; each is one test.
+  std::vector<std::string> tests;
+
+  // Value style (evalplus): call `entry_point(*args)` for each argument list in `inputs_json`
+  // (a JSON array, parsed by Python: big ints and Infinity are fine). With `expected_json` empty
+  // the outputs are recorded (ground truth); otherwise each is compared with the expected one.
+  std::string entry_point;
+  std::string inputs_json;
+  std::string input_adapter;          // evalplus input reshaping, e.g. "mbpp+/2"
+  std::vector<double> time_limits_s;  // per input
+  std::string expected_json;          // outputs as recorded by a ground-truth job
+  std::string oracle;                 // special comparison: "find_zero", "set_equal", ...
+  double atol = 0;
+
+  double timeout_s = 0;  // 0: Limits::timeout_s
+};
+
+struct Outcome {
+  Verdict verdict = Verdict::crashed;
+  std::string error_type;  // exception type, signal, "EarlyExit", ...
+  std::string message;     // one line for humans
+  int tests_passed = 0, tests_total = 0;
+  std::vector<bool> test_passed;  // per test or input, as far as the job got
+  double wall_s = 0;
+  std::string stdout_text, stderr_text;
+  bool stdout_truncated = false, stderr_truncated = false;
+  // Ground-truth jobs only: the recorded outputs (JSON, opaque) and per-input seconds.
+  std::string outputs_json;
+  std::vector<double> input_times_s;
+  int attempts = 1;  // 2 when the worker died and the job was retried
+};
+
+class Executor {
+ public:
+  explicit Executor(Config config);
+  ~Executor();
+  Executor(const Executor&) = delete;
+  Executor& operator=(const Executor&) = delete;
+
+  // Runs all jobs on the worker pool; identical jobs run once. `on_done` (optional) is called
+  // from worker threads after each distinct job with the number of jobs it answered.
+  std::vector<Outcome> run(const std::vector<Job>& jobs, const std::function<void(size_t)>& on_done = {});
+  Outcome run_one(const Job& job);
+
+  // Which isolation the workers got, e.g. "user,pid,net,mount,ipc,uts namespaces + seccomp".
+  const std::string& isolation() const;
+  const Config& config() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace codealign::sandbox

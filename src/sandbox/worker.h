@@ -1,0 +1,31 @@
+// One sandboxed fork server and the pipes to it (private to the sandbox part).
+#pragma once
+#include <string>
+#include <vector>
+
+#include "sandbox/container.h"
+
+namespace codealign::sandbox {
+
+// The worker's interpreter died or stopped answering; the job may be retried on a new one.
+struct WorkerDied {
+  std::string why;
+};
+
+class Worker {
+ public:
+  Worker(const std::string& interpreter, size_t scratch_bytes, int index, const std::vector<char>& seccomp_bpf);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Sends a job and its expected outputs, returns the result message. Throws WorkerDied when the
+  // interpreter dies or gives no answer within `deadline_s`; the worker is then unusable.
+  std::string run(const std::string& job, const std::string& expected, double deadline_s);
+
+ private:
+  void stop();
+  Container container_;
+};
+
+}  // namespace codealign::sandbox
