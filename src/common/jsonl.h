@@ -14,8 +14,8 @@ struct JsonlLine {
   const std::string& path;
   int number;             // 1-based
   std::string_view text;  // without the newline
-  // "path:line: " prefix for messages about this line.
-  std::string where() const { return path + ":" + std::to_string(number) + ": "; }
+  // "path:line: " prefix for messages about this line ("path: " when number is 0).
+  std::string where() const { return path + (number ? ":" + std::to_string(number) : "") + ": "; }
 };
 
 // Calls `visit` for each non-blank line of `text` (read from `path`); blank lines are skipped.

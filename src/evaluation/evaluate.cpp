@@ -1,0 +1,120 @@
+#include <algorithm>
+#include <chrono>
+#include <numeric>
+
+#include "common/progress.h"
+#include "evaluation/evaluation.h"
+#include "evaluation/ground_truth.h"
+
+namespace codealign::evaluation {
+namespace {
+
+// evalplus's rule: each input may take max(min, factor x canonical time); the whole job gets
+// min(cap, sum of those) + 1 s.
+sandbox::Job value_job(const tasks::Task& task, const std::string& program, const std::string& inputs,
+                       const std::string& expected, const std::vector<double>& times, const Options& options) {
+  sandbox::Job job;
+  job.program = program;
+  job.entry_point = task.entry_point;
+  job.inputs_json = inputs;
+  job.input_adapter = task.input_adapter;
+  job.expected_json = expected;
+  job.oracle = task.oracle;
+  job.atol = task.atol;
+  for (double t : times) job.time_limits_s.push_back(std::max(options.min_time_limit_s, options.time_limit_factor * t));
+  double sum = std::accumulate(job.time_limits_s.begin(), job.time_limits_s.end(), 0.0);
+  job.timeout_s = std::min(options.max_task_timeout_s, sum) + 1.0;
+  return job;
+}
+
+sandbox::Outcome too_large(size_t bytes, size_t limit) {
+  sandbox::Outcome o;
+  o.verdict = sandbox::Verdict::runtime_error;
+  o.error_type = "ProgramTooLarge";
+  o.message = "program of " + std::to_string(bytes) + " bytes exceeds the limit of " + std::to_string(limit) + " (not run)";
+  o.attempts = 0;
+  return o;
+}
+
+void compute_pass_at_k(Report& report, const std::vector<int>& ks, bool has_plus) {
+  std::map<std::string, std::pair<int, int>> base, plus;  // task -> (n, c)
+  for (const auto& r : report.results) {
+    auto& b = base[r.sample.task_id];
+    ++b.first;
+    b.second += r.passed();
+    auto& p = plus[r.sample.task_id];
+    ++p.first;
+    p.second += r.plus_passed();
+  }
+  auto group = [&](const std::map<std::string, std::pair<int, int>>& counts) {
+    std::map<std::string, double> values;
+    for (int k : ks) {
+      // As human-eval: pass@k only where every task has at least k samples.
+      if (std::any_of(counts.begin(), counts.end(), [k](const auto& c) { return c.second.first < k; })) continue;
+      double sum = 0;
+      for (const auto& [id, nc] : counts) sum += pass_at_k(nc.first, nc.second, k);
+      values["pass@" + std::to_string(k)] = sum / counts.size();
+    }
+    return values;
+  };
+  report.pass_at_k["base"] = group(base);
+  if (has_plus) report.pass_at_k["plus"] = group(plus);
+}
+
+}  // namespace
+
+Report evaluate(const tasks::TaskSet& tasks, const std::vector<Sample>& samples, sandbox::Executor& executor,
+                const Options& options) {
+  auto start = std::chrono::steady_clock::now();
+  Report report;
+  report.benchmark = tasks.name;
+  report.isolation = executor.isolation();
+  bool values = std::any_of(tasks.tasks.begin(), tasks.tasks.end(), [](const auto& t) { return t.has_value_tests(); });
+  std::map<std::string, GroundTruth> truth;
+  if (values) truth = ground_truth(tasks, executor, options);
+
+  // Jobs in sample order; value-test samples contribute two (base, plus).
+  std::vector<sandbox::Job> jobs;
+  std::vector<long> base_job(samples.size(), -1), plus_job(samples.size(), -1);
+  report.results.resize(samples.size());
+  for (size_t i = 0; i < samples.size(); ++i) {
+    const Sample& s = samples[i];
+    const tasks::Task& task = *tasks.find(s.task_id);
+    report.results[i].sample = s;
+    std::string program = tasks::sample_program(task, s.text, s.is_completion);
+    if (program.size() > options.max_program_bytes) {
+      report.results[i].base = too_large(program.size(), options.max_program_bytes);
+      if (task.has_value_tests()) report.results[i].plus = report.results[i].base;
+      continue;
+    }
+    base_job[i] = jobs.size();
+    if (task.has_value_tests()) {
+      const GroundTruth& t = truth.at(task.task_id);
+      jobs.push_back(value_job(task, program, task.base_inputs_json, t.base_outputs, t.base_times, options));
+      plus_job[i] = jobs.size();
+      jobs.push_back(value_job(task, program, task.plus_inputs_json, t.plus_outputs, t.plus_times, options));
+    } else {
+      jobs.push_back(tasks::assertion_job(task, program));
+      jobs.back().timeout_s = options.timeout_s;
+    }
+  }
+  std::vector<sandbox::Outcome> outcomes;
+  {
+    Progress progress("evaluate (" + tasks.name + ")", jobs.size());
+    outcomes = executor.run(jobs, [&](size_t n) { progress.advance(n); });
+  }
+  for (size_t i = 0; i < samples.size(); ++i) {
+    if (base_job[i] >= 0) report.results[i].base = outcomes[base_job[i]];
+    if (plus_job[i] >= 0) report.results[i].plus = outcomes[plus_job[i]];
+    ++report.verdicts[sandbox::verdict_name(report.results[i].base.verdict)];
+  }
+  std::vector<std::string> ids;
+  for (const auto& s : samples) ids.push_back(s.task_id);
+  std::sort(ids.begin(), ids.end());
+  report.tasks = std::unique(ids.begin(), ids.end()) - ids.begin();
+  compute_pass_at_k(report, options.ks, values);
+  report.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return report;
+}
+
+}  // namespace codealign::evaluation

