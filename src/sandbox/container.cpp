@@ -182,7 +182,9 @@ void build_root(const Plan& plan) {
   for (int fd = 5; fd < 1024; ++fd)
     if (fd != error_fd) close(fd);
   if (syscall(SYS_close_range, 1024, ~0u, 0) != 0 && errno != ENOSYS) child_fail(plan, "close_range");
-  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) child_fail(plan, "PR_SET_PDEATHSIG");
+  // No PR_SET_PDEATHSIG: it fires when the *thread* that cloned us ends, and pool threads come and
+  // go. If codealign dies, the worker reads EOF on fd 3 and exits (after the job in hand, which its
+  // timeout bounds); as pid 1 its exit kills everything in its namespace.
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) child_fail(plan, "PR_SET_NO_NEW_PRIVS");
   sock_fprog filter{static_cast<unsigned short>(plan.bpf->size() / sizeof(sock_filter)),
                     reinterpret_cast<sock_filter*>(const_cast<char*>(plan.bpf->data()))};
@@ -276,7 +278,7 @@ Container container_start(const ContainerSpec& spec, const std::vector<char>& se
   for (const char* file : system_files) add_host_path(plan, file);
   for (const char* device : devices) add_host_path(plan, device, true);
   if (std::string prefix = interpreter_prefix(spec.interpreter); !prefix.empty()) add_host_path(plan, prefix);
-  plan.scratch_options = "size=" + std::to_string(spec.scratch_bytes) + ",mode=01777";
+  plan.scratch_options = "size=" + std::to_string(spec.scratch_bytes) + ",mode=0755";  // jobs write only in their own directory
   plan.argv_storage.push_back(spec.interpreter);
   plan.argv_storage.insert(plan.argv_storage.end(), spec.args.begin(), spec.args.end());
   for (auto& arg : plan.argv_storage) plan.argv.push_back(arg.data());

@@ -1,7 +1,7 @@
 // Starting a worker's interpreter inside fresh namespaces (private to the sandbox part).
 // Parent side: clone, uid/gid maps, start-up error pipe. Child side, in this fixed order, failing
 // closed: wait for the maps, private mounts, new read-only root, /dev, /proc, /tmp, pivot_root,
-// descriptors, no-new-privs, parent-death signal, seccomp, execve.
+// descriptors, no-new-privs, seccomp, execve.
 #pragma once
 #include <sys/types.h>
 

@@ -1,0 +1,52 @@
+// The codealign binary: exit codes, messages and outputs as a user sees them.
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "support/test_support.h"
+
+namespace codealign {
+namespace {
+
+using testing::run_codealign;
+
+TEST(Cli, EvaluateWritesResultsAndJsonSummary) {
+  testing::TempDir dir;
+  std::string samples = dir.path + "/samples.jsonl";
+  testing::write_text(samples, R"({"task_id": "HumanEval/0", "completion": "    return False\n"})" "\n"
+                               R"({"task_id": "HumanEval/2", "completion": "    return number % 1.0\n"})" "\n");
+  auto result = run_codealign("evaluate --benchmark humaneval --samples " + samples + " --json --data-dir " +
+                              testing::data_dir());
+  ASSERT_EQ(result.status, 0) << result.output;
+  auto summary = nlohmann::json::parse(result.output);
+  EXPECT_EQ(summary["samples"], 2);
+  EXPECT_EQ(summary["verdicts"]["passed"], 1);
+  EXPECT_DOUBLE_EQ(summary["base"]["pass@1"].get<double>(), 0.5);
+  EXPECT_EQ(access((samples + ".results.jsonl").c_str(), F_OK), 0);
+}
+
+TEST(Cli, BadSamplesFailWithFileAndLineAndNoOutput) {
+  testing::TempDir dir;
+  std::string samples = dir.path + "/samples.jsonl";
+  testing::write_text(samples, R"({"task_id": "HumanEval/0", "completion": "    return False\n"})" "\nnot json\n");
+  auto result = run_codealign("evaluate --samples " + samples + " --data-dir " + testing::data_dir());
+  EXPECT_EQ(result.status, 1);
+  EXPECT_EQ(result.output, "codealign: error: " + samples + ":2: invalid JSON\n");
+  EXPECT_NE(access((samples + ".results.jsonl").c_str(), F_OK), 0);
+}
+
+TEST(Cli, ExecuteReportsTheVerdictAsExitStatus) {
+  testing::TempDir dir;
+  std::string program = dir.path + "/p.py";
+  testing::write_text(program, "def f():\n    return 2\n");
+  EXPECT_EQ(run_codealign("execute " + program + " --test 'assert f() == 2'").status, 0);
+  auto failed = run_codealign("execute " + program + " --test 'assert f() == 3' --json");
+  EXPECT_EQ(failed.status, 1);
+  EXPECT_EQ(nlohmann::json::parse(failed.output)["verdict"], "failed");
+  EXPECT_EQ(run_codealign("evaluate --benchmark nope").status, 1);
+  EXPECT_EQ(run_codealign("frobnicate").status, 2);
+}
+
+}  // namespace
+}  // namespace codealign

@@ -1,0 +1,33 @@
+// Helpers shared by the tests: the data directory (which must exist: CI fails, not skips,
+// without it), temporary directories, and running the codealign binary.
+#pragma once
+#include <string>
+
+#include "sandbox/sandbox.h"
+
+namespace codealign::testing {
+
+// $CODEALIGN_DATA_DIR or ../shared/data; aborts the test program if it is missing.
+std::string data_dir();
+
+// A fresh directory under /tmp, removed by the destructor.
+struct TempDir {
+  TempDir();
+  ~TempDir();
+  std::string path;
+};
+
+// Writes `text` to `path`.
+void write_text(const std::string& path, const std::string& text);
+
+// Runs the codealign binary with `args` (a shell fragment); returns exit status and stdout+stderr.
+struct CommandResult {
+  int status;
+  std::string output;
+};
+CommandResult run_codealign(const std::string& args);
+
+// A small executor for tests: 2 workers, short timeout, 1 GiB of memory.
+sandbox::Config test_config(double timeout_s = 3.0);
+
+}  // namespace codealign::testing

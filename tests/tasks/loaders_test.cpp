@@ -1,0 +1,88 @@
+// The benchmark loaders against the real data in ../shared/data.
+#include <gtest/gtest.h>
+
+#include "common/error.h"
+#include "support/test_support.h"
+#include "tasks/tasks.h"
+
+namespace codealign::tasks {
+namespace {
+
+TEST(Loaders, BenchmarkSizesAndFields) {
+  const std::string data = testing::data_dir();
+  TaskSet humaneval = load_benchmark("humaneval", data);
+  ASSERT_EQ(humaneval.tasks.size(), 164u);
+  const Task& first = humaneval.tasks.front();
+  EXPECT_EQ(first.task_id, "HumanEval/0");
+  EXPECT_EQ(first.entry_point, "has_close_elements");
+  EXPECT_EQ(first.code_prompt, first.prompt);
+  EXPECT_EQ(sample_program(first, "    return True\n", true), first.prompt + "    return True\n");
+  EXPECT_NE(first.tests.at(0).find("check(has_close_elements)"), std::string::npos);
+
+  TaskSet mbpp = load_benchmark("mbpp", data);
+  ASSERT_EQ(mbpp.tasks.size(), 974u);
+  const Task* eleven = mbpp.find("11");
+  ASSERT_TRUE(eleven);
+  EXPECT_EQ(eleven->split, "test");
+  EXPECT_EQ(eleven->tests.size(), 3u);
+  EXPECT_EQ(eleven->prompt.rfind("You are an expert Python programmer, and here is your task: ", 0), 0u);
+  EXPECT_NE(eleven->prompt.find("Your code should pass these tests:\n\nassert "), std::string::npos);
+  EXPECT_EQ(sample_program(*eleven, "x", true), "x");  // an MBPP completion is the whole program
+  int counts[4] = {};
+  for (const auto& t : mbpp.tasks)
+    ++counts[t.split == "prompt" ? 0 : t.split == "test" ? 1 : t.split == "validation" ? 2 : 3];
+  EXPECT_EQ(counts[0], 10);
+  EXPECT_EQ(counts[1], 500);
+  EXPECT_EQ(counts[2], 90);
+  EXPECT_EQ(counts[3], 374);
+  // Set-up code runs before each assert (task 367 builds a tree).
+  EXPECT_EQ(mbpp.find("367")->tests[0].rfind("root = Node(1)", 0), 0u);
+
+  EXPECT_EQ(load_benchmark("mbpp-sanitized", data).tasks.size(), 427u);
+
+  TaskSet plus = load_benchmark("humaneval+", data);
+  ASSERT_EQ(plus.tasks.size(), 164u);
+  EXPECT_EQ(plus.find("HumanEval/32")->oracle, "find_zero");
+  EXPECT_EQ(plus.find("HumanEval/2")->atol, 1e-6);
+  EXPECT_EQ(plus.find("HumanEval/0")->base_inputs_json.front(), '[');
+
+  TaskSet mbpp_plus = load_benchmark("mbpp+", data);
+  ASSERT_EQ(mbpp_plus.tasks.size(), 378u);
+  EXPECT_EQ(mbpp_plus.find("Mbpp/2")->oracle, "set_equal");
+  EXPECT_EQ(mbpp_plus.find("Mbpp/2")->input_adapter, "tuple_args");
+  bool raw_infinity = false;
+  for (const auto& t : mbpp_plus.tasks) raw_infinity |= t.plus_inputs_json.find("-Infinity") != std::string::npos;
+  EXPECT_TRUE(raw_infinity);  // kept raw for Python, which nlohmann could not have parsed
+}
+
+TEST(Loaders, UnknownBenchmarkListsValidNames) {
+  try {
+    load_benchmark("humaneval-x", testing::data_dir());
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "tasks: unknown benchmark 'humaneval-x'; expected one of: humaneval, humaneval+, mbpp, "
+                           "mbpp-sanitized, mbpp+ (or --tasks FILE)");
+  }
+}
+
+TEST(Loaders, UserTaskFileErrorsNameTheLine) {
+  testing::TempDir dir;
+  std::string path = dir.path + "/mine.jsonl";
+  testing::write_text(path, R"({"task_id": "a", "prompt": "def f():\n", "tests": ["assert f() == 1"]})" "\n"
+                            R"({"task_id": "a", "prompt": "def g():\n", "tests": ["assert g() == 1"]})" "\n");
+  try {
+    load_task_file(path);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), path + ":2: duplicate task_id 'a'");
+  }
+  testing::write_text(path, R"({"task_id": "a", "prompt": "def f():\n", "tests": []})" "\n");
+  EXPECT_THROW(load_task_file(path), Error);
+  testing::write_text(path, R"({"task_id": "a", "prompt": "def f():\n    return 1\n", "tests": ["assert f() == 1"]})");
+  TaskSet set = load_task_file(path);
+  EXPECT_EQ(set.name, "mine");
+  EXPECT_EQ(set.tasks.at(0).tests.size(), 1u);
+}
+
+}  // namespace
+}  // namespace codealign::tasks
