@@ -4,7 +4,7 @@
 # samples, same timeout, same worker count, same machine, same run.
 #
 #   bench/evaluate_throughput.sh [CODEALIGN_BIN]        (default build/src/codealign)
-#   TIMEOUT=3 WORKERS=$(nproc) bench/evaluate_throughput.sh
+#   TIMEOUT=3 WORKERS=$(nproc) NO_TIMEOUTS=1 bench/evaluate_throughput.sh   (NO_TIMEOUTS: no looping samples)
 #
 # Builds nothing. Honours CODEALIGN_DATA_DIR (default ../shared/data from the repo root).
 # "seconds" is wall-clock time measured here around each command, so both tools
@@ -24,7 +24,7 @@ KEEP_TMP=0
 trap '[[ $KEEP_TMP == 1 ]] || rm -rf "$TMP"' EXIT
 
 SAMPLES=$TMP/samples.jsonl
-"$PY" bench/make_humaneval_samples.py --out "$SAMPLES"
+"$PY" bench/make_humaneval_samples.py --out "$SAMPLES" ${NO_TIMEOUTS:+--no-timeouts}
 
 json_field() {  # json_field FILE EXPR   (EXPR in Python over the parsed object `d`)
   "$PY" -c 'import json, sys; d = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"

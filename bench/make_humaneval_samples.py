@@ -19,6 +19,8 @@ benchmark exercises every verdict path and not just the happy one:
             In the other tasks: "    return 0" -> wrong answer.
 
 With the HumanEval data: 852 of 1640 samples pass, 11 time out (9 + 2 above).
+--no-timeouts swaps the 11 looping samples for wrong values, so the benchmark measures the
+per-sample cost of each tool instead of the (identical) timeouts.
 There is no randomness: the same data gives the same file, byte for byte.
 Standard library only.
 """
@@ -68,11 +70,15 @@ def mutate(solution):
     return WRONG_VALUE
 
 
-def completions(index, task):
+LOOPING_MUTATIONS = {"HumanEval/44", "HumanEval/123"}
+
+
+def completions(index, task, timeouts=True):
     canonical = task["canonical_solution"]
     out = [canonical] * 5
-    out += [WRONG_VALUE, EXCEPTION, SYNTAX_ERROR, mutate(canonical)]
-    out.append(INFINITE_LOOP if index % LOOP_EVERY == 0 else OTHER_WRONG_VALUE)
+    looping = task["task_id"] in LOOPING_MUTATIONS and not timeouts
+    out += [WRONG_VALUE, EXCEPTION, SYNTAX_ERROR, WRONG_VALUE if looping else mutate(canonical)]
+    out.append(INFINITE_LOOP if timeouts and index % LOOP_EVERY == 0 else OTHER_WRONG_VALUE)
     assert len(out) == SAMPLES_PER_TASK
     return out
 
@@ -87,6 +93,7 @@ def main():
     parser.add_argument("--data-dir", type=Path,
                         default=Path(os.environ.get("CODEALIGN_DATA_DIR") or default_data_dir()))
     parser.add_argument("--out", default="-", help="output JSONL (default: stdout)")
+    parser.add_argument("--no-timeouts", action="store_true", help="no sample that loops forever")
     args = parser.parse_args()
 
     path = args.data_dir / "benchmarks" / "humaneval" / "HumanEval.jsonl.gz"
@@ -96,7 +103,7 @@ def main():
     out = sys.stdout if args.out == "-" else open(args.out, "w", encoding="utf-8")
     with out:
         for index, task in enumerate(tasks):
-            for completion in completions(index, task):
+            for completion in completions(index, task, timeouts=not args.no_timeouts):
                 out.write(json.dumps({"task_id": task["task_id"], "completion": completion}) + "\n")
     print("wrote %d samples for %d tasks" % (len(tasks) * SAMPLES_PER_TASK, len(tasks)),
           file=sys.stderr)

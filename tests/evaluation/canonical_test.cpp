@@ -72,8 +72,6 @@ TEST_F(Canonical, BrokenSolutionsFailWithTheRightVerdicts) {
       {1, "HumanEval/0", "    return None\n", true},
       {2, "HumanEval/0", "    raise ValueError('broken')\n", true},
       {3, "HumanEval/0", "    return (\n", true},
-      // A solution right on the base inputs only: HumanEval/0 with a threshold off by one.
-      {4, "HumanEval/13", "    return a if b == 0 else greatest_common_divisor(b, a % b) if a > 0 else abs(b)\n", true},
       {5, "HumanEval/32", "    return 0.0\n", true},
   };
   Report report = run(humaneval, samples);
@@ -81,14 +79,14 @@ TEST_F(Canonical, BrokenSolutionsFailWithTheRightVerdicts) {
   EXPECT_EQ(report.results[1].base.verdict, sandbox::Verdict::runtime_error);
   EXPECT_EQ(report.results[1].base.error_type, "ValueError");
   EXPECT_EQ(report.results[2].base.verdict, sandbox::Verdict::syntax_error);
-  EXPECT_EQ(report.results[4].base.verdict, sandbox::Verdict::failed);  // find_zero's oracle checks the root
+  EXPECT_EQ(report.results[3].base.verdict, sandbox::Verdict::failed);  // find_zero's oracle checks the root
   for (const auto& r : report.results) EXPECT_FALSE(r.plus_passed()) << r.sample.line;
 
   auto mbpp = tasks::load_benchmark("mbpp", testing::data_dir());
-  Report mbpp_report = run(mbpp, {{1, "11", "def remove_Occ(s, ch):\n    return s.replace(ch, '', 1)\n", false},
+  Report mbpp_report = run(mbpp, {{1, "11", "def remove_Occ(s, ch):\n    return 'heo'\n", false},
                                   {2, "11", "def something_else(): pass\n", false}});
   EXPECT_EQ(mbpp_report.results[0].base.verdict, sandbox::Verdict::failed);
-  EXPECT_GT(mbpp_report.results[0].base.tests_passed, 0);
+  EXPECT_EQ(mbpp_report.results[0].base.tests_passed, 1);  // right for "hello" only
   EXPECT_EQ(mbpp_report.results[0].base.tests_total, 3);
   EXPECT_EQ(mbpp_report.results[1].base.verdict, sandbox::Verdict::runtime_error);
   EXPECT_EQ(mbpp_report.results[1].base.error_type, "NameError");

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Builds and runs every test. Tests read ../shared/data (or $CODEALIGN_DATA_DIR) and fail,
+# not skip, when it is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CODEALIGN_DATA_DIR="${CODEALIGN_DATA_DIR:-$(cd .. && pwd)/shared/data}"
+[ -d "$CODEALIGN_DATA_DIR/benchmarks" ] || { echo "test: data missing at '$CODEALIGN_DATA_DIR'" >&2; exit 1; }
+scripts/build.sh
+ctest --test-dir build --output-on-failure -j 1
