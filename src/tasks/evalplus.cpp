@@ -5,7 +5,6 @@
 
 #include "common/error.h"
 #include "common/files.h"
-#include "common/hash.h"
 #include "common/jsonl.h"
 #include "common/raw_json.h"
 #include "tasks/loaders.h"
@@ -71,8 +70,7 @@ std::string decoded_string(std::string_view object, const char* name, const Json
 
 TaskSet load_evalplus(const std::string& path, const std::string& name) {
   TaskSet set{name, path, "", {}};
-  std::string text = read_file(path);
-  set.source_hash = ContentHash().add(text).hex();
+  std::string text = read_source(set);
   for_each_jsonl_line(path, text, [&](const JsonlLine& line) {
     Task task;
     task.task_id = decoded_string(line.text, "task_id", line);

@@ -1,5 +1,4 @@
 #include "common/files.h"
-#include "common/hash.h"
 #include "common/jsonl.h"
 #include "tasks/loaders.h"
 
@@ -7,8 +6,7 @@ namespace codealign::tasks {
 
 TaskSet load_humaneval(const std::string& path) {
   TaskSet set{"humaneval", path, "", {}};
-  std::string text = read_file(path);
-  set.source_hash = ContentHash().add(text).hex();
+  std::string text = read_source(set);
   for_each_jsonl_line(path, text, [&](const JsonlLine& line) {
     Json j = parse_json_object(line);
     Task task;

@@ -15,6 +15,9 @@ TaskSet load_evalplus(const std::string& path, const std::string& name);  // Hum
 std::string mbpp_prompt(const std::string& text, const std::vector<std::string>& tests);
 std::string mbpp_split(int task_number);
 
+// Reads set.source_path, records its content hash in set.source_hash, returns the text.
+std::string read_source(TaskSet& set);
+
 // Throws if two tasks share an id.
 void check_unique_ids(const TaskSet& set);
 

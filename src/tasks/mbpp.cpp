@@ -1,6 +1,5 @@
 #include "common/error.h"
 #include "common/files.h"
-#include "common/hash.h"
 #include "common/jsonl.h"
 #include "tasks/loaders.h"
 
@@ -54,8 +53,7 @@ std::string mbpp_split(int n) {
 
 TaskSet load_mbpp(const std::string& path) {
   TaskSet set{"mbpp", path, "", {}};
-  std::string text = read_file(path);
-  set.source_hash = ContentHash().add(text).hex();
+  std::string text = read_source(set);
   for_each_jsonl_line(path, text, [&](const JsonlLine& line) {
     Json j = parse_json_object(line);
     set.tasks.push_back(mbpp_task(task_number(j, line), string_field(j, "text", line), string_field(j, "code", line),
@@ -67,8 +65,7 @@ TaskSet load_mbpp(const std::string& path) {
 
 TaskSet load_mbpp_sanitized(const std::string& path) {
   TaskSet set{"mbpp-sanitized", path, "", {}};
-  std::string text = read_file(path);
-  set.source_hash = ContentHash().add(text).hex();
+  std::string text = read_source(set);
   Json all = Json::parse(text, nullptr, false);
   if (!all.is_array()) throw Error("tasks: '" + path + "' is not a JSON array of tasks");
   int index = 0;

@@ -2,6 +2,8 @@
 #include <cstdlib>
 
 #include "common/error.h"
+#include "common/files.h"
+#include "common/hash.h"
 #include "tasks/loaders.h"
 #include "tasks/tasks.h"
 
@@ -44,6 +46,12 @@ sandbox::Job assertion_job(const Task& task, const std::string& program) {
 std::string default_data_dir() {
   const char* env = std::getenv("CODEALIGN_DATA_DIR");
   return env && *env ? env : "../shared/data";
+}
+
+std::string read_source(TaskSet& set) {
+  std::string text = read_file(set.source_path);
+  set.source_hash = ContentHash().add(text).hex();
+  return text;
 }
 
 void check_unique_ids(const TaskSet& set) {

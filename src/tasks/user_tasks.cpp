@@ -1,6 +1,5 @@
 #include "common/error.h"
 #include "common/files.h"
-#include "common/hash.h"
 #include "common/jsonl.h"
 #include "tasks/loaders.h"
 
@@ -9,8 +8,7 @@ namespace codealign::tasks {
 TaskSet load_task_file(const std::string& path) {
   std::string stem = path.substr(path.rfind('/') + 1);
   TaskSet set{stem.substr(0, stem.find('.')), path, "", {}};
-  std::string text = read_file(path);
-  set.source_hash = ContentHash().add(text).hex();
+  std::string text = read_source(set);
   for_each_jsonl_line(path, text, [&](const JsonlLine& line) {
     Json j = parse_json_object(line);
     Task task;
