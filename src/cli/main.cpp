@@ -4,7 +4,7 @@
 #include <map>
 
 #include "cli/commands.h"
-#include "common/error.h"
+#include <exception>
 
 int main(int argc, char** argv) {
   using namespace codealign::cli;
@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
   try {
     for (auto& [sub, command] : commands)
       if (sub->parsed()) return command();
-  } catch (const codealign::Error& e) {
+  } catch (const std::exception& e) {  // codealign::Error, and anything a library let through
     std::fprintf(stderr, "codealign: error: %s\n", e.what());
     return exit_failure;
   }

@@ -38,7 +38,11 @@ std::map<std::string, GroundTruth> read_cache(const std::string& path) {
   std::string text = read_file(path);
   for_each_jsonl_line(path, text, [&](const JsonlLine& line) {
     Json j = parse_json_object(line);
-    truth[j.at("task_id")] = {j.at("base"), j.at("plus"), j.at("base_times"), j.at("plus_times")};
+    try {
+      truth[j.at("task_id")] = {j.at("base"), j.at("plus"), j.at("base_times"), j.at("plus_times")};
+    } catch (const Json::exception& e) {
+      throw Error(line.where() + "corrupt ground-truth cache (delete it, or pass --no-cache): " + e.what());
+    }
   });
   return truth;
 }

@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cstdio>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -61,7 +60,8 @@ Verdict parse_verdict(const std::string& name) {
 }
 
 Outcome parse_outcome(const std::string& text) {
-  Json j = Json::parse(text);
+  Json j = Json::parse(text, nullptr, false);
+  if (!j.is_object()) throw Error("sandbox: the harness sent a result that is not a JSON object");
   if (j.contains("harness_error")) throw Error("sandbox: harness failed: " + j["harness_error"].get<std::string>());
   Outcome o;
   o.verdict = parse_verdict(j.at("verdict"));

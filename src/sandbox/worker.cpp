@@ -83,7 +83,6 @@ std::string drain(int fd) {
 Worker::Worker(const std::string& interpreter, size_t scratch_bytes, int index, const std::vector<char>& seccomp_bpf) {
   ContainerSpec spec{interpreter, {"-I", "-B", "-c", std::string(harness_source())}, scratch_bytes, index};
   container_ = container_start(spec, seccomp_bpf);
-  spec.args.clear();
   std::string ready;
   if (!receive_message(container_.from_child, ready, Clock::now() + std::chrono::seconds(60))) {
     std::string why = drain(container_.child_stderr);
