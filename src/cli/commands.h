@@ -13,5 +13,6 @@ using Command = std::function<int()>;
 
 Command add_evaluate_command(CLI::App& app);
 Command add_execute_command(CLI::App& app);
+Command add_tokenize_command(CLI::App& app);
 
 }  // namespace codealign::cli

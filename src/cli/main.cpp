@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   };
   add(add_evaluate_command);
   add(add_execute_command);
+  add(add_tokenize_command);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -35,9 +35,9 @@ bool AddedTokenMatcher::find_at(std::string_view text, size_t pos, const EncodeO
     const AddedToken& token = tokens_[index];
     if (text.compare(pos, token.content.size(), token.content) != 0) continue;
     size_t end = pos + token.content.size();
-    if (token.special &&
-        (!options.parse_special || overlaps(options.untrusted, pos, end)))
-      continue;
+    // Untrusted text matches no added token at all, special or not (FIM tokens are often
+    // marked non-special, yet text must not forge them).
+    if (!options.parse_special || overlaps(options.untrusted, pos, end)) continue;
     if (token.single_word && ((pos > 0 && is_word_char(text[pos - 1])) ||
                               (end < text.size() && is_word_char(text[end]))))
       continue;

@@ -15,7 +15,7 @@ class AddedTokenMatcher {
   explicit AddedTokenMatcher(const std::vector<AddedToken>& tokens);
 
   // Calls on_text(text, starts_input) for the stretches between matches and on_token(id)
-  // for each match. Special tokens match only with parse_special and outside `untrusted`.
+  // for each match. Added tokens match only with parse_special and outside `untrusted`.
   void split(std::string_view text, const EncodeOptions& options,
              const std::function<void(std::string_view, bool)>& on_text,
              const std::function<void(TokenId)>& on_token) const;

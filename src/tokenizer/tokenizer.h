@@ -8,8 +8,8 @@
 // silently approximated.
 //
 // Text given to encode() must be valid UTF-8 (an Error names the first bad byte); decode()
-// replaces byte sequences that are not UTF-8 with U+FFFD, as HF does. Special tokens are
-// matched in text only when the caller trusts it (EncodeOptions::parse_special).
+// replaces byte sequences that are not UTF-8 with U+FFFD, as HF does. Added and special
+// tokens are matched in text only where the caller trusts it (EncodeOptions).
 //
 // A Tokenizer is immutable after loading, cheap to copy (shared state) and safe to use from
 // many threads at once. Torch-free.
@@ -36,10 +36,12 @@ struct EncodeOptions {
   // Add the post-processor's tokens (BOS/EOS as the tokenizer's config says), HF's
   // add_special_tokens. A BOS already at the start of the ids is not added again.
   bool add_special_tokens = false;
-  // Match special tokens written in the text ("<|im_start|>" -> its id). False treats the
-  // whole text as untrusted: special tokens are then encoded as the plain text they spell.
+  // Match added tokens written in the text ("<|im_start|>" -> its id). False treats the
+  // whole text as untrusted: added tokens, special or not (FIM tokens are often marked
+  // non-special), are then encoded as the plain text they spell. (HF's split_special_tokens
+  // still matches non-special added tokens.)
   bool parse_special = true;
-  std::vector<TextSpan> untrusted;  // with parse_special: spans where specials stay text
+  std::vector<TextSpan> untrusted;  // with parse_special: spans where added tokens stay text
 };
 
 class Tokenizer {

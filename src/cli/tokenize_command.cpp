@@ -1,0 +1,102 @@
+// `codealign tokenize`: text -> ids (or ids -> text with --decode), for humans and scripts.
+#include <iostream>
+#include <iterator>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "common/error.h"
+#include "tokenizer/tokenizer.h"
+
+namespace codealign::cli {
+namespace {
+
+struct TokenizeOptions {
+  std::string tokenizer;
+  std::string text;
+  bool decode = false, lines = false, json = false, plain = false, add_special = false;
+  bool skip_special = false, info = false;
+};
+
+std::vector<tokenizer::TokenId> parse_ids(const std::string& text, size_t line) {
+  std::vector<tokenizer::TokenId> ids;
+  std::istringstream in(text);
+  std::string word;
+  while (in >> word) {
+    size_t used = 0;
+    long long value = 0;
+    try {
+      value = std::stoll(word, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != word.size() || value < 0 || value > INT32_MAX)
+      throw Error("tokenize: line " + std::to_string(line) + ": '" + word + "' is not a token id");
+    ids.push_back(tokenizer::TokenId(value));
+  }
+  return ids;
+}
+
+std::string run_one(const tokenizer::Tokenizer& tok, const TokenizeOptions& o,
+                    const std::string& input, size_t line) {
+  if (o.decode) {
+    auto ids = parse_ids(input, line);
+    std::string text = tok.decode(ids, o.skip_special);
+    return o.json ? nlohmann::json{{"text", text}}.dump() : text;
+  }
+  tokenizer::EncodeOptions options;
+  options.parse_special = !o.plain;
+  options.add_special_tokens = o.add_special;
+  auto ids = tok.encode(input, options);
+  if (o.json) {
+    nlohmann::json tokens = nlohmann::json::array();
+    for (auto id : ids) tokens.push_back(tok.token_text(id));
+    return nlohmann::json{{"ids", ids}, {"tokens", tokens}}.dump(-1, ' ', false,
+                                                                nlohmann::json::error_handler_t::replace);
+  }
+  std::string out;
+  for (auto id : ids) out += (out.empty() ? "" : " ") + std::to_string(id);
+  return out;
+}
+
+}  // namespace
+
+Command add_tokenize_command(CLI::App& app) {
+  auto o = std::make_shared<TokenizeOptions>();
+  CLI::App* sub = app.add_subcommand(
+      "tokenize", "Encode text to token ids (or decode ids with --decode) with a model's tokenizer");
+  sub->add_option("--tokenizer", o->tokenizer,
+                  "tokenizer.json, tokenizer.model, *.gguf, encoder.json/vocab.json, or a model directory")
+      ->required();
+  CLI::Option* text = sub->add_option("--text", o->text, "Text to encode (ids to decode); default: standard input");
+  sub->add_flag("--decode", o->decode, "Read token ids (space-separated) and print their text");
+  sub->add_flag("--lines", o->lines, "Treat each input line as its own text (one output line each)");
+  sub->add_flag("--json", o->json, "Print JSON: {\"ids\", \"tokens\"} (or {\"text\"} with --decode)");
+  sub->add_flag("--plain", o->plain, "Untrusted text: special tokens written in it stay plain text");
+  sub->add_flag("--add-special-tokens", o->add_special, "Add the tokenizer's BOS/EOS as its config says");
+  sub->add_flag("--skip-special-tokens", o->skip_special, "With --decode: leave special tokens out");
+  sub->add_flag("--info", o->info, "Print what the tokenizer is (format, vocabulary size, special ids)");
+  return [o, text] {
+    tokenizer::Tokenizer tok = tokenizer::Tokenizer::load(o->tokenizer);
+    if (o->info) {
+      auto show = [](std::optional<tokenizer::TokenId> id) { return id ? std::to_string(*id) : "none"; };
+      std::cout << tok.description() << "  vocab " << tok.vocab_size() << "  bos " << show(tok.bos_id())
+                << "  eos " << show(tok.eos_id()) << "  pad " << show(tok.pad_id()) << "\n";
+      return exit_ok;
+    }
+    std::string input = text->count() > 0 ? o->text
+                                          : std::string(std::istreambuf_iterator<char>(std::cin), {});
+    if (!o->lines) {
+      std::cout << run_one(tok, *o, input, 1) << (o->decode && !o->json ? "" : "\n");
+      return exit_ok;
+    }
+    std::istringstream lines(input);
+    std::string line;
+    for (size_t number = 1; std::getline(lines, line); ++number)
+      std::cout << run_one(tok, *o, line, number) << "\n";
+    return exit_ok;
+  };
+}
+
+}  // namespace codealign::cli
