@@ -12,6 +12,8 @@ namespace {
 
 using nlohmann::json;
 
+bool present(const json& node, const char* key) { return node.contains(key) && !node[key].is_null(); }
+
 class JsonLoader {
  public:
   explicit JsonLoader(std::string path) : path_(std::move(path)) {}
@@ -28,18 +30,18 @@ class JsonLoader {
     load_added(root.value("added_tokens", json::array()), *state);
 
     std::vector<std::unique_ptr<Normalizer>> normalizers;
-    if (!root["normalizer"].is_null()) add_normalizer(root["normalizer"], normalizers);
+    if (present(root, "normalizer")) add_normalizer(root["normalizer"], normalizers);
     std::vector<std::unique_ptr<PreTokenizer>> pre_tokenizers;
-    if (!root["pre_tokenizer"].is_null()) add_pre_tokenizer(root["pre_tokenizer"], pre_tokenizers);
+    if (present(root, "pre_tokenizer")) add_pre_tokenizer(root["pre_tokenizer"], pre_tokenizers);
 
     std::vector<Bpe::Merge> merges = rank_merges(state->vocab, merge_pairs(root["model"]), path_);
     auto model = std::make_unique<Bpe>(state->vocab, merges, bpe_options(root["model"], *state));
     state->backend = std::make_unique<PipelineBackend>(std::move(normalizers),
                                                        std::move(pre_tokenizers), std::move(model));
     std::vector<DecoderStep> decoder;
-    if (!root["decoder"].is_null()) add_decoder(root["decoder"], decoder);
+    if (present(root, "decoder")) add_decoder(root["decoder"], decoder);
     apply_decoder(decoder, *state);
-    if (!root["post_processor"].is_null()) add_post_processor(root["post_processor"], *state);
+    if (present(root, "post_processor")) add_post_processor(root["post_processor"], *state);
     state->description = std::string("hf-json bpe ") + (byte_level_ ? "byte-level" : "characters");
     return state;
   }
@@ -66,10 +68,10 @@ class JsonLoader {
 
   void load_vocab(const json& model, Tokenizer::State& state) {
     if (model.value("type", "BPE") != "BPE") refuse("model", model);
-    if (!model["dropout"].is_null() && model["dropout"] != 0)
+    if (present(model, "dropout") && model["dropout"] != 0)
       throw Error("tokenizer: '" + path_ + "': BPE dropout is not supported (it is for training)");
     for (const char* affix : {"continuing_subword_prefix", "end_of_word_suffix"})
-      if (model.contains(affix) && !model[affix].is_null() && model[affix] != "")
+      if (present(model, affix) && model[affix] != "")
         throw Error("tokenizer: '" + path_ + "': BPE " + affix + " is not supported");
     for (const auto& [token, id] : model.at("vocab").items()) state.vocab.add(token, id.get<TokenId>());
   }
@@ -94,8 +96,8 @@ class JsonLoader {
     options.byte_fallback = model.value("byte_fallback", false);
     options.ignore_merges = model.value("ignore_merges", false);
     options.fuse_unk = model.value("fuse_unk", false);
-    if (model.contains("unk_token") && model["unk_token"].is_string()) {
-      options.unk = state.vocab.find(model["unk_token"].get<std::string>());
+    if (present(model, "unk_token")) {
+      options.unk = state.vocab.find(text(model, "unk_token"));
       if (!options.unk)
         throw Error("tokenizer: '" + path_ + "': unk_token is not in the vocabulary");
     }

@@ -1,0 +1,168 @@
+// tokenizer.json components beyond Qwen's: a Llama-2/CodeLlama file (Prepend + Replace
+// normalizers, byte fallback, Replace/ByteFallback/Fuse/Strip decoders, TemplateProcessing),
+// its Metaspace variant, Split behaviours, and refusals that name the component.
+#include <gtest/gtest.h>
+#include <sentencepiece_processor.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <tuple>
+
+#include "common/error.h"
+#include "support/test_support.h"
+#include "tokenizer/tokenizer.h"
+#include "tokenizer/vectors.h"
+
+namespace codealign::testing {
+namespace {
+
+using nlohmann::json;
+using namespace codealign::tokenizer;
+
+const std::string marker = "\xE2\x96\x81";
+
+// The tokenizer.json transformers' LlamaConverter writes for Llama-2, made here from the
+// SentencePiece model: merges are every split of a piece into two pieces, in score order.
+json llama_tokenizer_json() {
+  sentencepiece::SentencePieceProcessor sp;
+  EXPECT_TRUE(sp.Load(data_dir() + "/tokenizers/llama2/tokenizer.model").ok());
+  json vocab = json::object();
+  for (int id = 0; id < sp.GetPieceSize(); ++id) vocab[sp.IdToPiece(id)] = id;
+  std::vector<std::tuple<float, int, int, int>> merges;  // -score, merged, left, right
+  for (int id = 0; id < sp.GetPieceSize(); ++id) {
+    if (sp.IsControl(id) || sp.IsUnknown(id) || sp.IsByte(id)) continue;
+    std::string piece = sp.IdToPiece(id);
+    for (size_t cut = 1; cut < piece.size(); ++cut) {
+      if ((static_cast<unsigned char>(piece[cut]) & 0xC0) == 0x80) continue;
+      auto left = vocab.find(piece.substr(0, cut)), right = vocab.find(piece.substr(cut));
+      if (left != vocab.end() && right != vocab.end())
+        merges.emplace_back(-sp.GetScore(id), id, left->get<int>(), right->get<int>());
+    }
+  }
+  std::sort(merges.begin(), merges.end());
+  json merge_lines = json::array();
+  for (auto& [score, merged, left, right] : merges)
+    merge_lines.push_back(sp.IdToPiece(left) + " " + sp.IdToPiece(right));
+  json added = json::array();
+  for (int id : {0, 1, 2})
+    added.push_back({{"id", id}, {"content", sp.IdToPiece(id)}, {"single_word", false}, {"lstrip", false},
+                     {"rstrip", false}, {"normalized", false}, {"special", true}});
+  return {
+      {"version", "1.0"},
+      {"added_tokens", added},
+      {"normalizer", {{"type", "Sequence"}, {"normalizers", {{{"type", "Prepend"}, {"prepend", marker}},
+                                                             {{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", marker}}}}}},
+      {"pre_tokenizer", nullptr},
+      {"post_processor", {{"type", "TemplateProcessing"},
+                          {"single", {{{"SpecialToken", {{"id", "<s>"}, {"type_id", 0}}}},
+                                      {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}}},
+                          {"special_tokens", {{"<s>", {{"id", "<s>"}, {"ids", {1}}, {"tokens", {"<s>"}}}}}}}},
+      {"decoder", {{"type", "Sequence"}, {"decoders", {{{"type", "Replace"}, {"pattern", {{"String", marker}}}, {"content", " "}},
+                                                      {{"type", "ByteFallback"}},
+                                                      {{"type", "Fuse"}},
+                                                      {{"type", "Strip"}, {"content", " "}, {"start", 1}, {"stop", 0}}}}}},
+      {"model", {{"type", "BPE"}, {"dropout", nullptr}, {"unk_token", "<unk>"}, {"continuing_subword_prefix", nullptr},
+                 {"end_of_word_suffix", nullptr}, {"fuse_unk", true}, {"byte_fallback", true},
+                 {"vocab", vocab}, {"merges", merge_lines}}},
+  };
+}
+
+Tokenizer load_json(const TempDir& dir, const json& file, const std::string& name = "tokenizer.json") {
+  write_text(dir.path + "/" + name, file.dump());
+  return Tokenizer::load(dir.path + "/" + name);
+}
+
+TEST(HfJson, llama2_file_reproduces_llama_spm_vectors) {
+  TempDir dir;
+  Tokenizer tok = load_json(dir, llama_tokenizer_json());
+  expect_vectors(tok, "llama-spm");
+  EXPECT_EQ(tok.encode("Hello world", {true, true, {}}), (std::vector<TokenId>{1, 15043, 3186}));
+  Tokenizer sp = Tokenizer::load(data_dir() + "/tokenizers/llama2/tokenizer.model");
+  for (const char* text : {" leading", "two  spaces", "\xF0\x9F\xA6\x99 llama", "tab\tand\nnewline"}) {
+    auto ids = tok.encode(text);
+    EXPECT_EQ(ids, sp.encode(text)) << text;
+    EXPECT_EQ(tok.decode(ids), text);
+  }
+}
+
+// transformers' legacy=false Llama files: Metaspace prepends "▁" only when the text does not
+// already start with one, so only text with a leading space tokenizes differently.
+TEST(HfJson, metaspace_variant_differs_only_on_a_leading_space) {
+  TempDir dir;
+  json file = llama_tokenizer_json();
+  file["normalizer"] = nullptr;
+  file["pre_tokenizer"] = {{"type", "Metaspace"}, {"replacement", marker}, {"prepend_scheme", "first"}, {"split", false}};
+  file["decoder"] = {{"type", "Sequence"}, {"decoders", {{{"type", "Metaspace"}, {"replacement", marker}, {"prepend_scheme", "first"}, {"split", false}},
+                                                        {{"type", "ByteFallback"}}, {{"type", "Fuse"}}}}};
+  Tokenizer tok = load_json(dir, file);
+  size_t compared = 0;
+  for (const Vector& v : read_vectors("llama-spm")) {
+    if (v.text.empty() || v.text[0] == ' ') continue;
+    EXPECT_EQ(tok.encode(v.text), v.ids) << v.text;
+    ++compared;
+  }
+  EXPECT_GT(compared, 20u);
+  EXPECT_EQ(tok.encode(" Hello world"), (std::vector<TokenId>{15043, 3186}));  // legacy: 29871 first
+  EXPECT_EQ(tok.decode(tok.encode("Hello  world")), "Hello  world");
+}
+
+// HF's documented example of each SplitDelimiterBehavior, on "a-b--c" with merges that
+// show where the pieces were cut.
+TEST(HfJson, split_behaviours_cut_as_hf_documents) {
+  json vocab = {{"a", 0}, {"b", 1}, {"c", 2}, {"-", 3}, {"a-", 4}, {"-b", 5}, {"b-", 6}, {"--", 7}, {"-c", 8}};
+  json merges = {"a -", "- b", "b -", "- -", "- c"};
+  auto ids_for = [&](const char* behavior) {
+    TempDir dir;
+    json file = {{"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", merges}}},
+                 {"pre_tokenizer", {{"type", "Split"}, {"pattern", {{"String", "-"}}}, {"behavior", behavior}, {"invert", false}}}};
+    return load_json(dir, file).encode("a-b--c");
+  };
+  EXPECT_EQ(ids_for("Removed"), (std::vector<TokenId>{0, 1, 2}));
+  EXPECT_EQ(ids_for("Isolated"), (std::vector<TokenId>{0, 3, 1, 3, 3, 2}));
+  EXPECT_EQ(ids_for("MergedWithPrevious"), (std::vector<TokenId>{4, 6, 3, 2}));
+  EXPECT_EQ(ids_for("MergedWithNext"), (std::vector<TokenId>{0, 5, 3, 8}));
+  EXPECT_EQ(ids_for("Contiguous"), (std::vector<TokenId>{0, 3, 1, 7, 2}));
+}
+
+TEST(HfJson, unsupported_components_are_refused_by_name) {
+  json base = {{"model", {{"type", "BPE"}, {"vocab", {{"a", 0}}}, {"merges", json::array()}}}};
+  auto message = [&](const char* key, json value) {
+    TempDir dir;
+    json file = base;
+    file[key] = value;
+    try {
+      load_json(dir, file);
+      return std::string("no error");
+    } catch (const Error& e) {
+      std::string text = e.what();
+      return text.substr(text.find("': ") + 3);
+    }
+  };
+  EXPECT_EQ(message("model", {{"type", "WordPiece"}}), "model 'WordPiece' is not supported");
+  EXPECT_EQ(message("normalizer", {{"type", "NFKC"}}), "normalizer 'NFKC' is not supported");
+  EXPECT_EQ(message("pre_tokenizer", {{"type", "BertPreTokenizer"}}), "pre-tokenizer 'BertPreTokenizer' is not supported");
+  EXPECT_EQ(message("decoder", {{"type", "WordPiece"}}), "decoder 'WordPiece' is not supported");
+  EXPECT_EQ(message("post_processor", {{"type", "RobertaProcessing"}}), "post-processor 'RobertaProcessing' is not supported");
+}
+
+TEST(HfJson, broken_files_name_the_file_and_the_fault) {
+  TempDir dir;
+  write_text(dir.path + "/tokenizer.json", "{\"model\": ");
+  try {
+    Tokenizer::load(dir.path);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("tokenizer: bad JSON in '" + dir.path + "/tokenizer.json'"), std::string::npos) << e.what();
+  }
+  json bad_merge = {{"model", {{"type", "BPE"}, {"vocab", {{"a", 0}, {"b", 1}}}, {"merges", {"a b"}}}}};
+  try {
+    load_json(dir, bad_merge);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "tokenizer: merge 'a b' (rank 0) makes a token that is not in the vocabulary");
+  }
+  EXPECT_THROW(Tokenizer::load(dir.path + "/missing.json"), Error);
+}
+
+}  // namespace
+}  // namespace codealign::testing
