@@ -18,7 +18,7 @@ void Vocab::add(std::string text, TokenId id) {
 }
 
 std::optional<TokenId> Vocab::find(std::string_view text) const {
-  auto found = ids.find(std::string(text));
+  auto found = ids.find(text);
   if (found == ids.end()) return std::nullopt;
   return found->second;
 }
@@ -139,7 +139,7 @@ void Bpe::encode_word(std::string_view word, std::vector<TokenId>& out) const {
   if (cacheable) {
     shard = &cache_[std::hash<std::string_view>{}(word) % cache_shards];
     std::lock_guard lock(shard->mutex);
-    auto found = shard->words.find(std::string(word));
+    auto found = shard->words.find(word);
     if (found != shard->words.end()) {
       out.insert(out.end(), found->second.begin(), found->second.end());
       return;

@@ -18,9 +18,17 @@
 
 namespace codealign::tokenizer {
 
+// Lets string-keyed maps be searched with a string_view, without a temporary string.
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
+};
+template <class Value>
+using StringMap = std::unordered_map<std::string, Value, StringHash, std::equal_to<>>;
+
 struct Vocab {
   std::vector<std::string> tokens;  // id -> text ("" for an unused id)
-  std::unordered_map<std::string, TokenId> ids;
+  StringMap<TokenId> ids;
 
   void add(std::string text, TokenId id);
   std::optional<TokenId> find(std::string_view text) const;
@@ -66,7 +74,7 @@ class Bpe {
   static constexpr size_t cache_shards = 64, cache_shard_limit = 8192;
   struct CacheShard {
     std::mutex mutex;
-    std::unordered_map<std::string, std::vector<TokenId>> words;
+    StringMap<std::vector<TokenId>> words;
   };
   mutable std::array<CacheShard, cache_shards> cache_;
 };

@@ -17,7 +17,7 @@ StatePtr load_gpt2_files(const std::string& vocab_path, const std::string& merge
 StatePtr load_gguf(const std::string& path);
 StatePtr load_sentencepiece(const std::string& path);
 
-// Merges as text pairs ("Ġ t") to ranked id pairs; `where(i)` names the i-th merge in errors.
+// Merges as text pairs ("Ġ t") to ranked id pairs, in order; `source` names the file in errors.
 std::vector<Bpe::Merge> rank_merges(const Vocab& vocab,
                                     const std::vector<std::pair<std::string, std::string>>& pairs,
                                     const std::string& source);
