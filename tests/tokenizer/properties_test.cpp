@@ -7,6 +7,7 @@
 #include "common/error.h"
 #include "common/jsonl.h"
 #include "support/test_support.h"
+#include "tasks/tasks.h"
 #include "tokenizer/tokenizer.h"
 
 namespace codealign::testing {
@@ -122,6 +123,26 @@ TEST(TokenizerProperties, code_with_tabs_crlf_and_whitespace_runs_round_trips) {
   for (const Named& named : lossless) {
     const Tokenizer& tok = load(named);
     for (const char* text : texts) EXPECT_EQ(tok.decode(tok.encode(text, plain())), text) << named.name;
+  }
+}
+
+TEST(TokenizerProperties, every_humaneval_and_mbpp_text_round_trips) {
+  std::vector<std::string> texts;
+  for (const char* name : {"humaneval", "mbpp"})
+    for (const auto& task : tasks::load_benchmark(name, data_dir()).tasks) {
+      texts.push_back(task.prompt);
+      texts.push_back(task.canonical_solution);
+    }
+  ASSERT_EQ(texts.size(), 2 * (164u + 974u));
+  for (const Named& named : lossless) {
+    const Tokenizer& tok = load(named);
+    size_t tokens = 0;
+    for (const std::string& text : texts) {
+      auto ids = tok.encode(text, plain());
+      ASSERT_EQ(tok.decode(ids), text) << named.name;
+      tokens += ids.size();
+    }
+    EXPECT_GT(tokens, 100000u) << named.name;
   }
 }
 
