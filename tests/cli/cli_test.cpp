@@ -48,5 +48,31 @@ TEST(Cli, ExecuteReportsTheVerdictAsExitStatus) {
   EXPECT_EQ(run_codealign("frobnicate").status, 2);
 }
 
+TEST(Cli, TokenizeEncodesDecodesAndRefusesBadInput) {
+  std::string qwen = " --tokenizer " + testing::data_dir() + "/tokenizers/qwen";
+  auto encoded = run_codealign("tokenize" + qwen + " --text '<|im_start|>user' --json");
+  ASSERT_EQ(encoded.status, 0) << encoded.output;
+  auto json = nlohmann::json::parse(encoded.output);
+  EXPECT_EQ(json["ids"], nlohmann::json({151644, 872}));
+  EXPECT_EQ(json["tokens"], nlohmann::json({"<|im_start|>", "user"}));
+  auto plain = run_codealign("tokenize" + qwen + " --plain --text '<|im_start|>'");
+  EXPECT_EQ(plain.output, "27 91 318 4906 91 29\n");
+  auto decoded = run_codealign("tokenize" + qwen + " --decode --text '151644 872 198 750'");
+  EXPECT_EQ(decoded.output, "<|im_start|>user\ndef");
+  testing::TempDir dir;
+  testing::write_text(dir.path + "/lines.txt", "a\nb\n");
+  testing::write_text(dir.path + "/bad.txt", "ok\xff");
+  auto lines = run_codealign("tokenize" + qwen + " --lines < " + dir.path + "/lines.txt");
+  EXPECT_EQ(lines.output, "64\n65\n");
+  auto bad = run_codealign("tokenize" + qwen + " < " + dir.path + "/bad.txt");
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_EQ(bad.output, "codealign: error: tokenizer: text is not valid UTF-8 at byte 2 (hint: decode it with "
+                        "errors replaced before tokenizing)\n");
+  auto bad_id = run_codealign("tokenize" + qwen + " --decode --text '12 x'");
+  EXPECT_EQ(bad_id.output, "codealign: error: tokenize: line 1: 'x' is not a token id\n");
+  EXPECT_EQ(run_codealign("tokenize --tokenizer /nonexistent").output,
+            "codealign: error: tokenizer: '/nonexistent' does not exist\n");
+}
+
 }  // namespace
 }  // namespace codealign
