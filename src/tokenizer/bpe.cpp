@@ -79,11 +79,41 @@ void Bpe::initial_symbols(std::string_view word, std::vector<TokenId>& symbols) 
   }
 }
 
-// Symbols form a linked list; candidate pairs wait in a heap ordered by (rank, position).
-// A popped candidate is stale when either side has changed since it was pushed.
+// Short words (most of them): keep each adjacent pair's rank in an array, merge the best
+// (lowest rank, then leftmost), and look up only the two pairs the merge changed.
+void Bpe::merge_short(std::vector<TokenId>& symbols) const {
+  constexpr uint32_t none = UINT32_MAX;
+  uint32_t ranks[short_word];
+  TokenId merged[short_word];
+  auto look_up = [&](size_t i) {
+    auto found = merges_.find(key(symbols[i], symbols[i + 1]));
+    ranks[i] = found == merges_.end() ? none : found->second.rank;
+    merged[i] = found == merges_.end() ? -1 : found->second.merged;
+  };
+  for (size_t i = 0; i + 1 < symbols.size(); ++i) look_up(i);
+  while (symbols.size() > 1) {
+    size_t best = 0;
+    for (size_t i = 1; i + 1 < symbols.size(); ++i)
+      if (ranks[i] < ranks[best]) best = i;
+    if (ranks[best] == none) return;
+    symbols[best] = merged[best];
+    symbols.erase(symbols.begin() + long(best) + 1);
+    for (size_t i = best + 1; i + 1 < symbols.size(); ++i) {
+      ranks[i] = ranks[i + 1];
+      merged[i] = merged[i + 1];
+    }
+    if (best + 1 < symbols.size()) look_up(best);
+    if (best > 0) look_up(best - 1);
+  }
+}
+
+// Long words (SentencePiece runs BPE over a whole line): symbols form a linked list and
+// candidate pairs wait in a heap ordered by (rank, position); a popped candidate is stale
+// when either side has changed since it was pushed.
 void Bpe::merge(std::vector<TokenId>& symbols) const {
   size_t n = symbols.size();
   if (n < 2) return;
+  if (n <= short_word) return merge_short(symbols);
   std::vector<int> prev(n), next(n);
   for (size_t i = 0; i < n; ++i) {
     prev[i] = int(i) - 1;

@@ -64,6 +64,8 @@ class Bpe {
   }
   void initial_symbols(std::string_view word, std::vector<TokenId>& symbols) const;
   void merge(std::vector<TokenId>& symbols) const;
+  static constexpr size_t short_word = 24;  // symbols; longer words use the heap
+  void merge_short(std::vector<TokenId>& symbols) const;
 
   const Vocab& vocab_;
   BpeOptions options_;
