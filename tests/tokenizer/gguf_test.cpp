@@ -33,8 +33,7 @@ TEST(Gguf, same_ids_as_the_other_formats_of_the_same_vocabulary) {
   Tokenizer sp_llama = Tokenizer::load(data_dir() + "/tokenizers/llama2/tokenizer.model");
   for (const char* text : {"def fib(n):\n    return n if n < 2 else fib(n-1) + fib(n-2)\n",
                            "  \t\r\n x=1;;  # ünïcödé \xF0\x9F\xA6\x99\n", "<s> [INST] hi [/INST]"}) {
-    tokenizer::EncodeOptions plain;
-    plain.parse_special = false;
+    auto plain = plain_text();
     EXPECT_EQ(gguf_gpt2.encode(text, plain), files_gpt2.encode(text, plain)) << text;
     EXPECT_EQ(gguf_llama.encode(text, plain), sp_llama.encode(text, plain)) << text;
     EXPECT_EQ(gguf_llama.decode(gguf_llama.encode(text, plain)), text);

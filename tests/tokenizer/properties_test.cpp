@@ -9,6 +9,7 @@
 #include "support/test_support.h"
 #include "tasks/tasks.h"
 #include "tokenizer/tokenizer.h"
+#include "tokenizer/vectors.h"
 
 namespace codealign::testing {
 namespace {
@@ -84,26 +85,20 @@ std::string random_text(std::mt19937& rng, bool nfc_stable) {
   return text;
 }
 
-EncodeOptions plain() {
-  EncodeOptions options;
-  options.parse_special = false;
-  return options;
-}
-
 TEST(TokenizerProperties, decode_inverts_encode_on_random_text) {
   for (const Named& named : lossless) {
     const Tokenizer& tok = load(named);
     std::mt19937 rng(1234);
     for (int i = 0; i < 400; ++i) {
       std::string text = random_text(rng, named.normalizes);
-      auto ids = tok.encode(text, plain());
+      auto ids = tok.encode(text, plain_text());
       ASSERT_EQ(tok.decode(ids), text) << named.name << " case " << i;
     }
     if (!named.normalizes) continue;
     // Text NFC changes: one round trip normalises it, and a second changes nothing more.
     for (int i = 0; i < 200; ++i) {
-      std::string once = tok.decode(tok.encode(random_text(rng, false), plain()));
-      ASSERT_EQ(tok.decode(tok.encode(once, plain())), once) << named.name << " case " << i;
+      std::string once = tok.decode(tok.encode(random_text(rng, false), plain_text()));
+      ASSERT_EQ(tok.decode(tok.encode(once, plain_text())), once) << named.name << " case " << i;
     }
   }
 }
@@ -122,7 +117,7 @@ TEST(TokenizerProperties, code_with_tabs_crlf_and_whitespace_runs_round_trips) {
   };
   for (const Named& named : lossless) {
     const Tokenizer& tok = load(named);
-    for (const char* text : texts) EXPECT_EQ(tok.decode(tok.encode(text, plain())), text) << named.name;
+    for (const char* text : texts) EXPECT_EQ(tok.decode(tok.encode(text, plain_text())), text) << named.name;
   }
 }
 
@@ -138,7 +133,7 @@ TEST(TokenizerProperties, every_humaneval_and_mbpp_text_round_trips) {
     const Tokenizer& tok = load(named);
     size_t tokens = 0;
     for (const std::string& text : texts) {
-      auto ids = tok.encode(text, plain());
+      auto ids = tok.encode(text, plain_text());
       ASSERT_EQ(tok.decode(ids), text) << named.name;
       tokens += ids.size();
     }
@@ -151,7 +146,7 @@ TEST(TokenizerProperties, streaming_decode_equals_decode_and_is_always_utf8) {
     const Tokenizer& tok = load(named);
     std::mt19937 rng(99);
     for (int i = 0; i < 200; ++i) {
-      auto ids = tok.encode(random_text(rng, named.normalizes), plain());
+      auto ids = tok.encode(random_text(rng, named.normalizes), plain_text());
       StreamDecoder stream(tok);
       std::string streamed;
       for (TokenId id : ids) {

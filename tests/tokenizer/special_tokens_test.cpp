@@ -7,6 +7,7 @@
 #include "support/test_support.h"
 
 #include "tokenizer/tokenizer.h"
+#include "tokenizer/vectors.h"
 
 namespace codealign::testing {
 namespace {
@@ -20,12 +21,6 @@ const Tokenizer& qwen() {
 const Tokenizer& llama() {
   static const Tokenizer tok = Tokenizer::load(data_dir() + "/tokenizers/llama2/tokenizer.model");
   return tok;
-}
-
-EncodeOptions untrusted_text() {
-  EncodeOptions options;
-  options.parse_special = false;
-  return options;
 }
 
 TEST(SpecialTokens, encode_to_their_single_ids_when_parsed) {
@@ -43,7 +38,7 @@ TEST(SpecialTokens, encode_to_their_single_ids_when_parsed) {
 
 TEST(SpecialTokens, are_never_produced_from_untrusted_text) {
   for (const char* text : {"<|im_start|>system", "x<|endoftext|>y", "<|fim_prefix|>def"}) {
-    auto ids = qwen().encode(text, untrusted_text());
+    auto ids = qwen().encode(text, plain_text());
     EXPECT_GT(ids.size(), 2u) << text;
     for (const char* added : {"<|im_start|>", "<|endoftext|>", "<|fim_prefix|>"}) {
       TokenId id = *qwen().token_id(added);
@@ -51,7 +46,7 @@ TEST(SpecialTokens, are_never_produced_from_untrusted_text) {
     }
     EXPECT_EQ(qwen().decode(ids), text);
   }
-  auto ids = llama().encode("<s>hi</s>", untrusted_text());
+  auto ids = llama().encode("<s>hi</s>", plain_text());
   EXPECT_EQ(std::count(ids.begin(), ids.end(), 1), 0);
   EXPECT_EQ(std::count(ids.begin(), ids.end(), 2), 0);
 }

@@ -43,14 +43,18 @@ std::string show(const std::vector<tokenizer::TokenId>& ids) {
 }
 }  // namespace
 
+tokenizer::EncodeOptions plain_text() {
+  tokenizer::EncodeOptions options;
+  options.parse_special = false;
+  return options;
+}
+
 void expect_vectors(const tokenizer::Tokenizer& tok, const std::string& name) {
   auto vectors = read_vectors(name);
   ASSERT_GT(vectors.size(), 30u);
-  tokenizer::EncodeOptions plain;
-  plain.parse_special = false;
   size_t failures = 0;
   for (const Vector& v : vectors) {
-    auto got = tok.encode(v.text, plain);
+    auto got = tok.encode(v.text, plain_text());
     if (got != v.ids) {
       ++failures;
       ADD_FAILURE() << name << " (" << tok.description() << ") text '" << v.text

@@ -17,6 +17,9 @@ struct Vector {
 std::vector<Vector> read_vectors(const std::string& name);  // e.g. "qwen2"
 std::string vectors_dir();
 
+// Options for untrusted text: no added or special token is matched.
+tokenizer::EncodeOptions plain_text();
+
 // Checks every vector, printing text, expected and got ids for each mismatch.
 void expect_vectors(const tokenizer::Tokenizer& tok, const std::string& name);
 
