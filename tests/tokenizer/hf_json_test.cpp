@@ -124,6 +124,41 @@ TEST(HfJson, split_behaviours_cut_as_hf_documents) {
   EXPECT_EQ(ids_for("Contiguous"), (std::vector<TokenId>{0, 3, 1, 7, 2}));
 }
 
+TEST(HfJson, ignore_merges_keeps_a_word_that_is_a_token_whole) {
+  json vocab = {{"a", 0}, {"b", 1}, {"c", 2}, {"bc", 3}, {"abc", 4}};
+  auto ids_for = [&](bool ignore_merges) {
+    TempDir dir;
+    json file = {{"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", {"b c"}}, {"ignore_merges", ignore_merges}}}};
+    return load_json(dir, file).encode("abc");
+  };
+  EXPECT_EQ(ids_for(false), (std::vector<TokenId>{0, 3}));
+  EXPECT_EQ(ids_for(true), (std::vector<TokenId>{4}));  // Llama-3
+}
+
+TEST(HfJson, added_tokens_swallow_whitespace_as_their_flags_say) {
+  auto ids_for = [&](bool lstrip, bool rstrip) {
+    TempDir dir;
+    json file = {{"model", {{"type", "BPE"}, {"vocab", {{"a", 0}, {" ", 1}}}, {"merges", json::array()}}},
+                 {"added_tokens", {{{"id", 2}, {"content", "<m>"}, {"special", true}, {"lstrip", lstrip}, {"rstrip", rstrip}}}}};
+    return load_json(dir, file).encode("a  <m> a");
+  };
+  EXPECT_EQ(ids_for(false, false), (std::vector<TokenId>{0, 1, 1, 2, 1, 0}));
+  EXPECT_EQ(ids_for(true, false), (std::vector<TokenId>{0, 2, 1, 0}));
+  EXPECT_EQ(ids_for(false, true), (std::vector<TokenId>{0, 1, 1, 2, 0}));
+}
+
+TEST(HfJson, byte_level_add_prefix_space_prepends_one_space) {
+  auto ids_for = [&](bool add_prefix_space) {
+    TempDir dir;
+    json file = {{"model", {{"type", "BPE"}, {"vocab", {{"a", 0}, {"\u0120", 1}, {"\u0120a", 2}}}, {"merges", {"\u0120 a"}}}},
+                 {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", add_prefix_space}, {"use_regex", true}}},
+                 {"decoder", {{"type", "ByteLevel"}}}};
+    return load_json(dir, file).encode("a a");
+  };
+  EXPECT_EQ(ids_for(false), (std::vector<TokenId>{0, 2}));
+  EXPECT_EQ(ids_for(true), (std::vector<TokenId>{2, 2}));
+}
+
 TEST(HfJson, unsupported_components_are_refused_by_name) {
   json base = {{"model", {{"type", "BPE"}, {"vocab", {{"a", 0}}}, {"merges", json::array()}}}};
   auto message = [&](const char* key, json value) {
