@@ -42,7 +42,7 @@ std::string run_one(const tokenizer::Tokenizer& tok, const TokenizeOptions& o,
                     const std::string& input, size_t line) {
   if (o.decode) {
     auto ids = parse_ids(input, line);
-    std::string text = tok.decode(ids, o.skip_special);
+    std::string text = tok.decode(ids, {o.skip_special});
     return o.json ? nlohmann::json{{"text", text}}.dump() : text;
   }
   tokenizer::EncodeOptions options;

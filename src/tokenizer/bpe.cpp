@@ -11,10 +11,13 @@
 namespace codealign::tokenizer {
 
 void Vocab::add(std::string text, TokenId id) {
-  if (id < 0) throw Error("tokenizer: negative token id " + std::to_string(id));
+  constexpr TokenId limit = 1 << 24;  // far above any real vocabulary; bounds the table
+  if (id < 0 || id >= limit)
+    throw Error("tokenizer: token '" + text + "' has id " + std::to_string(id) +
+                ", outside 0.." + std::to_string(limit - 1));
   if (size_t(id) >= tokens.size()) tokens.resize(size_t(id) + 1);
   tokens[size_t(id)] = text;
-  ids.emplace(std::move(text), id);  // the first id of a duplicated text wins, as in HF
+  ids.emplace(std::move(text), id);  // the first id of a duplicated text wins
 }
 
 std::optional<TokenId> Vocab::find(std::string_view text) const {
@@ -23,22 +26,15 @@ std::optional<TokenId> Vocab::find(std::string_view text) const {
   return found->second;
 }
 
-Bpe::Bpe(const Vocab& vocab, const std::vector<Merge>& merges, BpeOptions options)
-    : vocab_(vocab), options_(options) {
+Bpe::Bpe(Vocab vocab, const std::vector<Merge>& merges, BpeOptions options)
+    : vocab_(std::move(vocab)), options_(options) {
   merges_.reserve(merges.size() * 2);
-  for (const Merge& m : merges) {
-    auto merged = vocab.find(vocab.tokens[size_t(m.left)] + vocab.tokens[size_t(m.right)]);
-    if (!merged)
-      throw Error("tokenizer: merge '" + vocab.tokens[size_t(m.left)] + " " +
-                  vocab.tokens[size_t(m.right)] + "' (rank " + std::to_string(m.rank) +
-                  ") makes a token that is not in the vocabulary");
-    merges_.emplace(key(m.left, m.right), Result{m.rank, *merged});  // first rank wins
-  }
+  for (const Merge& m : merges) merges_.emplace(key(m.left, m.right), Result{m.rank, m.merged});
   for (int b = 0; b < 256; ++b) {
     char hex[8];
     std::snprintf(hex, sizeof hex, "<0x%02X>", b);
-    auto id = options_.byte_level ? vocab.find(byte_level_char(static_cast<unsigned char>(b)))
-                                  : vocab.find(hex);
+    auto id = options_.byte_level ? vocab_.find(byte_level_char(static_cast<unsigned char>(b)))
+                                  : vocab_.find(hex);
     byte_ids_[size_t(b)] = id.value_or(-1);
   }
 }

@@ -44,13 +44,15 @@ struct BpeOptions {
 
 class Bpe {
  public:
-  // `ranked_merges[i]` is the pair merged with rank i; pairs whose merge is not in the
-  // vocabulary are refused. Pairs may share a rank (scores of SentencePiece vocabularies).
+  // left + right -> merged, lowest rank first. Ranks may be shared (SentencePiece scores);
+  // for a pair listed twice the first listing counts.
   struct Merge {
-    TokenId left, right;
+    TokenId left, right, merged;
     uint32_t rank;
   };
-  Bpe(const Vocab& vocab, const std::vector<Merge>& merges, BpeOptions options);
+  // `vocab` is the model's own (HF's model.vocab): added tokens are not in it, so merges and
+  // whole-word lookups never produce them.
+  Bpe(Vocab vocab, const std::vector<Merge>& merges, BpeOptions options);
 
   void encode_word(std::string_view word, std::vector<TokenId>& out) const;
 
@@ -67,7 +69,7 @@ class Bpe {
   static constexpr size_t short_word = 24;  // symbols; longer words use the heap
   void merge_short(std::vector<TokenId>& symbols) const;
 
-  const Vocab& vocab_;
+  Vocab vocab_;
   BpeOptions options_;
   std::unordered_map<uint64_t, Result> merges_;
   std::array<TokenId, 256> byte_ids_;  // byte-level symbol, or <0xXX> token; -1 when absent

@@ -44,13 +44,10 @@ std::string byte_level_decode(std::string_view token) {
   std::string out;
   size_t pos = 0;
   while (pos < token.size()) {
-    size_t start = pos;
     char32_t code_point = utf8_next(token, pos);
     auto found = alphabet().bytes.find(code_point);
-    if (found != alphabet().bytes.end())
-      out += static_cast<char>(found->second);
-    else
-      out.append(token.substr(start, pos - start));
+    if (found == alphabet().bytes.end()) return std::string(token);
+    out += static_cast<char>(found->second);
   }
   return out;
 }

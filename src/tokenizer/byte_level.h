@@ -10,8 +10,8 @@ namespace codealign::tokenizer {
 const std::string& byte_level_char(unsigned char byte);
 // Maps every byte of `text` to its character.
 std::string byte_level_encode(std::string_view text);
-// The inverse: characters of the alphabet become their bytes; any other character is kept
-// as its UTF-8 (HF does the same for added tokens that are outside the alphabet).
+// The inverse: a token made of alphabet characters becomes their bytes; a token with any
+// other character is kept as it is (as HF's ByteLevel decoder does, e.g. for added tokens).
 std::string byte_level_decode(std::string_view token);
 
 }  // namespace codealign::tokenizer

@@ -1,4 +1,6 @@
 // Chat formats for instruct models, and the prompt/completion tokenization rule.
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
@@ -8,23 +10,25 @@
 namespace codealign::tokenizer {
 
 ChatFormat builtin_chat_format(const std::string& name) {
-  if (name == "chatml")  // Qwen, CodeQwen1.5-Chat, Qwen2.5-Coder-Instruct
-    return {"chatml",
-            "<|im_start|>system\n{system}<|im_end|>\n<|im_start|>user\n{user}<|im_end|>\n"
-            "<|im_start|>assistant\n",
-            "", "You are a helpful assistant.", "<|im_end|>"};
+  const std::string chatml_turns = "<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n";
+  if (name == "chatml")  // CodeQwen1.5-Chat, Qwen3: no system turn unless one is given
+    return {"chatml", "<|im_start|>system\n{system}<|im_end|>\n" + chatml_turns, chatml_turns, "",
+            "<|im_end|>"};
+  if (name == "qwen2.5")  // Qwen2.5(-Coder)-Instruct: chatml with a default system turn
+    return {"qwen2.5", "<|im_start|>system\n{system}<|im_end|>\n" + chatml_turns, "",
+            "You are Qwen, created by Alibaba Cloud. You are a helpful assistant.", "<|im_end|>"};
   if (name == "llama-2")  // Llama-2-Chat, CodeLlama-Instruct; BOS comes from the tokenizer
     return {"llama-2", "[INST] <<SYS>>\n{system}\n<</SYS>>\n\n{user} [/INST]", "[INST] {user} [/INST]",
             "", "</s>"};
-  if (name == "deepseek-coder")  // deepseek-coder-*-instruct
-    return {"deepseek-coder", "{system}\n### Instruction:\n{user}\n### Response:\n", "",
-            "You are an AI programming assistant, utilizing the DeepSeek Coder model, developed by "
-            "DeepSeek Company, and you only answer questions related to computer science. For "
+  if (name == "deepseek-coder")  // deepseek-coder-*-instruct's chat_template, word for word
+    return {"deepseek-coder", "{system}### Instruction:\n{user}\n### Response:",
+            "You are an AI programming assistant, utilizing the Deepseek Coder model, developed by "
+            "Deepseek Company, and you only answer questions related to computer science. For "
             "politically sensitive questions, security and privacy issues, and other non-computer "
-            "science questions, you will refuse to answer.",
-            "\n<|EOT|>"};
+            "science questions, you will refuse to answer\n### Instruction:\n{user}\n### Response:",
+            "", "\n<|EOT|>"};
   throw Error("tokenizer: unknown chat format '" + name +
-              "' (known: chatml, llama-2, deepseek-coder, or a format file)");
+              "' (known: chatml, qwen2.5, llama-2, deepseek-coder, or a format file)");
 }
 
 std::optional<ChatFormat> detect_chat_format(const std::string& config_path) {
@@ -36,9 +40,10 @@ std::optional<ChatFormat> detect_chat_format(const std::string& config_path) {
   }
   if (!config.contains("chat_template") || !config["chat_template"].is_string()) return std::nullopt;
   std::string tmpl = config["chat_template"].get<std::string>();
-  if (tmpl.find("<|im_start|>") != std::string::npos) return builtin_chat_format("chatml");
-  if (tmpl.find("### Instruction:") != std::string::npos) return builtin_chat_format("deepseek-coder");
-  if (tmpl.find("[INST]") != std::string::npos) return builtin_chat_format("llama-2");
+  auto has = [&](const char* text) { return tmpl.find(text) != std::string::npos; };
+  if (has("<|im_start|>")) return builtin_chat_format(has("You are Qwen, created by Alibaba Cloud") ? "qwen2.5" : "chatml");
+  if (has("### Instruction:") && has("### Response:")) return builtin_chat_format("deepseek-coder");
+  if (has("[INST]") && has("<<SYS>>")) return builtin_chat_format("llama-2");  // not Mistral's
   return std::nullopt;
 }
 
@@ -96,15 +101,15 @@ PromptCompletionIds encode_prompt_completion(const Tokenizer& tokenizer, const P
   ids.prompt = tokenizer.encode(prompt.text, options);
   // BOS once: the post-processor's prefix unless the template already wrote it.
   const auto& prefix = tokenizer.prefix_ids();
-  if (!std::equal(prefix.begin(), prefix.end(), ids.prompt.begin(),
-                  ids.prompt.begin() + long(std::min(prefix.size(), ids.prompt.size()))) ||
-      ids.prompt.size() < prefix.size())
-    ids.prompt.insert(ids.prompt.begin(), prefix.begin(), prefix.end());
-  // The completion is what the model wrote after the prompt's ids: its own tokens, with
-  // special tokens taken as plain text.
-  EncodeOptions plain;
-  plain.parse_special = false;
-  ids.completion = tokenizer.encode(completion, plain);
+  bool has_prefix = ids.prompt.size() >= prefix.size() &&
+                    std::equal(prefix.begin(), prefix.end(), ids.prompt.begin());
+  if (!has_prefix) ids.prompt.insert(ids.prompt.begin(), prefix.begin(), prefix.end());
+  // The completion is what the model wrote after the prompt's ids: it continues the prompt
+  // (no prefix space of its own), and special tokens in it are plain text.
+  EncodeOptions continuation;
+  continuation.parse_special = false;
+  continuation.continuation = true;
+  ids.completion = tokenizer.encode(completion, continuation);
   if (append_eos) {
     auto eos = tokenizer.eos_id();
     if (!eos) throw Error("tokenizer: cannot append EOS: the tokenizer has no eos token");

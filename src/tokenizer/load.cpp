@@ -23,11 +23,14 @@ std::vector<Bpe::Merge> rank_merges(const Vocab& vocab,
   std::vector<Bpe::Merge> merges;
   merges.reserve(pairs.size());
   for (size_t i = 0; i < pairs.size(); ++i) {
-    auto left = vocab.find(pairs[i].first), right = vocab.find(pairs[i].second);
-    if (!left || !right)
-      throw Error("tokenizer: " + source + ": merge " + std::to_string(i) + " '" + pairs[i].first +
-                  " " + pairs[i].second + "' uses a token that is not in the vocabulary");
-    merges.push_back({*left, *right, uint32_t(i)});
+    const auto& [left_text, right_text] = pairs[i];
+    auto left = vocab.find(left_text), right = vocab.find(right_text);
+    auto merged = vocab.find(left_text + right_text);
+    if (!left || !right || !merged)
+      throw Error("tokenizer: " + source + ": merge " + std::to_string(i) + " '" + left_text + " " +
+                  right_text + "' " + (!merged && left && right ? "makes" : "uses") +
+                  " a token that is not in the vocabulary");
+    merges.push_back({*left, *right, *merged, uint32_t(i)});
   }
   return merges;
 }
@@ -62,10 +65,16 @@ void apply_tokenizer_config(Tokenizer::State& state, const std::string& path) {
   if (auto id = id_of("bos_token")) state.bos = id;
   if (auto id = id_of("eos_token")) state.eos = id;
   if (auto id = id_of("pad_token")) state.pad = id;
-  if (config.value("add_bos_token", false) && state.bos && state.prefix.empty())
-    state.prefix = {*state.bos};
-  if (config.value("add_eos_token", false) && state.eos && state.suffix.empty())
-    state.suffix = {*state.eos};
+  // add_bos_token/add_eos_token, when given, decide (transformers rewrites the
+  // post-processor from them).
+  if (config.contains("add_bos_token") && config["add_bos_token"].is_boolean()) {
+    if (!config["add_bos_token"].get<bool>()) state.prefix.clear();
+    else if (state.bos) state.prefix = {*state.bos};
+  }
+  if (config.contains("add_eos_token") && config["add_eos_token"].is_boolean()) {
+    if (!config["add_eos_token"].get<bool>()) state.suffix.clear();
+    else if (state.eos) state.suffix = {*state.eos};
+  }
 }
 
 bool is_hf_tokenizer_json(const std::string& path) {

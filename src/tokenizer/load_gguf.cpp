@@ -1,6 +1,7 @@
 // llama.cpp GGUF vocabularies (tokenizer.ggml.*): "gpt2" byte-level BPE with merges, and
 // "llama" SentencePiece BPE whose merge order comes from the token scores.
 #include <algorithm>
+#include <cmath>
 #include <map>
 
 #include "common/error.h"
@@ -38,7 +39,7 @@ std::vector<Bpe::Merge> merges_from_scores(const Vocab& vocab, const std::vector
          cut += utf8_length(static_cast<unsigned char>(piece[cut]))) {
       auto left = vocab.find(std::string_view(piece).substr(0, cut));
       auto right = vocab.find(std::string_view(piece).substr(cut));
-      if (left && right) merges.push_back({*left, *right, rank_of(scores[id])});
+      if (left && right) merges.push_back({*left, *right, TokenId(id), rank_of(scores[id])});
     }
   }
   return merges;
@@ -102,6 +103,10 @@ StatePtr load_gguf(const std::string& path) {
     state->description = "gguf gpt2 bpe (" + pre + ")";
   } else if (model == "llama") {
     const auto& scores = gguf.floats("tokenizer.ggml.scores");
+    for (size_t id = 0; id < scores.size(); ++id)
+      if (!std::isfinite(scores[id]))
+        throw Error("tokenizer: GGUF '" + path + "': score of token " + std::to_string(id) +
+                    " is not a finite number");
     if (scores.size() != tokens.size())
       throw Error("tokenizer: GGUF '" + path + "': " + std::to_string(scores.size()) +
                   " scores for " + std::to_string(tokens.size()) + " tokens");
@@ -123,7 +128,7 @@ StatePtr load_gguf(const std::string& path) {
   }
   state->backend = std::make_unique<PipelineBackend>(
       std::move(normalizers), std::move(pre_tokenizers),
-      std::make_unique<Bpe>(state->vocab, merges, options));
+      std::make_unique<Bpe>(state->vocab, merges, options));  // a copy: the model's vocabulary
   apply_decoder(decoder, *state);
   add_bos = gguf.optional_boolean("tokenizer.ggml.add_bos_token").value_or(add_bos);
   if (add_bos && state->bos) state->prefix = {*state->bos};

@@ -26,7 +26,7 @@ StatePtr load_gpt2_files(const std::string& vocab_path, const std::string& merge
     if (line.empty() || (number == 1 && line.rfind("#version", 0) == 0)) continue;
     pairs.push_back(split_merge_line(line, merges_path + ":" + std::to_string(number)));
   }
-  std::vector<Bpe::Merge> merges = rank_merges(state->vocab, pairs, merges_path);
+  std::vector<Bpe::Merge> merges = rank_merges(state->vocab, pairs, "'" + merges_path + "'");
 
   // <|endoftext|> is GPT-2's one special token: BOS, EOS and document separator at once.
   if (auto eot = state->vocab.find("<|endoftext|>")) {
@@ -39,7 +39,7 @@ StatePtr load_gpt2_files(const std::string& vocab_path, const std::string& merge
   options.byte_level = true;
   state->backend = std::make_unique<PipelineBackend>(
       std::vector<std::unique_ptr<Normalizer>>{}, std::move(pre_tokenizers),
-      std::make_unique<Bpe>(state->vocab, merges, options));
+      std::make_unique<Bpe>(state->vocab, merges, options));  // a copy: the model's vocabulary
   apply_decoder({{DecoderStep::byte_level, "", "", 0, false}}, *state);
   state->description = "gpt2 files bpe byte-level";
   return state;

@@ -26,16 +26,29 @@ class JsonLoader {
       throw Error("tokenizer: bad JSON in '" + path_ + "': " + e.what());
     }
     auto state = std::make_shared<Tokenizer::State>();
-    load_vocab(root.at("model"), *state);
-    load_added(root.value("added_tokens", json::array()), *state);
+    Vocab model_vocab = load_vocab(root.at("model"));
+    state->vocab = model_vocab;
+    std::vector<bool> normalized = load_added(root.value("added_tokens", json::array()), *state);
 
     std::vector<std::unique_ptr<Normalizer>> normalizers;
-    if (present(root, "normalizer")) add_normalizer(root["normalizer"], normalizers);
     std::vector<std::unique_ptr<PreTokenizer>> pre_tokenizers;
-    if (present(root, "pre_tokenizer")) add_pre_tokenizer(root["pre_tokenizer"], pre_tokenizers);
+    try {  // regex errors name the pattern; say which file it came from
+      if (present(root, "normalizer")) add_normalizer(root["normalizer"], normalizers);
+      if (present(root, "pre_tokenizer")) add_pre_tokenizer(root["pre_tokenizer"], pre_tokenizers);
+    } catch (const Error& e) {
+      if (std::string(e.what()).find(path_) != std::string::npos) throw;
+      throw Error("tokenizer: '" + path_ + "': " + std::string(e.what()).substr(11));
+    }
+    // HF matches normalized=true added tokens in the normalized text; codealign matches all
+    // of them in the raw text, which is the same only without normalizers.
+    for (size_t i = 0; i < state->added.size(); ++i)
+      if (normalized[i] && !normalizers.empty())
+        throw Error("tokenizer: '" + path_ + "': added token '" + state->added[i].content +
+                    "' has normalized=true and the file has a normalizer: not supported");
 
-    std::vector<Bpe::Merge> merges = rank_merges(state->vocab, merge_pairs(root["model"]), path_);
-    auto model = std::make_unique<Bpe>(state->vocab, merges, bpe_options(root["model"], *state));
+    std::vector<Bpe::Merge> merges = rank_merges(model_vocab, merge_pairs(root["model"]), "'" + path_ + "'");
+    BpeOptions options = bpe_options(root["model"], model_vocab);
+    auto model = std::make_unique<Bpe>(std::move(model_vocab), merges, options);
     state->backend = std::make_unique<PipelineBackend>(std::move(normalizers),
                                                        std::move(pre_tokenizers), std::move(model));
     std::vector<DecoderStep> decoder;
@@ -66,14 +79,16 @@ class JsonLoader {
                 " has neither String nor Regex");
   }
 
-  void load_vocab(const json& model, Tokenizer::State& state) {
+  Vocab load_vocab(const json& model) {
+    Vocab vocab;
     if (model.value("type", "BPE") != "BPE") refuse("model", model);
     if (present(model, "dropout") && model["dropout"] != 0)
       throw Error("tokenizer: '" + path_ + "': BPE dropout is not supported (it is for training)");
     for (const char* affix : {"continuing_subword_prefix", "end_of_word_suffix"})
       if (present(model, affix) && model[affix] != "")
         throw Error("tokenizer: '" + path_ + "': BPE " + affix + " is not supported");
-    for (const auto& [token, id] : model.at("vocab").items()) state.vocab.add(token, id.get<TokenId>());
+    for (const auto& [token, id] : model.at("vocab").items()) vocab.add(token, id.get<TokenId>());
+    return vocab;
   }
 
   std::vector<std::pair<std::string, std::string>> merge_pairs(const json& model) const {
@@ -90,21 +105,23 @@ class JsonLoader {
     return pairs;
   }
 
-  BpeOptions bpe_options(const json& model, const Tokenizer::State& state) const {
+  BpeOptions bpe_options(const json& model, const Vocab& vocab) const {
     BpeOptions options;
     options.byte_level = byte_level_;
     options.byte_fallback = model.value("byte_fallback", false);
     options.ignore_merges = model.value("ignore_merges", false);
     options.fuse_unk = model.value("fuse_unk", false);
     if (present(model, "unk_token")) {
-      options.unk = state.vocab.find(text(model, "unk_token"));
+      options.unk = vocab.find(text(model, "unk_token"));
       if (!options.unk)
         throw Error("tokenizer: '" + path_ + "': unk_token is not in the vocabulary");
     }
     return options;
   }
 
-  void load_added(const json& added, Tokenizer::State& state) {
+  // Returns each added token's "normalized" flag.
+  std::vector<bool> load_added(const json& added, Tokenizer::State& state) {
+    std::vector<bool> normalized;
     for (const json& entry : added) {
       AddedToken token;
       token.content = text(entry, "content");
@@ -113,9 +130,11 @@ class JsonLoader {
       token.lstrip = entry.value("lstrip", false);
       token.rstrip = entry.value("rstrip", false);
       token.single_word = entry.value("single_word", false);
+      normalized.push_back(entry.value("normalized", !token.special));
       state.vocab.add(token.content, token.id);
       state.added.push_back(std::move(token));
     }
+    return normalized;
   }
 
   void add_normalizer(const json& node, std::vector<std::unique_ptr<Normalizer>>& out) {
@@ -135,6 +154,10 @@ class JsonLoader {
 
   void add_pre_tokenizer(const json& node, std::vector<std::unique_ptr<PreTokenizer>>& out) {
     std::string type = node.value("type", "");
+    // ByteLevel rewrites the text into its alphabet, which no later step here expects.
+    if (byte_level_ && type != "Sequence")
+      throw Error("tokenizer: '" + path_ + "': pre-tokenizer '" + type +
+                  "' after ByteLevel is not supported");
     if (type == "Sequence") {
       for (const json& child : node.at("pretokenizers")) add_pre_tokenizer(child, out);
     } else if (type == "ByteLevel") {

@@ -2,26 +2,48 @@
 // the text; only added-token matching and decoding tables are ours.
 #include <sentencepiece_processor.h>
 
+#include <algorithm>
+
 #include "common/error.h"
 #include "tokenizer/loaders.h"
 
 namespace codealign::tokenizer {
 namespace {
 
+// A continuation must not get SentencePiece's dummy prefix, which the library adds to every
+// text. So a continuation is encoded after a sentinel character that is not in the
+// vocabulary: it becomes byte or unknown pieces, which merge with nothing, and its ids (with
+// the dummy prefix) are dropped again.
 class SentencePieceBackend : public Backend {
  public:
   explicit SentencePieceBackend(std::unique_ptr<sentencepiece::SentencePieceProcessor> processor)
-      : processor_(std::move(processor)) {}
-  void encode(std::string_view text, bool, std::vector<TokenId>& out) const override {
+      : processor_(std::move(processor)) {
+    if (processor_->PieceToId(sentinel) != processor_->unk_id())
+      throw Error("tokenizer: SentencePiece model has the piece U+E000, which codealign needs "
+                  "as a sentinel for continuations");
+    encode_raw(sentinel, sentinel_ids_);
+  }
+  void encode(std::string_view text, Position position, std::vector<TokenId>& out) const override {
+    if (!position.continues) return encode_raw(text, out);
+    std::vector<TokenId> ids;
+    encode_raw(std::string(sentinel) + std::string(text), ids);
+    if (ids.size() < sentinel_ids_.size() ||
+        !std::equal(sentinel_ids_.begin(), sentinel_ids_.end(), ids.begin()))
+      throw Error("tokenizer: SentencePiece merged the continuation sentinel into the text");
+    out.insert(out.end(), ids.begin() + long(sentinel_ids_.size()), ids.end());
+  }
+
+ private:
+  static constexpr const char* sentinel = "\xEE\x80\x80";  // U+E000, private use
+  void encode_raw(std::string_view text, std::vector<TokenId>& out) const {
     std::vector<int> ids;
     auto status = processor_->Encode(text, &ids);
     if (!status.ok()) throw Error("tokenizer: sentencepiece failed: " + status.ToString());
     out.insert(out.end(), ids.begin(), ids.end());
   }
-  const sentencepiece::SentencePieceProcessor& processor() const { return *processor_; }
 
- private:
   std::unique_ptr<sentencepiece::SentencePieceProcessor> processor_;
+  std::vector<TokenId> sentinel_ids_;
 };
 
 }  // namespace

@@ -21,7 +21,7 @@ bool is_ascii(std::string_view text) {
 
 class Nfc : public Normalizer {
  public:
-  void apply(std::string& text) const override {
+  void apply(std::string& text, Position) const override {
     if (is_ascii(text)) return;  // ASCII is always in NFC
     utf8proc_uint8_t* result = nullptr;
     auto length = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(text.data()),
@@ -37,7 +37,7 @@ class Replace : public Normalizer {
  public:
   Replace(std::string pattern, std::string content)
       : pattern_(std::move(pattern)), content_(std::move(content)) {}
-  void apply(std::string& text) const override {
+  void apply(std::string& text, Position) const override {
     std::string out;
     size_t last = 0;
     pattern_.for_each_match(text, [&](size_t begin, size_t end) {
@@ -58,8 +58,8 @@ class Replace : public Normalizer {
 class Prepend : public Normalizer {
  public:
   explicit Prepend(std::string prefix) : prefix_(std::move(prefix)) {}
-  void apply(std::string& text) const override {
-    if (!text.empty()) text.insert(0, prefix_);
+  void apply(std::string& text, Position position) const override {
+    if (!text.empty() && !position.continues) text.insert(0, prefix_);
   }
 
  private:
@@ -141,7 +141,7 @@ class Split : public PreTokenizer {
  public:
   Split(const std::string& pattern, SplitBehavior behavior, bool invert)
       : pattern_(pattern), behavior_(behavior), invert_(invert) {}
-  void apply(Words& words, bool) const override {
+  void apply(Words& words, Position) const override {
     Words out;
     out.reserve(words.size() * 4);
     std::vector<Piece> pieces;
@@ -167,7 +167,8 @@ class Split : public PreTokenizer {
 
 class PrefixSpace : public PreTokenizer {
  public:
-  void apply(Words& words, bool) const override {
+  void apply(Words& words, Position position) const override {
+    if (position.continues) return;
     for (std::string& word : words)
       if (word.empty() || word[0] != ' ') word.insert(0, " ");
   }
@@ -181,18 +182,18 @@ class Metaspace : public PreTokenizer {
         split_(split ? std::make_unique<Split>(Regex::escape(replacement_),
                                                SplitBehavior::merged_with_next, false)
                      : nullptr) {}
-  void apply(Words& words, bool first) const override {
+  void apply(Words& words, Position position) const override {
     for (size_t i = 0; i < words.size(); ++i) {
       std::string& word = words[i];
       std::string replaced;
       for (char c : word) c == ' ' ? replaced += replacement_ : replaced += c;
-      bool prepend = scheme_ == PrependScheme::always ||
-                     (scheme_ == PrependScheme::first && first && i == 0);
+      bool prepend = (scheme_ == PrependScheme::always && !position.continues) ||
+                     (scheme_ == PrependScheme::first && position.starts_input && i == 0);
       if (prepend && replaced.compare(0, replacement_.size(), replacement_) != 0)
         replaced.insert(0, replacement_);
       word = std::move(replaced);
     }
-    if (split_) split_->apply(words, first);
+    if (split_) split_->apply(words, position);
   }
 
  private:
@@ -218,12 +219,13 @@ std::unique_ptr<PreTokenizer> make_metaspace(std::string replacement, PrependSch
   return std::make_unique<Metaspace>(std::move(replacement), scheme, split);
 }
 
-void PipelineBackend::encode(std::string_view text, bool first, std::vector<TokenId>& out) const {
+void PipelineBackend::encode(std::string_view text, Position position,
+                             std::vector<TokenId>& out) const {
   std::string normalized(text);
-  for (const auto& normalizer : normalizers_) normalizer->apply(normalized);
+  for (const auto& normalizer : normalizers_) normalizer->apply(normalized, position);
   Words words;
   words.push_back(std::move(normalized));
-  for (const auto& pre_tokenizer : pre_tokenizers_) pre_tokenizer->apply(words, first);
+  for (const auto& pre_tokenizer : pre_tokenizers_) pre_tokenizer->apply(words, position);
   for (const std::string& word : words) model_->encode_word(word, out);
 }
 
@@ -248,44 +250,37 @@ bool byte_token(const std::string& token, char& byte) {
 
 }  // namespace
 
-void apply_decoder(const std::vector<DecoderStep>& steps, Tokenizer::State& state) {
-  bool fused = false;  // after a Fuse, Strip works on the whole text: its start is the first token
-  for (const DecoderStep& step : steps) {
-    if (step.kind == DecoderStep::fuse) fused = true;
-    if (step.kind == DecoderStep::strip && fused) {
-      state.strip_first_char = step.from;
-      state.strip_first_count = step.strip_start;
-    }
-    if (step.kind == DecoderStep::metaspace && step.strip_first_space) {
-      state.strip_first_char = " ";
-      state.strip_first_count = 1;
-    }
-  }
-  state.decoded.assign(state.vocab.tokens.size(), std::string());
-  for (size_t id = 0; id < state.vocab.tokens.size(); ++id) {
-    std::string text = state.vocab.tokens[id];
-    bool fused_here = false;
-    for (const DecoderStep& step : steps) {
-      switch (step.kind) {
-        case DecoderStep::byte_level: text = byte_level_decode(text); break;
-        case DecoderStep::replace: replace_all(text, step.from, step.to); break;
-        case DecoderStep::metaspace: replace_all(text, step.from, " "); break;
-        case DecoderStep::byte_fallback: {
-          char byte;
-          if (byte_token(text, byte)) text = std::string(1, byte);
-          break;
-        }
-        case DecoderStep::fuse: fused_here = true; break;
-        case DecoderStep::strip:
-          if (!fused_here) {  // a Strip before any Fuse works on every token
-            for (size_t n = 0; n < step.strip_start && text.rfind(step.from, 0) == 0; ++n)
-              text.erase(0, step.from.size());
-          }
-          break;
+std::string decode_token(const Tokenizer::State& state, TokenId id, bool first) {
+  std::string text = state.vocab.tokens[size_t(id)];
+  bool fused = false;  // after a Fuse, Strip works on the whole text: only its start
+  for (const DecoderStep& step : state.decoder) {
+    switch (step.kind) {
+      case DecoderStep::byte_level: text = byte_level_decode(text); break;
+      case DecoderStep::replace: replace_all(text, step.from, step.to); break;
+      case DecoderStep::metaspace:
+        replace_all(text, step.from, first && step.strip_first_space ? "" : " ");
+        break;
+      case DecoderStep::byte_fallback: {
+        char byte;
+        if (byte_token(text, byte)) text = std::string(1, byte);
+        break;
       }
+      case DecoderStep::fuse: fused = true; break;
+      case DecoderStep::strip:
+        if (!fused || first)
+          for (size_t n = 0; n < step.strip_start && text.rfind(step.from, 0) == 0; ++n)
+            text.erase(0, step.from.size());
+        break;
     }
-    state.decoded[id] = std::move(text);
   }
+  return text;
+}
+
+void apply_decoder(std::vector<DecoderStep> steps, Tokenizer::State& state) {
+  state.decoder = std::move(steps);
+  state.decoded.resize(state.vocab.tokens.size());
+  for (size_t id = 0; id < state.vocab.tokens.size(); ++id)
+    state.decoded[id] = decode_token(state, TokenId(id), false);
 }
 
 }  // namespace codealign::tokenizer

@@ -15,7 +15,7 @@ namespace codealign::tokenizer {
 class Normalizer {
  public:
   virtual ~Normalizer() = default;
-  virtual void apply(std::string& text) const = 0;
+  virtual void apply(std::string& text, Position position) const = 0;
 };
 std::unique_ptr<Normalizer> make_nfc();
 std::unique_ptr<Normalizer> make_replace(std::string pattern_regex, std::string content);
@@ -26,7 +26,7 @@ using Words = std::vector<std::string>;
 class PreTokenizer {
  public:
   virtual ~PreTokenizer() = default;
-  virtual void apply(Words& words, bool first) const = 0;
+  virtual void apply(Words& words, Position position) const = 0;
 };
 
 enum class SplitBehavior { removed, isolated, merged_with_previous, merged_with_next, contiguous };
@@ -48,7 +48,7 @@ class PipelineBackend : public Backend {
       : normalizers_(std::move(normalizers)),
         pre_tokenizers_(std::move(pre_tokenizers)),
         model_(std::move(model)) {}
-  void encode(std::string_view text, bool first, std::vector<TokenId>& out) const override;
+  void encode(std::string_view text, Position position, std::vector<TokenId>& out) const override;
 
  private:
   std::vector<std::unique_ptr<Normalizer>> normalizers_;
@@ -56,14 +56,11 @@ class PipelineBackend : public Backend {
   std::unique_ptr<Bpe> model_;
 };
 
-// Decoder steps (HF decoders), applied per token.
-struct DecoderStep {
-  enum Kind { byte_level, replace, byte_fallback, fuse, strip, metaspace } kind;
-  std::string from, to;        // replace: pattern and content; metaspace: replacement char
-  size_t strip_start = 0;      // strip: leading copies of `from` removed from the first token
-  bool strip_first_space = false;  // metaspace with a prepend scheme other than "never"
-};
-// Fills state.decoded for every vocabulary id and state.strip_first from the steps.
-void apply_decoder(const std::vector<DecoderStep>& steps, Tokenizer::State& state);
+// Sets state.decoder and fills state.decoded (every id as a non-first token).
+void apply_decoder(std::vector<DecoderStep> steps, Tokenizer::State& state);
+// The bytes of one token through the decoder steps; `first` applies what HF's decoders do
+// to the first token (Metaspace drops its replacement characters, Strip after Fuse strips
+// the start of the text).
+std::string decode_token(const Tokenizer::State& state, TokenId id, bool first);
 
 }  // namespace codealign::tokenizer

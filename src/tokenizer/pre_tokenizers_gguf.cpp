@@ -40,7 +40,10 @@ void isolate(GgufPipeline& p, const char* pattern) {
 
 GgufPipeline gguf_pipeline(const std::string& pre, const std::string& path) {
   GgufPipeline p;
-  if (pre == "gpt-2" || pre == "mpt" || pre == "olmo" || pre == "jina-v2-code") {
+  if (pre == "gpt-2" || pre == "jina-v2-code") {
+    isolate(p, gpt2_pattern);
+  } else if (pre == "mpt" || pre == "olmo") {  // GPT-NeoX's tokenizer.json: NFC, then ByteLevel
+    p.normalizers.push_back(make_nfc());
     isolate(p, gpt2_pattern);
   } else if (pre == "llama3" || pre == "llama-v3" || pre == "llama-bpe") {
     isolate(p, llama3_pattern);

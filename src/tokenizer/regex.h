@@ -1,5 +1,8 @@
 // PCRE2 (UTF, Unicode properties, JIT) for the pre-tokenizers' split patterns. The syntax the
-// tokenizer.json files use (Oniguruma: \p{L}, (?i:...), look-ahead) is PCRE2 syntax too.
+// tokenizer.json files use (Oniguruma: \p{L}, (?i:...), look-ahead) is PCRE2 syntax too;
+// Oniguruma-only meanings (\h as hex digit, (?m) as dot-all) are not translated.
+// Patterns that can match the empty string are refused (at load where PCRE2 can tell, else
+// at the first empty match).
 #pragma once
 #include <functional>
 #include <memory>
@@ -10,7 +13,7 @@ namespace codealign::tokenizer {
 
 class Regex {
  public:
-  // Throws Error "tokenizer: bad regex '<pattern>': <why> at offset N".
+  // Throws Error "tokenizer: bad regex '<pattern>': <why>".
   explicit Regex(const std::string& pattern);
   static std::string escape(std::string_view literal);
 

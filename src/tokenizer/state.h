@@ -13,12 +13,26 @@ namespace codealign::tokenizer {
 
 class AddedTokenMatcher;
 
+// Where a stretch of text sits: at the very start of the input (Metaspace's prepend_scheme
+// "first"), or right after text encoded before it (a continuation: no prefix space added).
+struct Position {
+  bool starts_input = true;
+  bool continues = false;
+};
+
 // Turns text that holds no added tokens into ids.
 class Backend {
  public:
   virtual ~Backend() = default;
-  // `first` says the text starts the whole input (Metaspace's prepend_scheme "first").
-  virtual void encode(std::string_view text, bool first, std::vector<TokenId>& out) const = 0;
+  virtual void encode(std::string_view text, Position position, std::vector<TokenId>& out) const = 0;
+};
+
+// One HF decoder step, applied to each token's text.
+struct DecoderStep {
+  enum Kind { byte_level, replace, byte_fallback, fuse, strip, metaspace } kind;
+  std::string from, to;    // replace: pattern and content; strip: content; metaspace: replacement
+  size_t strip_start = 0;  // strip: leading copies of `from` removed
+  bool strip_first_space = false;  // metaspace: prepend scheme other than "never"
 };
 
 // A token matched in the text before the backend sees it (HF's added tokens).
@@ -31,17 +45,20 @@ struct AddedToken {
 };
 
 struct Tokenizer::State {
+  State() = default;
+  State(const State&) = delete;  // the backend and matcher point into it
+  State& operator=(const State&) = delete;
+
   std::string description;
   Vocab vocab;  // the model's tokens and the added ones
   std::vector<AddedToken> added;
   std::shared_ptr<const AddedTokenMatcher> matcher;  // over `added`, made by finish_state
   std::unique_ptr<Backend> backend;
 
-  // Decoding: the bytes each id stands for alone, and what the decoder strips from the
-  // start of the first token (Metaspace's and Strip's leading space).
+  // Decoding: the decoder steps, and the bytes each id stands for when it is not the first
+  // token (the first may lose a leading space: Metaspace, Strip).
+  std::vector<DecoderStep> decoder;
   std::vector<std::string> decoded;
-  std::string strip_first_char;
-  size_t strip_first_count = 0;
   std::vector<bool> special;
 
   // Post-processor (add_special_tokens): ids around the encoded text.
@@ -50,8 +67,8 @@ struct Tokenizer::State {
   std::vector<TokenId> stop;
 };
 
-// Completes a State after loading: added tokens decode to their content, and the matcher,
-// the special flags and the stop ids are derived. Tokenizer::load calls it last.
+// Completes a State after loading: checks the special ids, and derives the matcher, the
+// special flags and the stop ids. Tokenizer::load calls it last.
 void finish_state(Tokenizer::State& state);
 
 }  // namespace codealign::tokenizer

@@ -2,6 +2,7 @@
 
 #include "common/error.h"
 #include "tokenizer/added_tokens.h"
+#include "tokenizer/pipeline.h"
 #include "tokenizer/state.h"
 #include "tokenizer/utf8.h"
 
@@ -9,14 +10,20 @@ namespace codealign::tokenizer {
 
 void finish_state(Tokenizer::State& state) {
   size_t size = state.vocab.tokens.size();
-  state.decoded.resize(size);
+  auto check = [&](std::optional<TokenId> id, const char* what) {
+    if (id && (*id < 0 || size_t(*id) >= size))
+      throw Error("tokenizer: " + std::string(what) + " id " + std::to_string(*id) +
+                  " is outside the vocabulary (size " + std::to_string(size) + ")");
+  };
+  for (TokenId id : state.prefix) check(id, "post-processor");
+  for (TokenId id : state.suffix) check(id, "post-processor");
+  check(state.bos, "bos");
+  check(state.eos, "eos");
+  check(state.pad, "pad");
   state.special.assign(size, false);
-  for (const AddedToken& token : state.added) {
-    state.decoded[size_t(token.id)] = token.content;
-    state.special[size_t(token.id)] = token.special;
-  }
+  for (const AddedToken& token : state.added) state.special[size_t(token.id)] = token.special;
   for (auto id : {state.bos, state.eos, state.pad})
-    if (id && size_t(*id) < size) state.special[size_t(*id)] = true;
+    if (id) state.special[size_t(*id)] = true;
   state.matcher = std::make_shared<AddedTokenMatcher>(state.added);
   // End-of-turn tokens of the chat formats codealign knows end generation too.
   if (state.eos) state.stop.push_back(*state.eos);
@@ -38,7 +45,10 @@ std::vector<TokenId> Tokenizer::encode(std::string_view text, const EncodeOption
   const State& s = *state_;
   s.matcher->split(
       text, options,
-      [&](std::string_view segment, bool first) { s.backend->encode(segment, first, ids); },
+      [&](std::string_view segment, bool at_start) {
+        Position position{at_start && !options.continuation, at_start && options.continuation};
+        s.backend->encode(segment, position, ids);
+      },
       [&](TokenId id) { ids.push_back(id); });
   if (!options.add_special_tokens) return ids;
   std::vector<TokenId> out;
@@ -56,32 +66,28 @@ std::vector<TokenId> Tokenizer::encode(std::string_view text, const EncodeOption
 
 namespace {
 
-const std::string& checked_piece(const Tokenizer::State& s, TokenId id) {
+void check_id(const Tokenizer::State& s, TokenId id) {
   if (id < 0 || size_t(id) >= s.decoded.size())
     throw Error("tokenizer: token id " + std::to_string(id) + " is outside the vocabulary (size " +
                 std::to_string(s.decoded.size()) + ")");
-  return s.decoded[size_t(id)];
 }
 
-// The first token's bytes lose what the decoder strips from the start of the text.
-std::string_view strip_first(const Tokenizer::State& s, std::string_view piece) {
-  for (size_t n = 0; n < s.strip_first_count && !s.strip_first_char.empty() &&
-                     piece.substr(0, s.strip_first_char.size()) == s.strip_first_char;
-       ++n)
-    piece.remove_prefix(s.strip_first_char.size());
-  return piece;
+// The bytes of one id; the first token of a text goes through the decoder's first-token
+// rules, later ones come from the table.
+std::string piece(const Tokenizer::State& s, TokenId id, bool first) {
+  return first ? decode_token(s, id, true) : s.decoded[size_t(id)];
 }
 
 }  // namespace
 
-std::string Tokenizer::decode(std::span<const TokenId> ids, bool skip_special_tokens) const {
+std::string Tokenizer::decode(std::span<const TokenId> ids, const DecodeOptions& options) const {
   const State& s = *state_;
   std::string bytes;
-  bool first = true;
+  bool first = !options.continuation;
   for (TokenId id : ids) {
-    const std::string& piece = checked_piece(s, id);
-    if (skip_special_tokens && s.special[size_t(id)]) continue;
-    bytes += first ? strip_first(s, piece) : std::string_view(piece);
+    check_id(s, id);
+    if (options.skip_special_tokens && s.special[size_t(id)]) continue;
+    bytes += piece(s, id, first);
     first = false;
   }
   return utf8_replace_invalid(bytes);
@@ -90,7 +96,7 @@ std::string Tokenizer::decode(std::span<const TokenId> ids, bool skip_special_to
 size_t Tokenizer::vocab_size() const { return state_->vocab.tokens.size(); }
 
 std::string Tokenizer::token_text(TokenId id) const {
-  checked_piece(*state_, id);
+  check_id(*state_, id);
   return state_->vocab.tokens[size_t(id)];
 }
 
@@ -99,7 +105,7 @@ std::optional<TokenId> Tokenizer::token_id(std::string_view text) const {
 }
 
 bool Tokenizer::is_special(TokenId id) const {
-  checked_piece(*state_, id);
+  check_id(*state_, id);
   return state_->special[size_t(id)];
 }
 
@@ -111,13 +117,13 @@ const std::vector<TokenId>& Tokenizer::suffix_ids() const { return state_->suffi
 std::vector<TokenId> Tokenizer::stop_ids() const { return state_->stop; }
 std::string Tokenizer::description() const { return state_->description; }
 
-StreamDecoder::StreamDecoder(const Tokenizer& tokenizer, bool skip_special_tokens)
-    : state_(tokenizer.state_), skip_special_(skip_special_tokens) {}
+StreamDecoder::StreamDecoder(const Tokenizer& tokenizer, const DecodeOptions& options)
+    : state_(tokenizer.state_), options_(options), first_(!options.continuation) {}
 
 std::string StreamDecoder::push(TokenId id) {
-  const std::string& piece = checked_piece(*state_, id);
-  if (skip_special_ && state_->special[size_t(id)]) return {};
-  pending_ += first_ ? strip_first(*state_, piece) : std::string_view(piece);
+  check_id(*state_, id);
+  if (options_.skip_special_tokens && state_->special[size_t(id)]) return {};
+  pending_ += piece(*state_, id, first_);
   first_ = false;
   size_t complete = utf8_complete_prefix(pending_);
   std::string out = utf8_replace_invalid(std::string_view(pending_).substr(0, complete));

@@ -8,8 +8,11 @@
 // silently approximated.
 //
 // Text given to encode() must be valid UTF-8 (an Error names the first bad byte); decode()
-// replaces byte sequences that are not UTF-8 with U+FFFD, as HF does. Added and special
-// tokens are matched in text only where the caller trusts it (EncodeOptions).
+// replaces each maximal invalid byte sequence with one U+FFFD (as HF's ByteLevel decoder;
+// HF's ByteFallback gives one per byte). Added and special tokens are matched in text only
+// where the caller trusts it (EncodeOptions). Known gap: a SentencePiece tokenizer.model
+// with user-defined pieces (CodeLlama's FIM pieces) still matches them in untrusted text,
+// because libsentencepiece does; the same vocabulary as tokenizer.json or GGUF does not.
 //
 // A Tokenizer is immutable after loading, cheap to copy (shared state) and safe to use from
 // many threads at once. Torch-free.
@@ -42,6 +45,16 @@ struct EncodeOptions {
   // still matches non-special added tokens.)
   bool parse_special = true;
   std::vector<TextSpan> untrusted;  // with parse_special: spans where added tokens stay text
+  // The text continues text encoded before (a completion after its prompt): no prefix
+  // space is added at its start (SentencePiece's dummy prefix, Metaspace, Prepend).
+  bool continuation = false;
+};
+
+struct DecodeOptions {
+  bool skip_special_tokens = false;
+  // The ids continue ids decoded before: the first one keeps its leading space, which the
+  // decoder otherwise drops as the prefix space the encoder added (SentencePiece, Metaspace).
+  bool continuation = false;
 };
 
 class Tokenizer {
@@ -55,7 +68,7 @@ class Tokenizer {
 
   std::vector<TokenId> encode(std::string_view text, const EncodeOptions& options = {}) const;
   // Bytes of the ids' text; invalid UTF-8 is replaced by U+FFFD.
-  std::string decode(std::span<const TokenId> ids, bool skip_special_tokens = false) const;
+  std::string decode(std::span<const TokenId> ids, const DecodeOptions& options = {}) const;
 
   size_t vocab_size() const;                             // highest id + 1
   std::string token_text(TokenId id) const;              // as in the vocabulary ("Ġthe")
@@ -86,14 +99,14 @@ class Tokenizer {
 // for the rest. The concatenation of all push() results and finish() equals decode(ids).
 class StreamDecoder {
  public:
-  explicit StreamDecoder(const Tokenizer& tokenizer, bool skip_special_tokens = false);
+  explicit StreamDecoder(const Tokenizer& tokenizer, const DecodeOptions& options = {});
   std::string push(TokenId id);
   std::string finish();  // flushes what is left (an incomplete character becomes U+FFFD)
 
  private:
   std::shared_ptr<const Tokenizer::State> state_;
-  bool skip_special_;
-  bool first_ = true;
+  DecodeOptions options_;
+  bool first_;
   std::string pending_;
 };
 
@@ -102,14 +115,14 @@ class StreamDecoder {
 // A single-turn chat format: the rendered prompt ends where the assistant's answer begins.
 // Templates hold "{system}" and "{user}" where the messages go.
 struct ChatFormat {
-  std::string name;                       // "chatml", "llama-2", "deepseek-coder", or a user's
+  std::string name;                       // "chatml", "qwen2.5", "llama-2", "deepseek-coder", ...
   std::string prompt_template;            // with a system message
   std::string prompt_template_no_system;  // without one; empty: use system_default instead
   std::string system_default;
-  std::string assistant_suffix;           // what ends the answer, e.g. "<|im_end|>"
+  std::string assistant_suffix;           // what ends the answer in training data, e.g. "<|im_end|>"
 };
 
-// Built-in formats by name: chatml, llama-2, deepseek-coder. Throws on an unknown name.
+// Built-in formats by name: chatml, qwen2.5, llama-2, deepseek-coder. Throws on an unknown name.
 ChatFormat builtin_chat_format(const std::string& name);
 // Recognises the format from a tokenizer_config.json's chat_template; nullopt when unknown.
 std::optional<ChatFormat> detect_chat_format(const std::string& tokenizer_config_path);

@@ -37,6 +37,9 @@ TEST(Gguf, same_ids_as_the_other_formats_of_the_same_vocabulary) {
     EXPECT_EQ(gguf_gpt2.encode(text, plain), files_gpt2.encode(text, plain)) << text;
     EXPECT_EQ(gguf_llama.encode(text, plain), sp_llama.encode(text, plain)) << text;
     EXPECT_EQ(gguf_llama.decode(gguf_llama.encode(text, plain)), text);
+    plain.continuation = true;  // no prefix space: the Prepend normalizer vs SentencePiece's sentinel
+    EXPECT_EQ(gguf_llama.encode(text, plain), sp_llama.encode(text, plain)) << text;
+    EXPECT_EQ(gguf_llama.decode(gguf_llama.encode(text, plain), {false, true}), text);
   }
   EXPECT_EQ(gguf_llama.encode("Hello", {true, true, {}}), (std::vector<tokenizer::TokenId>{1, 15043}));
 }

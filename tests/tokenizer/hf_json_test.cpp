@@ -159,6 +159,67 @@ TEST(HfJson, byte_level_add_prefix_space_prepends_one_space) {
   EXPECT_EQ(ids_for(true), (std::vector<TokenId>{2, 2}));
 }
 
+TEST(HfJson, split_invert_single_word_and_digits) {
+  json vocab = {{"a", 0}, {"b", 1}, {"1", 2}, {"2", 3}, {"ab", 4}, {"12", 5}, {"a1", 6},
+                {"<", 8}, {"w", 9}, {">", 10}, {" ", 11}};
+  json merges = {"a b", "a 1", "1 2"};
+  auto ids_for = [&](json pre_tokenizer, const char* text, json added = json::array()) {
+    TempDir dir;
+    json file = {{"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", merges}}},
+                 {"pre_tokenizer", pre_tokenizer}, {"added_tokens", added}};
+    return load_json(dir, file).encode(text);
+  };
+  // invert: the pattern matches the pieces to keep, here runs of letters.
+  json letters = {{"type", "Split"}, {"pattern", {{"Regex", "[a-z]+"}}}, {"behavior", "Removed"}, {"invert", true}};
+  EXPECT_EQ(ids_for(letters, "ab12a"), (std::vector<TokenId>{4, 0}));
+  EXPECT_EQ(ids_for({{"type", "Digits"}, {"individual_digits", true}}, "a12"), (std::vector<TokenId>{0, 2, 3}));
+  EXPECT_EQ(ids_for({{"type", "Digits"}, {"individual_digits", false}}, "a12"), (std::vector<TokenId>{0, 5}));
+  EXPECT_EQ(ids_for(nullptr, "a12"), (std::vector<TokenId>{6, 3}));  // no split: "a 1" merges
+  // single_word: the added token matches only between word boundaries.
+  json single_word = {{{"id", 7}, {"content", "<w>"}, {"special", false}, {"single_word", true}}};
+  EXPECT_EQ(ids_for(nullptr, "a <w> b", single_word), (std::vector<TokenId>{0, 11, 7, 11, 1}));
+  EXPECT_EQ(ids_for(nullptr, "a<w>b", single_word), (std::vector<TokenId>{0, 8, 9, 10, 1}));
+}
+
+TEST(HfJson, decoders_apply_to_added_tokens_and_metaspace_drops_first_marks) {
+  TempDir dir;
+  json file = {{"model", {{"type", "BPE"}, {"vocab", {{"a", 0}, {marker + marker + marker, 1}, {marker + "a", 2}}}, {"merges", json::array()}}},
+               {"added_tokens", {{{"id", 3}, {"content", marker + "<x>"}, {"special", false}}}},
+               {"decoder", {{"type", "Metaspace"}, {"replacement", marker}, {"prepend_scheme", "always"}, {"split", true}}}};
+  Tokenizer tok = load_json(dir, file);
+  EXPECT_EQ(tok.decode(std::vector<TokenId>{0, 3}), "a <x>");    // HF runs added tokens through the decoder
+  EXPECT_EQ(tok.decode(std::vector<TokenId>{1, 2}), " a");       // first token: every mark dropped
+  EXPECT_EQ(tok.decode(std::vector<TokenId>{1, 2}, {false, true}), "    a");  // a continuation keeps them
+}
+
+TEST(HfJson, constructs_codealign_cannot_follow_exactly_are_refused) {
+  auto message = [&](json file) {
+    TempDir dir;
+    try {
+      load_json(dir, file);
+      return std::string("no error");
+    } catch (const Error& e) {
+      std::string text = e.what();
+      return text.substr(text.find("': ") + 3);
+    }
+  };
+  json model = {{"type", "BPE"}, {"vocab", {{"a", 0}}}, {"merges", json::array()}};
+  EXPECT_EQ(message({{"model", model}, {"pre_tokenizer", {{"type", "Split"}, {"pattern", {{"Regex", "a*"}}}, {"behavior", "Isolated"}}}}),
+            "bad regex 'a*': it can match the empty string, which is not supported");
+  TempDir dir;
+  json lookahead = {{"model", model}, {"pre_tokenizer", {{"type", "Split"}, {"pattern", {{"Regex", "(?=a)"}}}, {"behavior", "Isolated"}}}};
+  try {
+    load_json(dir, lookahead).encode("aa");
+    ADD_FAILURE() << "a zero-width split passed";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "tokenizer: regex '(?=a)' matched the empty string at byte 0: zero-width splits are not supported");
+  }
+  EXPECT_EQ(message({{"model", model}, {"pre_tokenizer", {{"type", "Sequence"}, {"pretokenizers", {{{"type", "ByteLevel"}}, {{"type", "Digits"}}}}}}}),
+            "pre-tokenizer 'Digits' after ByteLevel is not supported");
+  EXPECT_EQ(message({{"model", model}, {"normalizer", {{"type", "NFC"}}}, {"added_tokens", {{{"id", 1}, {"content", "<x>"}, {"normalized", true}}}}}),
+            "added token '<x>' has normalized=true and the file has a normalizer: not supported");
+}
+
 TEST(HfJson, unsupported_components_are_refused_by_name) {
   json base = {{"model", {{"type", "BPE"}, {"vocab", {{"a", 0}}}, {"merges", json::array()}}}};
   auto message = [&](const char* key, json value) {
@@ -194,7 +255,8 @@ TEST(HfJson, broken_files_name_the_file_and_the_fault) {
     load_json(dir, bad_merge);
     FAIL();
   } catch (const Error& e) {
-    EXPECT_EQ(std::string(e.what()), "tokenizer: merge 'a b' (rank 0) makes a token that is not in the vocabulary");
+    EXPECT_EQ(std::string(e.what()), "tokenizer: '" + dir.path +
+                                         "/tokenizer.json': merge 0 'a b' makes a token that is not in the vocabulary");
   }
   EXPECT_THROW(Tokenizer::load(dir.path + "/missing.json"), Error);
 }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <thread>
 
 #include "common/error.h"
 #include "common/jsonl.h"
@@ -138,6 +139,28 @@ TEST(TokenizerProperties, every_humaneval_and_mbpp_text_round_trips) {
       tokens += ids.size();
     }
     EXPECT_GT(tokens, 100000u) << named.name;
+  }
+}
+
+// One Tokenizer shared by threads (word cache, regex match data) gives the same ids as one
+// thread alone.
+TEST(TokenizerProperties, threads_sharing_a_tokenizer_get_the_same_ids) {
+  std::vector<std::string> texts;
+  for (const auto& task : tasks::load_benchmark("mbpp", data_dir()).tasks) texts.push_back(task.prompt);
+  for (const Named& named : lossless) {
+    const Tokenizer fresh = Tokenizer::load(data_dir() + "/tokenizers/" + named.path);
+    std::vector<std::vector<TokenId>> parallel[4];
+    std::vector<std::thread> threads;
+    for (auto& out : parallel)
+      threads.emplace_back([&] {
+        for (const std::string& text : texts) out.push_back(fresh.encode(text, plain_text()));
+      });
+    for (auto& thread : threads) thread.join();
+    const Tokenizer& alone = load(named);
+    for (size_t i = 0; i < texts.size(); ++i) {
+      auto expected = alone.encode(texts[i], plain_text());
+      for (const auto& out : parallel) ASSERT_EQ(out[i], expected) << named.name << " text " << i;
+    }
   }
 }
 
