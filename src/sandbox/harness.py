@@ -527,7 +527,9 @@ def judge(job, reports, status, timed_out, expected_raw, channel_dropped):
         info = first_failure
     elif channel_dropped:
         kind, info = "runtime_error", {"type": "OutputTooLarge", "message": "reports exceeded %d bytes" % CHANNEL_CAP}
-    elif done and result["tests_passed"] == total:
+    elif done and result["tests_passed"] == total and not signal_number:
+        # A forked child can finish the program and report "done" after its parent, the
+        # job, was killed (kill(-1) from the child): the job itself must not die by a signal.
         kind, info = "passed", {"type": "", "message": ""}
     elif signal_number:
         name = SIGNAL_NAMES.get(signal_number, "signal %d" % signal_number)
