@@ -6,6 +6,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libxxhash-dev zlib1g-dev
   libpcre2-dev libutf8proc-dev libseccomp-dev libsqlite3-dev libsentencepiece-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libtorch-dev libopenblas0-pthread python3-torch
   python3 python3-numpy
 )
 sudo=""

@@ -86,6 +86,7 @@ StatePtr load_file(const fs::path& path) {
   std::string name = path.filename().string(), extension = path.extension().string();
   if (extension == ".gguf") return load_gguf(path.string());
   if (extension == ".model") return load_sentencepiece(path.string());
+  if (extension == ".bin") return load_llama2c(path.string());
   if (extension == ".json") {
     if (name != "vocab.json" && name != "encoder.json" && is_hf_tokenizer_json(path.string()))
       return load_hf_json(path.string());
@@ -97,7 +98,7 @@ StatePtr load_file(const fs::path& path) {
                 "' is a vocabulary without merges (expected merges.txt or vocab.bpe beside it)");
   }
   throw Error("tokenizer: cannot tell the format of '" + path.string() +
-              "' (expected tokenizer.json, *.gguf, *.model, or vocab.json/encoder.json)");
+              "' (expected tokenizer.json, *.gguf, *.model, llama2.c tok*.bin, or vocab.json/encoder.json)");
 }
 
 }  // namespace

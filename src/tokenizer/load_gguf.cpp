@@ -47,6 +47,27 @@ std::vector<Bpe::Merge> merges_from_scores(const Vocab& vocab, const std::vector
 
 }  // namespace
 
+void build_spm_from_scores(Tokenizer::State& state, const std::vector<double>& scores,
+                           const std::vector<int64_t>& types, bool space_prefix,
+                           std::optional<TokenId> unk) {
+  std::vector<std::unique_ptr<Normalizer>> normalizers;
+  if (space_prefix) normalizers.push_back(make_prepend(space_marker));
+  normalizers.push_back(make_replace(" ", space_marker));
+  BpeOptions options;
+  options.unk = unk;
+  options.byte_fallback = true;
+  options.fuse_unk = true;
+  std::vector<Bpe::Merge> merges = merges_from_scores(state.vocab, scores, types);
+  state.backend = std::make_unique<PipelineBackend>(
+      std::move(normalizers), std::vector<std::unique_ptr<PreTokenizer>>{},
+      std::make_unique<Bpe>(state.vocab, merges, options));
+  std::vector<DecoderStep> decoder = {{DecoderStep::replace, space_marker, " ", 0, false},
+                                      {DecoderStep::byte_fallback, "", "", 0, false},
+                                      {DecoderStep::fuse, "", "", 0, false}};
+  if (space_prefix) decoder.push_back({DecoderStep::strip, " ", "", 1, false});
+  apply_decoder(decoder, state);
+}
+
 StatePtr load_gguf(const std::string& path) {
   GgufHeader gguf = GgufHeader::read(path);
   auto state = std::make_shared<Tokenizer::State>();
@@ -111,25 +132,19 @@ StatePtr load_gguf(const std::string& path) {
       throw Error("tokenizer: GGUF '" + path + "': " + std::to_string(scores.size()) +
                   " scores for " + std::to_string(tokens.size()) + " tokens");
     bool space_prefix = gguf.optional_boolean("tokenizer.ggml.add_space_prefix").value_or(true);
-    if (space_prefix) normalizers.push_back(make_prepend(space_marker));
-    normalizers.push_back(make_replace(" ", space_marker));
-    options.byte_fallback = true;
-    options.fuse_unk = true;
-    merges = merges_from_scores(state->vocab, scores, types);
-    decoder = {{DecoderStep::replace, space_marker, " ", 0, false},
-               {DecoderStep::byte_fallback, "", "", 0, false},
-               {DecoderStep::fuse, "", "", 0, false}};
-    if (space_prefix) decoder.push_back({DecoderStep::strip, " ", "", 1, false});
+    build_spm_from_scores(*state, scores, types, space_prefix, unk);
     add_bos = true;
     state->description = "gguf llama spm";
   } else {
     throw Error("tokenizer: GGUF '" + path + "': tokenizer model '" + model +
                 "' is not supported (supported: gpt2, llama)");
   }
-  state->backend = std::make_unique<PipelineBackend>(
-      std::move(normalizers), std::move(pre_tokenizers),
-      std::make_unique<Bpe>(state->vocab, merges, options));  // a copy: the model's vocabulary
-  apply_decoder(decoder, *state);
+  if (model == "gpt2") {
+    state->backend = std::make_unique<PipelineBackend>(
+        std::move(normalizers), std::move(pre_tokenizers),
+        std::make_unique<Bpe>(state->vocab, merges, options));  // a copy: the model's vocabulary
+    apply_decoder(decoder, *state);
+  }
   add_bos = gguf.optional_boolean("tokenizer.ggml.add_bos_token").value_or(add_bos);
   if (add_bos && state->bos) state->prefix = {*state->bos};
   if (gguf.optional_boolean("tokenizer.ggml.add_eos_token").value_or(false) && state->eos)

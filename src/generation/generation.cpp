@@ -1,0 +1,157 @@
+#include "generation/generation.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "common/error.h"
+
+namespace codealign::generation {
+
+torch::Tensor choose_tokens(const torch::Tensor& logits, const SamplingConfig& config, at::Generator& generator) {
+  torch::Tensor scores = logits.to(torch::kFloat32);
+  if (config.temperature <= 0) return scores.argmax(-1);
+  scores = scores / config.temperature;
+  const float minus_infinity = -std::numeric_limits<float>::infinity();
+  if (config.top_k > 0 && config.top_k < scores.size(-1)) {
+    torch::Tensor kth = std::get<0>(scores.topk(config.top_k, -1)).slice(-1, config.top_k - 1);
+    scores = scores.masked_fill(scores < kth, minus_infinity);
+  }
+  if (config.top_p < 1.0) {
+    auto [sorted, order] = scores.sort(-1, true);
+    torch::Tensor probabilities = sorted.softmax(-1);
+    // Drop a token when the ones before it already cover top_p (the first always stays).
+    torch::Tensor drop = (probabilities.cumsum(-1) - probabilities) > config.top_p;
+    sorted = sorted.masked_fill(drop, minus_infinity);
+    scores = torch::full_like(scores, minus_infinity).scatter(-1, order, sorted);
+  }
+  return torch::multinomial(scores.softmax(-1), 1, false, generator).squeeze(-1);
+}
+
+namespace {
+
+// One sequence being generated.
+struct Running {
+  Sample sample;
+  tokenizer::StreamDecoder decoder;
+  bool done = false;
+};
+
+// Ends the text at the first stop string; true when one was found.
+bool cut_at_stop(std::string& text, size_t searched_from, const std::vector<std::string>& stops) {
+  size_t best = std::string::npos;
+  for (const std::string& stop : stops) {
+    size_t from = searched_from > stop.size() ? searched_from - stop.size() : 0;
+    size_t at = text.find(stop, from);
+    if (at < best) best = at;
+  }
+  if (best == std::string::npos) return false;
+  text.resize(best);
+  return true;
+}
+
+}  // namespace
+
+std::vector<Sample> generate(const model::CausalLM& model, const tokenizer::Tokenizer& tokenizer,
+                             const std::vector<std::vector<tokenizer::TokenId>>& prompts,
+                             const SamplingConfig& config, const std::function<void(const Sample&)>& on_sample) {
+  if (prompts.empty()) return {};
+  if (config.samples_per_prompt < 1) throw Error("generation: samples_per_prompt must be at least 1");
+  torch::NoGradGuard no_grad;
+  int64_t P = int64_t(prompts.size()), n = config.samples_per_prompt;
+  size_t longest = 0;
+  for (const auto& prompt : prompts) {
+    if (prompt.empty()) throw Error("generation: a prompt has no tokens (add BOS, or give text)");
+    longest = std::max(longest, prompt.size());
+  }
+  if (int64_t(longest) + config.max_new_tokens > model.config().max_position_embeddings)
+    throw Error("generation: prompt (" + std::to_string(longest) + " tokens) + max_new_tokens (" +
+                std::to_string(config.max_new_tokens) + ") exceeds max_position_embeddings (" +
+                std::to_string(model.config().max_position_embeddings) + ")");
+
+  // Left-padded prefill [P, T0]; positions count real tokens only.
+  int64_t T0 = int64_t(longest);
+  torch::Tensor ids = torch::zeros({P, T0}, torch::kInt64), valid = torch::zeros({P, T0}, torch::kBool);
+  for (int64_t p = 0; p < P; ++p) {
+    const auto& prompt = prompts[size_t(p)];
+    int64_t offset = T0 - int64_t(prompt.size());
+    for (size_t t = 0; t < prompt.size(); ++t) ids[p][offset + int64_t(t)] = int64_t(prompt[t]);
+    valid[p].slice(0, offset).fill_(true);
+  }
+  torch::Tensor positions = (valid.to(torch::kInt64).cumsum(1) - 1).clamp_min(0);
+  model::KvCache cache;
+  torch::Tensor last = model.forward(ids, positions, valid, &cache).select(1, T0 - 1);  // [P, V]
+  cache.repeat_rows(n);
+  last = last.repeat_interleave(n, 0);
+  torch::Tensor next_position = positions.select(1, T0 - 1).repeat_interleave(n, 0) + 1;
+
+  std::vector<Running> running;
+  running.reserve(size_t(P * n));
+  tokenizer::DecodeOptions continuation;
+  continuation.continuation = true;
+  for (int64_t r = 0; r < P * n; ++r)
+    running.push_back({Sample{size_t(r / n), {}, {}, ""}, tokenizer::StreamDecoder(tokenizer, continuation), false});
+  std::vector<size_t> active(running.size());
+  for (size_t i = 0; i < active.size(); ++i) active[i] = i;
+
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(config.seed);
+  auto finish = [&](Running& r, const char* reason) {
+    if (r.done) return;
+    r.done = true;
+    r.sample.finish_reason = reason;
+    if (on_sample) on_sample(r.sample);
+  };
+  for (int64_t step = 0; step < config.max_new_tokens && !active.empty(); ++step) {
+    torch::Tensor chosen = choose_tokens(last.to(torch::kCPU), config, generator).to(torch::kInt64);
+    auto chosen_ids = chosen.accessor<int64_t, 1>();
+    std::vector<int64_t> keep;
+    for (size_t row = 0; row < active.size(); ++row) {
+      Running& r = running[active[row]];
+      auto id = tokenizer::TokenId(chosen_ids[int64_t(row)]);
+      r.sample.ids.push_back(id);
+      if (std::find(config.stop_ids.begin(), config.stop_ids.end(), id) != config.stop_ids.end()) {
+        r.sample.text += r.decoder.finish();
+        cut_at_stop(r.sample.text, 0, config.stop_strings);
+        finish(r, "stop");
+        continue;
+      }
+      size_t before = r.sample.text.size();
+      r.sample.text += r.decoder.push(id);
+      if (cut_at_stop(r.sample.text, before, config.stop_strings)) {
+        finish(r, "stop");
+        continue;
+      }
+      keep.push_back(int64_t(row));
+    }
+    if (step + 1 == config.max_new_tokens) break;
+    if (keep.size() != active.size()) {  // finished rows leave the batch
+      torch::Tensor rows = torch::tensor(keep, torch::kInt64);
+      if (keep.empty()) {
+        active.clear();
+        break;
+      }
+      cache.select_rows(rows);
+      chosen = chosen.index_select(0, rows);
+      next_position = next_position.index_select(0, rows);
+      std::vector<size_t> still;
+      for (int64_t row : keep) still.push_back(active[size_t(row)]);
+      active = std::move(still);
+    }
+    int64_t B = int64_t(active.size());
+    last = model.forward(chosen.view({B, 1}), next_position.view({B, 1}), torch::ones({B, 1}, torch::kBool), &cache)
+               .select(1, 0);
+    next_position = next_position + 1;
+  }
+  std::vector<Sample> samples;
+  samples.reserve(running.size());
+  for (Running& r : running) {
+    if (!r.done) {
+      r.sample.text += r.decoder.finish();
+      cut_at_stop(r.sample.text, 0, config.stop_strings);
+      finish(r, "length");
+    }
+    samples.push_back(std::move(r.sample));
+  }
+  return samples;
+}
+
+}  // namespace codealign::generation

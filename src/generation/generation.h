@@ -1,0 +1,46 @@
+// Batched sampling from a CausalLM with a KV cache: each prompt is prefilled once and then
+// continued `samples_per_prompt` times; sequences leave the batch when they stop (EOS/stop
+// ids, a stop string, or max_new_tokens), so finished ones cost nothing more.
+// Reproducible: the same prompts, config and seed give the same samples.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "model/model.h"
+#include "tokenizer/tokenizer.h"
+
+namespace codealign::generation {
+
+struct SamplingConfig {
+  int64_t max_new_tokens = 256;
+  double temperature = 1.0;  // 0: greedy
+  int64_t top_k = 0;         // 0: off
+  double top_p = 1.0;        // 1: off
+  uint64_t seed = 0;
+  int64_t samples_per_prompt = 1;
+  std::vector<std::string> stop_strings;        // e.g. "\ndef " for completion-style code
+  std::vector<tokenizer::TokenId> stop_ids;     // e.g. the tokenizer's stop_ids()
+};
+
+struct Sample {
+  size_t prompt_index = 0;
+  std::vector<tokenizer::TokenId> ids;  // generated ids, the stopping id included
+  std::string text;                     // their text, cut before a stop string
+  std::string finish_reason;            // "stop" or "length"
+};
+
+// Samples for every prompt (token ids, BOS included when the model wants one), in the order
+// prompt 0 sample 0..n-1, prompt 1 ...; `on_sample` is called as each one finishes.
+std::vector<Sample> generate(const model::CausalLM& model, const tokenizer::Tokenizer& tokenizer,
+                             const std::vector<std::vector<tokenizer::TokenId>>& prompts,
+                             const SamplingConfig& config,
+                             const std::function<void(const Sample&)>& on_sample = {});
+
+// Picks the next token of each row of logits [B, V] by the config (greedy, temperature,
+// top-k, top-p). Exposed for tests.
+torch::Tensor choose_tokens(const torch::Tensor& logits, const SamplingConfig& config,
+                            at::Generator& generator);
+
+}  // namespace codealign::generation

@@ -1,0 +1,68 @@
+// The Llama/Qwen2 decoder-only transformer (libtorch): HF checkpoints in and out, llama2.c
+// checkpoints in, and a forward pass over padded batches with an optional KV cache.
+//
+// Shapes: B batch, T new tokens, S cached + new tokens, H hidden, V vocabulary.
+// Parameters are plain tensors named as in HF ("model.layers.0.self_attn.q_proj.weight"),
+// so training can hand them to an optimizer and saving needs no renaming. Not thread-safe;
+// a model is used by one thread at a time.
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "model/config.h"
+
+namespace codealign::model {
+
+// Keys and values of every layer, for the rows of a batch; grows by T each forward.
+struct KvCache {
+  std::vector<torch::Tensor> keys, values;  // per layer [B, kv_heads, S, head_dim]
+  torch::Tensor valid;                      // [B, S] bool: false for padding
+  int64_t length() const { return valid.defined() ? valid.size(1) : 0; }
+  // Keeps only the given rows (finished sequences leave the batch).
+  void select_rows(const torch::Tensor& rows);
+  // Repeats every row n times in place (n samples share one prompt prefill).
+  void repeat_rows(int64_t n);
+};
+
+class CausalLM {
+ public:
+  // Loads a directory with config.json and model.safetensors (or the sharded
+  // model.safetensors.index.json), or a llama2.c .bin file.
+  static CausalLM load(const std::string& path, torch::Dtype dtype = torch::kFloat32,
+                       torch::Device device = torch::kCPU);
+  // From named tensors, checked against the config (names and shapes, errors name both).
+  CausalLM(ModelConfig config, std::map<std::string, torch::Tensor> parameters);
+  // Random weights (normal, std 0.02; norms at 1), seeded.
+  static CausalLM random(const ModelConfig& config, uint64_t seed, torch::Dtype dtype = torch::kFloat32);
+
+  // Writes config.json and safetensors (sharded above max_shard_bytes, with the index), in
+  // `dtype` (float32, bfloat16, float16), through temporary files and renames.
+  void save(const std::string& directory, torch::Dtype dtype = torch::kFloat32,
+            int64_t max_shard_bytes = int64_t(5) << 30) const;
+
+  // Logits [B, T, V] for input_ids [B, T] at positions [B, T]; `valid` [B, T] marks real
+  // tokens (padding may be anywhere, usually on the left). With a cache, the new keys and
+  // values are appended and attention covers everything cached.
+  torch::Tensor forward(const torch::Tensor& input_ids, const torch::Tensor& positions,
+                        const torch::Tensor& valid, KvCache* cache = nullptr) const;
+
+  const ModelConfig& config() const { return config_; }
+  std::map<std::string, torch::Tensor>& parameters() { return parameters_; }
+  const std::map<std::string, torch::Tensor>& parameters() const { return parameters_; }
+  torch::Device device() const;
+
+ private:
+  const torch::Tensor& get(const std::string& name) const;
+  torch::Tensor rope_inverse_frequencies(int64_t sequence_length) const;
+
+  ModelConfig config_;
+  std::map<std::string, torch::Tensor> parameters_;
+};
+
+// The HF names and shapes a config implies (the checkpoint's expected contents).
+std::map<std::string, std::vector<int64_t>> expected_shapes(const ModelConfig& config);
+
+}  // namespace codealign::model

@@ -1,0 +1,217 @@
+// The forward pass: embeddings, then per layer RMSNorm -> attention (RoPE, GQA) -> residual,
+// RMSNorm -> SwiGLU MLP -> residual; a final RMSNorm and the LM head. Math as transformers'
+// LlamaForCausalLM / Qwen2ForCausalLM.
+#include <cmath>
+
+#include "common/error.h"
+#include "model/model.h"
+
+namespace codealign::model {
+
+namespace {
+
+std::string layer_name(int64_t layer, const std::string& rest) {
+  return "model.layers." + std::to_string(layer) + "." + rest;
+}
+
+// RMSNorm in float32, cast back before the weight (as HF does).
+torch::Tensor rms_norm(const torch::Tensor& x, const torch::Tensor& weight, double eps) {
+  torch::Tensor x32 = x.to(torch::kFloat32);
+  torch::Tensor normed = x32 * torch::rsqrt(x32.pow(2).mean(-1, true) + eps);
+  return weight * normed.to(x.scalar_type());
+}
+
+// x W^T (+ b): the nn.Linear of HF's modules.
+torch::Tensor project(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias = {}) {
+  return bias.defined() ? at::linear(x, weight, bias) : at::linear(x, weight);
+}
+
+torch::Tensor rotate_half(const torch::Tensor& x) {
+  int64_t half = x.size(-1) / 2;
+  return torch::cat({-x.slice(-1, half), x.slice(-1, 0, half)}, -1);
+}
+
+// Attention over all keys: [B, heads, T, D] x [B, heads, S, D]; `allowed` [B, 1, T, S].
+torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                        const torch::Tensor& allowed) {
+#if TORCH_VERSION_MAJOR >= 2
+  return at::scaled_dot_product_attention(q, k, v, allowed);
+#else
+  torch::Tensor scores = torch::matmul(q.to(torch::kFloat32), k.to(torch::kFloat32).transpose(-1, -2)) /
+                         std::sqrt(double(q.size(-1)));
+  scores = scores.masked_fill(allowed.logical_not(), -std::numeric_limits<float>::infinity());
+  return torch::matmul(torch::softmax(scores, -1), v.to(torch::kFloat32)).to(q.scalar_type());
+#endif
+}
+
+}  // namespace
+
+const torch::Tensor& CausalLM::get(const std::string& name) const {
+  auto found = parameters_.find(name);
+  if (found == parameters_.end()) throw Error("model: parameter '" + name + "' is missing");
+  return found->second;
+}
+
+torch::Device CausalLM::device() const { return parameters_.begin()->second.device(); }
+
+// Inverse frequencies of the rotary embedding, with HF's rope_scaling variants.
+torch::Tensor CausalLM::rope_inverse_frequencies(int64_t sequence_length) const {
+  const ModelConfig& c = config_;
+  double base = c.rope_theta;
+  const RopeScaling& scaling = c.rope_scaling;
+  int64_t dim = c.head_dim;
+  if (scaling.type == "dynamic" && sequence_length > c.max_position_embeddings)
+    base *= std::pow(scaling.factor * double(sequence_length) / double(c.max_position_embeddings) - (scaling.factor - 1),
+                     double(dim) / double(dim - 2));
+  torch::Tensor inv = 1.0 / torch::pow(base, torch::arange(0, dim, 2, torch::kFloat64) / double(dim));
+  if (scaling.type == "linear") inv = inv / scaling.factor;
+  if (scaling.type == "llama3") {
+    double old_context = double(scaling.original_max_position_embeddings);
+    double low_wavelen = old_context / scaling.low_freq_factor, high_wavelen = old_context / scaling.high_freq_factor;
+    torch::Tensor wavelen = 2 * M_PI / inv;
+    torch::Tensor scaled = torch::where(wavelen > low_wavelen, inv / scaling.factor, inv);
+    torch::Tensor smooth = (old_context / wavelen - scaling.low_freq_factor) /
+                           (scaling.high_freq_factor - scaling.low_freq_factor);
+    torch::Tensor smoothed = (1 - smooth) * scaled / scaling.factor + smooth * scaled;
+    torch::Tensor medium = (wavelen >= high_wavelen) & (wavelen <= low_wavelen);
+    inv = torch::where(medium, smoothed, scaled);
+  }
+  return inv.to(torch::kFloat32);
+}
+
+torch::Tensor CausalLM::forward(const torch::Tensor& input_ids, const torch::Tensor& positions,
+                                const torch::Tensor& valid, KvCache* cache) const {
+  const ModelConfig& c = config_;
+  int64_t B = input_ids.size(0), T = input_ids.size(1);
+  torch::Device dev = device();
+  torch::Tensor ids = input_ids.to(dev), pos = positions.to(dev), valid_now = valid.to(dev).to(torch::kBool);
+  torch::Tensor x = torch::embedding(get("model.embed_tokens.weight"), ids);  // [B, T, H]
+
+  // Rotary tables for these positions: [B, 1, T, D].
+  int64_t longest = pos.numel() ? pos.max().item<int64_t>() + 1 : 1;
+  torch::Tensor inv = rope_inverse_frequencies(longest).to(dev);
+  torch::Tensor angles = pos.to(torch::kFloat32).unsqueeze(-1) * inv;  // [B, T, D/2]
+  torch::Tensor emb = torch::cat({angles, angles}, -1);
+  torch::Tensor cos = emb.cos().to(x.scalar_type()).unsqueeze(1), sin = emb.sin().to(x.scalar_type()).unsqueeze(1);
+
+  // Which keys each query may see: causal, real tokens only, and always itself (so that a
+  // padding query has one key and its row stays finite).
+  int64_t past = cache ? cache->length() : 0;
+  torch::Tensor key_valid = cache && past ? torch::cat({cache->valid.to(dev), valid_now}, 1) : valid_now;
+  int64_t S = past + T;
+  torch::Tensor query_index = torch::arange(T, torch::TensorOptions().device(dev)).unsqueeze(1) + past;
+  torch::Tensor key_index = torch::arange(S, torch::TensorOptions().device(dev)).unsqueeze(0);
+  torch::Tensor allowed = ((key_index <= query_index).unsqueeze(0) & key_valid.unsqueeze(1)) |
+                          (key_index == query_index).unsqueeze(0);
+  allowed = allowed.unsqueeze(1);  // [B, 1, T, S]
+
+  int64_t heads = c.num_attention_heads, kv_heads = c.num_key_value_heads, D = c.head_dim;
+  for (int64_t layer = 0; layer < c.num_hidden_layers; ++layer) {
+    auto p = [&](const std::string& rest) -> const torch::Tensor& { return get(layer_name(layer, rest)); };
+    auto bias = [&](const std::string& rest) {
+      return c.attention_bias ? p(rest) : torch::Tensor();
+    };
+    torch::Tensor h = rms_norm(x, p("input_layernorm.weight"), c.rms_norm_eps);
+    torch::Tensor q = project(h, p("self_attn.q_proj.weight"), bias("self_attn.q_proj.bias")).view({B, T, heads, D}).transpose(1, 2);
+    torch::Tensor k = project(h, p("self_attn.k_proj.weight"), bias("self_attn.k_proj.bias")).view({B, T, kv_heads, D}).transpose(1, 2);
+    torch::Tensor v = project(h, p("self_attn.v_proj.weight"), bias("self_attn.v_proj.bias")).view({B, T, kv_heads, D}).transpose(1, 2);
+    q = q * cos + rotate_half(q) * sin;
+    k = k * cos + rotate_half(k) * sin;
+    if (cache) {
+      if (cache->keys.size() < size_t(c.num_hidden_layers)) {
+        cache->keys.resize(size_t(c.num_hidden_layers));
+        cache->values.resize(size_t(c.num_hidden_layers));
+      }
+      auto& ck = cache->keys[size_t(layer)];
+      auto& cv = cache->values[size_t(layer)];
+      ck = ck.defined() ? torch::cat({ck, k}, 2) : k;
+      cv = cv.defined() ? torch::cat({cv, v}, 2) : v;
+      k = ck;
+      v = cv;
+    }
+    int64_t group = heads / kv_heads;  // GQA: each key/value head serves `group` query heads
+    torch::Tensor k_all = group > 1 ? k.repeat_interleave(group, 1) : k;
+    torch::Tensor v_all = group > 1 ? v.repeat_interleave(group, 1) : v;
+    torch::Tensor out = attention(q, k_all, v_all, allowed).transpose(1, 2).reshape({B, T, heads * D});
+    x = x + project(out, p("self_attn.o_proj.weight"));
+    h = rms_norm(x, p("post_attention_layernorm.weight"), c.rms_norm_eps);
+    torch::Tensor gate = project(h, p("mlp.gate_proj.weight"));
+    torch::Tensor up = project(h, p("mlp.up_proj.weight"));
+    x = x + project(torch::silu(gate) * up, p("mlp.down_proj.weight"));
+  }
+  if (cache) cache->valid = key_valid;
+  x = rms_norm(x, get("model.norm.weight"), c.rms_norm_eps);
+  const torch::Tensor& head = c.tie_word_embeddings ? get("model.embed_tokens.weight") : get("lm_head.weight");
+  return project(x, head);
+}
+
+void KvCache::select_rows(const torch::Tensor& rows) {
+  torch::Tensor index = rows.to(valid.device());
+  for (auto& k : keys) k = k.index_select(0, index);
+  for (auto& v : values) v = v.index_select(0, index);
+  valid = valid.index_select(0, index);
+}
+
+void KvCache::repeat_rows(int64_t n) {
+  for (auto& k : keys) k = k.repeat_interleave(n, 0);
+  for (auto& v : values) v = v.repeat_interleave(n, 0);
+  valid = valid.repeat_interleave(n, 0);
+}
+
+std::map<std::string, std::vector<int64_t>> expected_shapes(const ModelConfig& c) {
+  std::map<std::string, std::vector<int64_t>> shapes;
+  int64_t q_out = c.num_attention_heads * c.head_dim, kv_out = c.num_key_value_heads * c.head_dim;
+  shapes["model.embed_tokens.weight"] = {c.vocab_size, c.hidden_size};
+  shapes["model.norm.weight"] = {c.hidden_size};
+  if (!c.tie_word_embeddings) shapes["lm_head.weight"] = {c.vocab_size, c.hidden_size};
+  for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
+    shapes[layer_name(l, "input_layernorm.weight")] = {c.hidden_size};
+    shapes[layer_name(l, "post_attention_layernorm.weight")] = {c.hidden_size};
+    shapes[layer_name(l, "self_attn.q_proj.weight")] = {q_out, c.hidden_size};
+    shapes[layer_name(l, "self_attn.k_proj.weight")] = {kv_out, c.hidden_size};
+    shapes[layer_name(l, "self_attn.v_proj.weight")] = {kv_out, c.hidden_size};
+    shapes[layer_name(l, "self_attn.o_proj.weight")] = {c.hidden_size, q_out};
+    if (c.attention_bias) {
+      shapes[layer_name(l, "self_attn.q_proj.bias")] = {q_out};
+      shapes[layer_name(l, "self_attn.k_proj.bias")] = {kv_out};
+      shapes[layer_name(l, "self_attn.v_proj.bias")] = {kv_out};
+    }
+    shapes[layer_name(l, "mlp.gate_proj.weight")] = {c.intermediate_size, c.hidden_size};
+    shapes[layer_name(l, "mlp.up_proj.weight")] = {c.intermediate_size, c.hidden_size};
+    shapes[layer_name(l, "mlp.down_proj.weight")] = {c.hidden_size, c.intermediate_size};
+  }
+  return shapes;
+}
+
+CausalLM::CausalLM(ModelConfig config, std::map<std::string, torch::Tensor> parameters)
+    : config_(std::move(config)), parameters_(std::move(parameters)) {
+  auto shapes = expected_shapes(config_);
+  for (const auto& [name, shape] : shapes) {
+    auto found = parameters_.find(name);
+    if (found == parameters_.end()) throw Error("model: checkpoint lacks tensor '" + name + "'");
+    if (found->second.sizes().vec() != shape) {
+      std::string got, want;
+      for (auto s : found->second.sizes()) got += (got.empty() ? "" : ", ") + std::to_string(s);
+      for (auto s : shape) want += (want.empty() ? "" : ", ") + std::to_string(s);
+      throw Error("model: tensor '" + name + "' has shape [" + got + "], expected [" + want + "] (hidden_size=" +
+                  std::to_string(config_.hidden_size) + ", heads=" + std::to_string(config_.num_attention_heads) +
+                  ", kv_heads=" + std::to_string(config_.num_key_value_heads) + ", head_dim=" +
+                  std::to_string(config_.head_dim) + ")");
+    }
+  }
+  for (const auto& [name, tensor] : parameters_)
+    if (!shapes.count(name)) throw Error("model: checkpoint has unexpected tensor '" + name + "'");
+}
+
+CausalLM CausalLM::random(const ModelConfig& config, uint64_t seed, torch::Dtype dtype) {
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
+  std::map<std::string, torch::Tensor> parameters;
+  for (const auto& [name, shape] : expected_shapes(config)) {
+    bool norm = name.find("norm") != std::string::npos, bias = name.ends_with(".bias");
+    torch::Tensor t = norm ? torch::ones(shape) : bias ? torch::zeros(shape) : at::normal(0.0, 0.02, shape, generator);
+    parameters[name] = t.to(dtype);
+  }
+  return CausalLM(config, std::move(parameters));
+}
+
+}  // namespace codealign::model
