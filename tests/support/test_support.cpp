@@ -33,7 +33,10 @@ void write_text(const std::string& path, const std::string& text) {
 }
 
 CommandResult run_codealign(const std::string& args) {
-  std::string command = std::string(CODEALIGN_BINARY) + " " + args + " 2>&1";
+  return run_command(std::string(CODEALIGN_BINARY) + " " + args + " 2>&1");
+}
+
+CommandResult run_command(const std::string& command) {
   FILE* pipe = popen(command.c_str(), "r");
   std::string output;
   char buffer[4096];

@@ -26,6 +26,8 @@ struct CommandResult {
   std::string output;
 };
 CommandResult run_codealign(const std::string& args);
+// Runs a shell command; returns exit status and stdout (stderr too when the command says 2>&1).
+CommandResult run_command(const std::string& command);
 
 // A small executor for tests: 2 workers, short timeout, 1 GiB of memory.
 sandbox::Config test_config(double timeout_s = 3.0);

@@ -1,0 +1,158 @@
+// Checkpoints and the forward pass: save/load round trips (single file, sharded, bf16, f16),
+// an independent float64 reference forward (tests/model/reference_forward.py), the KV
+// cache, and config refusals.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <set>
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+#include "common/files.h"
+#include "model/model.h"
+#include "support/test_support.h"
+
+namespace codealign::testing {
+namespace {
+
+using model::CausalLM;
+using model::ModelConfig;
+
+ModelConfig small_config(const std::string& type) {
+  return model::parse_config(nlohmann::json({{"model_type", type}, {"vocab_size", 97}, {"hidden_size", 32},
+                                             {"intermediate_size", 56}, {"num_hidden_layers", 2},
+                                             {"num_attention_heads", 4}, {"num_key_value_heads", 2},
+                                             {"max_position_embeddings", 64}, {"rms_norm_eps", 1e-6},
+                                             {"rope_theta", 10000.0}, {"tie_word_embeddings", type == "qwen2"}})
+                                 .dump(),
+                             type);
+}
+
+torch::Tensor logits_of(const CausalLM& model, const torch::Tensor& ids) {
+  torch::NoGradGuard no_grad;
+  auto positions = torch::arange(ids.size(1)).unsqueeze(0).expand_as(ids);
+  return model.forward(ids, positions, torch::ones_like(ids, torch::kBool));
+}
+
+torch::Tensor some_ids() { return torch::tensor({{1, 5, 9, 33, 2, 96, 40}, {7, 7, 7, 0, 12, 50, 3}}); }
+
+TEST(Checkpoint, save_and_load_give_identical_logits_single_and_sharded) {
+  for (const char* type : {"llama", "qwen2"}) {
+    CausalLM model = CausalLM::random(small_config(type), 7);
+    if (std::string(type) == "qwen2")  // make the q/k/v biases matter
+      for (auto& [name, t] : model.parameters())
+        if (name.ends_with(".bias")) t.normal_(0, 0.1);
+    TempDir dir;
+    model.save(dir.path + "/single");
+    model.save(dir.path + "/sharded", torch::kFloat32, 20000);
+    EXPECT_TRUE(std::filesystem::exists(dir.path + "/sharded/model.safetensors.index.json"));
+    auto index = nlohmann::json::parse(read_file(dir.path + "/sharded/model.safetensors.index.json"));
+    std::set<std::string> shards;
+    for (const auto& [name, file] : index["weight_map"].items()) shards.insert(file.get<std::string>());
+    EXPECT_GT(shards.size(), 2u) << type;
+    for (const std::string& shard : shards) EXPECT_TRUE(std::filesystem::exists(dir.path + "/sharded/" + shard));
+    auto expected = logits_of(model, some_ids());
+    for (const char* sub : {"/single", "/sharded"})
+      EXPECT_TRUE(torch::equal(logits_of(CausalLM::load(dir.path + sub), some_ids()), expected)) << type << sub;
+  }
+}
+
+TEST(Checkpoint, bf16_and_f16_files_load) {
+  CausalLM model = CausalLM::random(small_config("llama"), 3);
+  TempDir dir;
+  for (auto dtype : {torch::kBFloat16, torch::kFloat16}) {
+    model.save(dir.path, dtype);
+    auto config = nlohmann::json::parse(read_file(dir.path + "/config.json"));
+    EXPECT_EQ(config["torch_dtype"], dtype == torch::kBFloat16 ? "bfloat16" : "float16");
+    CausalLM loaded = CausalLM::load(dir.path);
+    for (const auto& [name, t] : model.parameters())
+      EXPECT_TRUE(torch::equal(loaded.parameters().at(name), t.to(dtype).to(torch::kFloat32))) << name;
+  }
+}
+
+TEST(Forward, agrees_with_an_independent_float64_reference) {
+  for (const char* type : {"llama", "qwen2"}) {
+    CausalLM model = CausalLM::random(small_config(type), 11);
+    for (auto& [name, t] : model.parameters())  // larger weights than init, so errors would show
+      if (name.find("norm") == std::string::npos) t.normal_(0, 0.2);
+    TempDir dir;
+    model.save(dir.path);
+    auto run = run_command("/usr/bin/python3 " + std::string(CODEALIGN_TEST_SOURCE_DIR) + "/model/reference_forward.py " +
+                           dir.path + " '[[1,5,9,33,2,96,40],[7,7,7,0,12,50,3]]'");
+    ASSERT_EQ(run.status, 0) << run.output;
+    auto reference = nlohmann::json::parse(run.output).get<std::vector<std::vector<std::vector<double>>>>();
+    auto got = logits_of(model, some_ids());
+    double worst = 0;
+    for (int64_t b = 0; b < 2; ++b)
+      for (int64_t t = 0; t < 7; ++t)
+        for (int64_t v = 0; v < 97; ++v)
+          worst = std::max(worst, std::abs(got[b][t][v].item<double>() - reference[size_t(b)][size_t(t)][size_t(v)]));
+    EXPECT_LT(worst, 1e-4) << type;
+  }
+}
+
+TEST(Forward, cache_and_left_padding_change_nothing) {
+  CausalLM model = CausalLM::random(small_config("llama"), 5);
+  for (auto& [name, t] : model.parameters())
+    if (name.find("norm") == std::string::npos) t.normal_(0, 0.2);
+  torch::NoGradGuard no_grad;
+  auto ids = some_ids();
+  auto full = logits_of(model, ids);
+  // Token by token through the cache.
+  model::KvCache cache;
+  for (int64_t t = 0; t < ids.size(1); ++t) {
+    auto step = model.forward(ids.slice(1, t, t + 1), torch::full({2, 1}, t), torch::ones({2, 1}, torch::kBool), &cache);
+    EXPECT_TRUE(torch::allclose(step.select(1, 0), full.select(1, t), 1e-5, 1e-5)) << "position " << t;
+  }
+  // Row 1 shortened to 4 tokens and left-padded with 3 pads: its last logits are unchanged.
+  auto padded = torch::cat({torch::zeros({1, 3}, torch::kInt64), ids.slice(0, 1, 2).slice(1, 0, 4)}, 1);
+  auto valid = torch::tensor({{false, false, false, true, true, true, true}});
+  auto positions = torch::tensor({{0, 0, 0, 0, 1, 2, 3}});
+  auto out = model.forward(padded, positions, valid);
+  EXPECT_TRUE(torch::allclose(out[0][6], full[1][3], 1e-5, 1e-5));
+}
+
+TEST(Config, refuses_what_would_change_the_math) {
+  auto message = [](nlohmann::json j) {
+    try {
+      model::parse_config(j.dump(), "config.json");
+      return std::string("no error");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+  };
+  nlohmann::json base = {{"model_type", "llama"}, {"vocab_size", 10}, {"hidden_size", 8}, {"intermediate_size", 16},
+                         {"num_hidden_layers", 1}, {"num_attention_heads", 2}};
+  EXPECT_EQ(message(base), "no error");
+  auto with = [&](const char* key, nlohmann::json value) {
+    nlohmann::json j = base;
+    j[key] = value;
+    return message(j);
+  };
+  EXPECT_EQ(with("hidden_act", "gelu"), "model: config 'config.json' field 'hidden_act': only silu is supported");
+  EXPECT_EQ(with("model_type", "mistral"), "model: config 'config.json' field 'model_type': 'mistral' is not supported (llama, qwen2)");
+  EXPECT_EQ(with("rope_scaling", {{"type", "yarn"}, {"factor", 4}}),
+            "model: config 'config.json' field 'rope_scaling': type 'yarn' is not supported (linear, dynamic, llama3)");
+  EXPECT_EQ(with("use_sliding_window", true), "model: config 'config.json' field 'use_sliding_window': sliding-window attention is not supported");
+  EXPECT_EQ(with("partial_rotary_factor", 0.5),
+            "model: config 'config.json' field 'partial_rotary_factor': unknown to codealign, so it may change the model's math; refused");
+  EXPECT_EQ(with("num_key_value_heads", 3), "model: config 'config.json' field 'num_key_value_heads': must divide num_attention_heads");
+}
+
+TEST(Checkpoint, wrong_shapes_and_missing_tensors_are_named) {
+  CausalLM model = CausalLM::random(small_config("llama"), 1);
+  auto params = model.parameters();
+  params["model.layers.1.self_attn.k_proj.weight"] = torch::zeros({32, 32});
+  try {
+    CausalLM(model.config(), params);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "model: tensor 'model.layers.1.self_attn.k_proj.weight' has shape [32, 32], expected [16, 32] "
+                                     "(hidden_size=32, heads=4, kv_heads=2, head_dim=8)");
+  }
+  params.erase("model.norm.weight");
+  EXPECT_THROW(CausalLM(model.config(), params), Error);
+}
+
+}  // namespace
+}  // namespace codealign::testing
