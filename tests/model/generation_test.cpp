@@ -1,0 +1,109 @@
+// Sampling: batched and padded generation equals one-by-one generation, seeds reproduce,
+// samplers keep only what top-k/top-p allow, and stop strings/ids end sequences.
+#include <gtest/gtest.h>
+
+#include "generation/generation.h"
+#include "support/test_support.h"
+
+namespace codealign::testing {
+namespace {
+
+using generation::SamplingConfig;
+
+struct Stories {
+  model::CausalLM model = model::CausalLM::load(data_dir() + "/models/stories260K/stories260K.bin");
+  tokenizer::Tokenizer tok = tokenizer::Tokenizer::load(data_dir() + "/models/stories260K/tok512.bin");
+};
+Stories& stories() {
+  static Stories s;
+  return s;
+}
+
+std::vector<std::vector<tokenizer::TokenId>> prompts() {
+  std::vector<std::vector<tokenizer::TokenId>> out;
+  for (const char* text : {"Once upon a time", "The cat", "Lily and Tom went to the big park to play with a ball"})
+    out.push_back(stories().tok.encode(text, {true, false, {}}));
+  return out;
+}
+
+TEST(Generation, batched_padded_greedy_equals_one_by_one) {
+  SamplingConfig greedy;
+  greedy.temperature = 0;
+  greedy.max_new_tokens = 60;
+  auto batched = generation::generate(stories().model, stories().tok, prompts(), greedy);
+  ASSERT_EQ(batched.size(), 3u);
+  for (size_t i = 0; i < prompts().size(); ++i) {
+    auto alone = generation::generate(stories().model, stories().tok, {prompts()[i]}, greedy);
+    EXPECT_EQ(batched[i].ids, alone[0].ids) << "prompt " << i;
+    EXPECT_EQ(batched[i].text, alone[0].text);
+    EXPECT_EQ(batched[i].finish_reason, "length");
+  }
+}
+
+TEST(Generation, same_seed_same_samples_and_n_per_prompt) {
+  SamplingConfig sampling;
+  sampling.temperature = 1.0;
+  sampling.top_p = 0.9;
+  sampling.max_new_tokens = 40;
+  sampling.samples_per_prompt = 3;
+  sampling.seed = 42;
+  auto first = generation::generate(stories().model, stories().tok, prompts(), sampling);
+  auto again = generation::generate(stories().model, stories().tok, prompts(), sampling);
+  ASSERT_EQ(first.size(), 9u);
+  for (size_t i = 0; i < first.size(); ++i) {
+    EXPECT_EQ(first[i].prompt_index, i / 3);
+    EXPECT_EQ(first[i].ids, again[i].ids) << i;
+  }
+  EXPECT_NE(first[0].ids, first[1].ids);  // samples of one prompt differ
+  sampling.seed = 43;
+  auto other = generation::generate(stories().model, stories().tok, prompts(), sampling);
+  EXPECT_NE(other[0].ids, first[0].ids);
+}
+
+TEST(Generation, stop_strings_and_ids_end_sequences_early) {
+  SamplingConfig greedy;
+  greedy.temperature = 0;
+  greedy.max_new_tokens = 100;
+  greedy.stop_strings = {"."};
+  auto samples = generation::generate(stories().model, stories().tok, {prompts()[0]}, greedy);
+  EXPECT_EQ(samples[0].finish_reason, "stop");
+  EXPECT_EQ(samples[0].text.find('.'), std::string::npos);
+  EXPECT_LT(samples[0].ids.size(), 40u);
+  // The greedy story's first period ends the text right before it.
+  greedy.stop_strings.clear();
+  auto full = generation::generate(stories().model, stories().tok, {prompts()[0]}, greedy);
+  EXPECT_EQ(full[0].text.substr(0, full[0].text.find('.')), samples[0].text);
+  greedy.stop_ids = {full[0].ids[2]};
+  auto by_id = generation::generate(stories().model, stories().tok, {prompts()[0]}, greedy);
+  EXPECT_EQ(by_id[0].ids.size(), 3u);
+  EXPECT_EQ(by_id[0].finish_reason, "stop");
+}
+
+TEST(Sampler, top_k_and_top_p_keep_only_the_allowed_tokens) {
+  // probabilities 0.5, 0.3, 0.15, 0.05 (logits = log p)
+  auto logits = torch::log(torch::tensor({{0.5f, 0.3f, 0.15f, 0.05f}})).repeat({2000, 1});
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(1);
+  auto histogram = [&](SamplingConfig config) {
+    auto chosen = generation::choose_tokens(logits, config, generator);
+    return torch::bincount(chosen, {}, 4).to(torch::kFloat64) / 2000.0;
+  };
+  SamplingConfig top_k;
+  top_k.top_k = 2;  // 0.5 and 0.3, renormalised: 0.625, 0.375
+  auto k = histogram(top_k);
+  EXPECT_EQ(k[2].item<double>() + k[3].item<double>(), 0.0);
+  EXPECT_NEAR(k[0].item<double>(), 0.625, 0.04);
+  SamplingConfig top_p;
+  top_p.top_p = 0.85;  // 0.5 + 0.3 < 0.85, so 0.15 is kept too; 0.05 is not
+  auto p = histogram(top_p);
+  EXPECT_EQ(p[3].item<double>(), 0.0);
+  EXPECT_GT(p[2].item<double>(), 0.1);
+  SamplingConfig cold;
+  cold.temperature = 0.05;  // nearly greedy
+  EXPECT_GT(histogram(cold)[0].item<double>(), 0.99);
+  SamplingConfig greedy;
+  greedy.temperature = 0;
+  EXPECT_EQ(histogram(greedy)[0].item<double>(), 1.0);
+}
+
+}  // namespace
+}  // namespace codealign::testing
