@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
   add(add_evaluate_command);
   add(add_execute_command);
   add(add_tokenize_command);
+  add(add_generate_command);
+  add(add_sample_command);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
