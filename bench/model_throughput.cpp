@@ -1,0 +1,80 @@
+// CPU throughput of codealign's model: prefill (tokens/s over a [B, T] batch, no cache) and
+// greedy decode with the KV cache (new tokens/s over B rows), float32, one thread.
+// The peer, bench/model_throughput_peer.py, runs the same math in PyTorch eager in the same
+// run (bench/model_throughput.sh prints both and the ratio).
+//
+//   model_throughput export SRC DIR        # any model codealign loads -> HF directory
+//   model_throughput random20m DIR         # a ~20M-parameter Llama (vocab 32000), seed 0
+//   model_throughput run DIR B T N         # prints one JSON line
+#include <chrono>
+#include <cstdio>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "model/model.h"
+
+using namespace codealign;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+int run(const std::string& dir, int64_t B, int64_t T, int64_t N) {
+  at::set_num_threads(1);
+  torch::NoGradGuard no_grad;
+  model::CausalLM m = model::CausalLM::load(dir);
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(0);
+  torch::Tensor ids = torch::randint(3, m.config().vocab_size, {B, T}, generator);
+  torch::Tensor positions = torch::arange(T).unsqueeze(0).expand({B, T});
+  torch::Tensor valid = torch::ones({B, T}, torch::kBool);
+  m.forward(ids, positions, valid);  // warm-up
+  double prefill = 1e30;
+  for (int rep = 0; rep < 3; ++rep) {
+    auto start = Clock::now();
+    m.forward(ids, positions, valid);
+    prefill = std::min(prefill, seconds_since(start));
+  }
+  double decode = 1e30;
+  for (int rep = 0; rep < 2; ++rep) {
+    model::KvCache cache;
+    torch::Tensor next = m.forward(ids, positions, valid, &cache).select(1, T - 1).argmax(-1);
+    auto start = Clock::now();
+    for (int64_t step = 0; step < N; ++step)
+      next = m.forward(next.view({B, 1}), torch::full({B, 1}, T + step), torch::ones({B, 1}, torch::kBool), &cache)
+                 .select(1, 0)
+                 .argmax(-1);
+    decode = std::min(decode, seconds_since(start));
+  }
+  std::printf("%s\n", nlohmann::json{{"impl", "codealign"}, {"prefill_tokens_per_s", double(B * T) / prefill},
+                                     {"decode_tokens_per_s", double(B * N) / decode}}
+                          .dump()
+                          .c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string mode = argc > 1 ? argv[1] : "";
+  if (mode == "export" && argc == 4) {
+    model::CausalLM::load(argv[2]).save(argv[3]);
+    return 0;
+  }
+  if (mode == "random20m" && argc == 3) {
+    auto config = model::parse_config(
+        nlohmann::json({{"model_type", "llama"}, {"vocab_size", 32000}, {"hidden_size", 320}, {"intermediate_size", 864},
+                        {"num_hidden_layers", 8}, {"num_attention_heads", 8}, {"num_key_value_heads", 4},
+                        {"max_position_embeddings", 2048}, {"tie_word_embeddings", true}})
+            .dump(),
+        "random20m");
+    model::CausalLM::random(config, 0).save(argv[2]);
+    return 0;
+  }
+  if (mode == "run" && argc == 6) return run(argv[2], std::stoll(argv[3]), std::stoll(argv[4]), std::stoll(argv[5]));
+  std::fprintf(stderr, "usage: model_throughput export SRC DIR | random20m DIR | run DIR B T N\n");
+  return 2;
+}
