@@ -7,7 +7,7 @@
 
 namespace codealign::cli {
 
-enum ExitCode { exit_ok = 0, exit_failure = 1, exit_usage = 2 };
+enum ExitCode { exit_ok = 0, exit_failure = 1, exit_usage = 2, exit_interrupted = 130 };
 
 using Command = std::function<int()>;
 
@@ -16,5 +16,6 @@ Command add_execute_command(CLI::App& app);
 Command add_tokenize_command(CLI::App& app);
 Command add_generate_command(CLI::App& app);
 Command add_sample_command(CLI::App& app);
+Command add_train_command(CLI::App& app);
 
 }  // namespace codealign::cli

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   add(add_tokenize_command);
   add(add_generate_command);
   add(add_sample_command);
+  add(add_train_command);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -48,6 +48,12 @@ class CausalLM {
   // values are appended and attention covers everything cached.
   torch::Tensor forward(const torch::Tensor& input_ids, const torch::Tensor& positions,
                         const torch::Tensor& valid, KvCache* cache = nullptr) const;
+  // The final hidden states [B, T, H] (after the last norm), before the LM head; training
+  // projects them to the vocabulary in chunks.
+  torch::Tensor hidden_states(const torch::Tensor& input_ids, const torch::Tensor& positions,
+                              const torch::Tensor& valid, KvCache* cache = nullptr) const;
+  // The LM head [V, H] (the embeddings when tied).
+  const torch::Tensor& output_weight() const;
 
   const ModelConfig& config() const { return config_; }
   std::map<std::string, torch::Tensor>& parameters() { return parameters_; }

@@ -81,6 +81,15 @@ torch::Tensor CausalLM::rope_inverse_frequencies(int64_t sequence_length) const 
 
 torch::Tensor CausalLM::forward(const torch::Tensor& input_ids, const torch::Tensor& positions,
                                 const torch::Tensor& valid, KvCache* cache) const {
+  return project(hidden_states(input_ids, positions, valid, cache), output_weight());
+}
+
+const torch::Tensor& CausalLM::output_weight() const {
+  return config_.tie_word_embeddings ? get("model.embed_tokens.weight") : get("lm_head.weight");
+}
+
+torch::Tensor CausalLM::hidden_states(const torch::Tensor& input_ids, const torch::Tensor& positions,
+                                      const torch::Tensor& valid, KvCache* cache) const {
   const ModelConfig& c = config_;
   int64_t B = input_ids.size(0), T = input_ids.size(1);
   torch::Device dev = device();
@@ -140,9 +149,7 @@ torch::Tensor CausalLM::forward(const torch::Tensor& input_ids, const torch::Ten
     x = x + project(torch::silu(gate) * up, p("mlp.down_proj.weight"));
   }
   if (cache) cache->valid = key_valid;
-  x = rms_norm(x, get("model.norm.weight"), c.rms_norm_eps);
-  const torch::Tensor& head = c.tie_word_embeddings ? get("model.embed_tokens.weight") : get("lm_head.weight");
-  return project(x, head);
+  return rms_norm(x, get("model.norm.weight"), c.rms_norm_eps);
 }
 
 void KvCache::select_rows(const torch::Tensor& rows) {

@@ -1,0 +1,318 @@
+#include "training/trainer.h"
+
+#include <csignal>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+#include "common/files.h"
+#include "common/hash.h"
+#include "common/progress.h"
+#include "model/model.h"
+#include "tokenizer/tokenizer.h"
+#include "training/data.h"
+#include "training/logprobs.h"
+
+namespace codealign::training {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+void check(const TrainConfig& c) {
+  if (c.mode != "sft" && c.mode != "dpo") throw Error("training: mode '" + c.mode + "' is unknown (valid: sft, dpo)");
+  if (c.mode == "dpo") check(c.loss);
+  if (c.lr_scheduler_type != "cosine" && c.lr_scheduler_type != "linear" && c.lr_scheduler_type != "constant")
+    throw Error("training: lr_scheduler_type '" + c.lr_scheduler_type + "' is unknown (valid: cosine, linear, constant)");
+  if (c.per_device_train_batch_size < 1 || c.gradient_accumulation_steps < 1 || c.num_train_epochs < 1)
+    throw Error("training: batch size, gradient_accumulation_steps and num_train_epochs must be at least 1");
+  if (c.max_length < 2) throw Error("training: max_length must be at least 2");
+  if (c.warmup_ratio < 0 || c.warmup_ratio > 1) throw Error("training: warmup_ratio must be in [0, 1]");
+}
+
+namespace {
+
+volatile std::sig_atomic_t interrupted = 0;
+void on_sigint(int) { interrupted = 1; }
+
+// One training example: one sequence (sft) or two (dpo), with its data line.
+struct Example {
+  int line;
+  Sequence chosen, rejected;  // sft: chosen only
+};
+
+// HF's schedules (get_cosine/linear_schedule_with_warmup), as a factor of the peak rate for
+// the step about to be taken (0-based).
+double schedule(const TrainConfig& c, int64_t step, int64_t total) {
+  int64_t warmup = int64_t(std::ceil(c.warmup_ratio * double(total)));
+  if (step < warmup) return double(step) / double(std::max<int64_t>(1, warmup));
+  if (c.lr_scheduler_type == "constant") return 1.0;
+  double progress = double(step - warmup) / double(std::max<int64_t>(1, total - warmup));
+  if (c.lr_scheduler_type == "linear") return std::max(0.0, 1.0 - progress);
+  return std::max(0.0, 0.5 * (1.0 + std::cos(M_PI * progress)));
+}
+
+// A right-padded micro-batch of sequences.
+TokenBatch make_batch(const std::vector<const Sequence*>& sequences) {
+  size_t T = 0;
+  for (const Sequence* s : sequences) T = std::max(T, s->ids.size());
+  int64_t B = int64_t(sequences.size());
+  TokenBatch batch{torch::zeros({B, int64_t(T)}, torch::kInt64), torch::zeros({B, int64_t(T)}, torch::kBool),
+                   torch::zeros({B, int64_t(T)}, torch::kBool)};
+  for (int64_t b = 0; b < B; ++b) {
+    const Sequence& s = *sequences[size_t(b)];
+    batch.ids[b].slice(0, 0, int64_t(s.ids.size())).copy_(torch::tensor(std::vector<int64_t>(s.ids.begin(), s.ids.end())));
+    batch.valid[b].slice(0, 0, int64_t(s.ids.size())).fill_(true);
+    batch.loss_mask[b].slice(0, int64_t(s.prompt_length), int64_t(s.ids.size())).fill_(true);
+  }
+  return batch;
+}
+
+std::string model_fingerprint(const std::string& model_path) {
+  ContentHash hash;
+  if (fs::is_directory(model_path)) {
+    std::vector<fs::path> files;
+    for (const auto& entry : fs::directory_iterator(model_path))
+      if (entry.path().extension() == ".safetensors" || entry.path().filename() == "config.json") files.push_back(entry.path());
+    std::sort(files.begin(), files.end());
+    for (const auto& file : files) hash.add(file.filename().string()).add(read_file(file.string()));
+  } else {
+    hash.add(read_file(model_path));
+  }
+  return hash.hex();
+}
+
+// Reference log-probs of every pair, from the model before training, computed once and
+// cached beside the data (keyed by the reference model, the data and max_length).
+std::vector<std::pair<double, double>> reference_logps(const model::CausalLM& model, const std::vector<Example>& examples,
+                                                       const TrainConfig& c, const TrainPaths& paths) {
+  ContentHash key;
+  key.add(model_fingerprint(paths.model)).add(read_file(paths.data)).add(std::to_string(c.max_length));
+  std::string cache = paths.data + ".reference-" + key.hex().substr(0, 16) + ".jsonl";
+  std::vector<std::pair<double, double>> out;
+  if (fs::exists(cache)) {
+    std::ifstream in(cache);
+    for (std::string line; std::getline(in, line);) {
+      json j = json::parse(line);
+      out.emplace_back(j.at("chosen").get<double>(), j.at("rejected").get<double>());
+    }
+    if (out.size() == examples.size()) return out;
+    out.clear();  // a stale or cut cache: compute again
+  }
+  torch::NoGradGuard no_grad;
+  Progress progress("reference log-probs", examples.size());
+  AtomicFile file(cache);
+  for (size_t first = 0; first < examples.size(); first += size_t(c.per_device_train_batch_size)) {
+    size_t last = std::min(examples.size(), first + size_t(c.per_device_train_batch_size));
+    std::vector<const Sequence*> sequences;
+    for (size_t i = first; i < last; ++i) sequences.push_back(&examples[i].chosen);
+    for (size_t i = first; i < last; ++i) sequences.push_back(&examples[i].rejected);
+    auto logps = sequence_logps(model, make_batch(sequences), c.logits_chunk_tokens).sums.to(torch::kFloat64);
+    int64_t b = int64_t(last - first);
+    for (int64_t i = 0; i < b; ++i) {
+      out.emplace_back(logps[i].item<double>(), logps[b + i].item<double>());
+      file.write(json{{"chosen", out.back().first}, {"rejected", out.back().second}}.dump() + "\n");
+    }
+    progress.advance(size_t(b));
+  }
+  file.commit();
+  return out;
+}
+
+std::vector<Example> load_examples(const TrainConfig& c, const TrainPaths& paths, const tokenizer::Tokenizer& tok) {
+  std::vector<Example> examples;
+  size_t skipped = 0;
+  auto max_length = size_t(c.max_length);
+  if (c.mode == "sft") {
+    for (const SftExample& e : read_sft(paths.data)) {
+      auto s = make_sequence(tok, e.prompt, e.completion, max_length);
+      s ? examples.push_back({e.line, *s, {}}) : void(++skipped);
+    }
+  } else {
+    for (const PairExample& p : read_pairs(paths.data)) {
+      auto chosen = make_sequence(tok, p.prompt, p.chosen, max_length);
+      auto rejected = make_sequence(tok, p.prompt, p.rejected, max_length);
+      chosen && rejected ? examples.push_back({p.line, *chosen, *rejected}) : void(++skipped);
+    }
+  }
+  if (skipped)
+    std::cerr << "train: skipped " << skipped << " example(s) of " << paths.data << " whose prompt leaves no room under max_length="
+              << c.max_length << "\n";
+  if (examples.empty()) throw Error("training: no example of '" + paths.data + "' fits max_length=" + std::to_string(c.max_length));
+  return examples;
+}
+
+std::optional<fs::path> newest_checkpoint(const std::string& output) {
+  std::optional<fs::path> best;
+  int64_t best_step = -1;
+  if (!fs::is_directory(output)) return best;
+  for (const auto& entry : fs::directory_iterator(output)) {
+    std::string name = entry.path().filename().string();
+    if (name.rfind("checkpoint-", 0) != 0 || !fs::exists(entry.path() / "trainer_state.json")) continue;
+    int64_t step = std::stoll(name.substr(11));
+    if (step > best_step) best_step = step, best = entry.path();
+  }
+  return best;
+}
+
+}  // namespace
+
+bool train(const TrainConfig& config, const TrainPaths& paths, bool resume) {
+  check(config);
+  TrainConfig c = config;
+  if (c.learning_rate <= 0) c.learning_rate = c.mode == "dpo" ? 5e-7 : 2e-5;
+  at::set_num_threads(1);
+  fs::create_directories(paths.output);
+  auto tok = tokenizer::Tokenizer::load(paths.tokenizer.empty() ? paths.model : paths.tokenizer);
+  std::vector<Example> examples = load_examples(c, paths, tok);
+
+  std::optional<fs::path> checkpoint = resume ? newest_checkpoint(paths.output) : std::nullopt;
+  model::CausalLM model = model::CausalLM::load(checkpoint ? checkpoint->string() : paths.model);
+  bool with_reference = c.mode == "dpo" && c.loss.loss_type != "simpo";
+  std::vector<std::pair<double, double>> reference;
+  if (with_reference) {
+    // The reference is the starting model; on resume it is loaded again just for this pass
+    // when the cache is missing.
+    if (checkpoint) reference = reference_logps(model::CausalLM::load(paths.model), examples, c, paths);
+    else reference = reference_logps(model, examples, c, paths);
+  }
+
+  std::vector<torch::Tensor> decayed, not_decayed, all;
+  for (auto& [name, p] : model.parameters()) {
+    p.requires_grad_(true);
+    (p.dim() >= 2 ? decayed : not_decayed).push_back(p);
+    all.push_back(p);
+  }
+  auto options = torch::optim::AdamWOptions(c.learning_rate).betas({c.adam_beta1, c.adam_beta2}).eps(c.adam_epsilon);
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(decayed, std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(options).weight_decay(c.weight_decay)));
+  groups.emplace_back(not_decayed, std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(options).weight_decay(0.0)));
+  torch::optim::AdamW optimizer(groups, options);
+
+  // Data order: per epoch, length batches shuffled with seed + epoch.
+  std::vector<size_t> lengths;
+  for (const Example& e : examples) lengths.push_back(std::max(e.chosen.ids.size(), e.rejected.ids.size()));
+  std::vector<std::vector<size_t>> micro_batches;
+  for (int64_t epoch = 0; epoch < c.num_train_epochs; ++epoch)
+    for (auto& batch : length_batches(lengths, size_t(c.per_device_train_batch_size), c.seed + uint64_t(epoch)))
+      micro_batches.push_back(std::move(batch));
+  int64_t batches_per_epoch = int64_t(micro_batches.size()) / c.num_train_epochs;
+  int64_t total_steps = (int64_t(micro_batches.size()) + c.gradient_accumulation_steps - 1) / c.gradient_accumulation_steps;
+  if (c.max_steps > 0) total_steps = std::min(total_steps, c.max_steps);
+
+  int64_t step = 0;
+  std::string metrics_path = (fs::path(paths.output) / "metrics.jsonl").string();
+  if (checkpoint) {
+    json state = json::parse(read_file((*checkpoint / "trainer_state.json").string()));
+    step = state.at("global_step").get<int64_t>();
+    torch::load(optimizer, (*checkpoint / "optimizer.pt").string());
+    // Keep the log up to the checkpoint: later lines belong to the run that was cut off.
+    std::string kept;
+    if (fs::exists(metrics_path)) {
+      std::ifstream in(metrics_path);
+      for (std::string line; std::getline(in, line);)
+        if (!line.empty() && json::parse(line).value("step", int64_t(0)) <= step) kept += line + "\n";
+    }
+    AtomicFile rewrite(metrics_path);
+    rewrite.write(kept);
+    rewrite.commit();
+  } else {
+    AtomicFile fresh(metrics_path);
+    fresh.commit();
+  }
+
+  auto save_checkpoint = [&](int64_t at_step) {
+    fs::path final_dir = fs::path(paths.output) / ("checkpoint-" + std::to_string(at_step));
+    fs::path temp = final_dir.string() + ".tmp";
+    fs::remove_all(temp);
+    model.save(temp.string());
+    torch::save(optimizer, (temp / "optimizer.pt").string());
+    AtomicFile state((temp / "trainer_state.json").string());
+    state.write(json{{"global_step", at_step}, {"micro_batches_done", at_step * c.gradient_accumulation_steps}}.dump() + "\n");
+    state.commit();
+    fs::remove_all(final_dir);
+    fs::rename(temp, final_dir);
+  };
+
+  interrupted = 0;
+  auto previous_handler = std::signal(SIGINT, on_sigint);
+  Progress progress("train", size_t(total_steps - step));
+  std::ofstream log(metrics_path, std::ios::app);
+  bool finished = true;
+  while (step < total_steps) {
+    json metrics = json::object();
+    auto add = [&](const char* key, double value) { metrics[key] = metrics.value(key, 0.0) + value / double(c.gradient_accumulation_steps); };
+    for (int64_t micro = 0; micro < c.gradient_accumulation_steps; ++micro) {
+      size_t index = size_t(step * c.gradient_accumulation_steps + micro);
+      if (index >= micro_batches.size()) break;
+      const auto& batch = micro_batches[index];
+      std::vector<const Sequence*> sequences;
+      for (size_t i : batch) sequences.push_back(&examples[i].chosen);
+      if (c.mode == "dpo")
+        for (size_t i : batch) sequences.push_back(&examples[i].rejected);
+      SequenceLogps logps = sequence_logps(model, make_batch(sequences), c.logits_chunk_tokens);
+      torch::Tensor loss;
+      if (c.mode == "sft") {
+        loss = -logps.sums.sum() / logps.tokens.sum();
+      } else {
+        int64_t b = int64_t(batch.size());
+        PairLogps pair{logps.sums.slice(0, 0, b), logps.sums.slice(0, b), {}, {}, logps.tokens.slice(0, 0, b), logps.tokens.slice(0, b)};
+        std::vector<double> ref_chosen, ref_rejected;
+        for (size_t i : batch) {
+          ref_chosen.push_back(with_reference ? reference[i].first : 0.0);
+          ref_rejected.push_back(with_reference ? reference[i].second : 0.0);
+        }
+        pair.reference_chosen = torch::tensor(ref_chosen).to(torch::kFloat32);
+        pair.reference_rejected = torch::tensor(ref_rejected).to(torch::kFloat32);
+        LossOutput out = preference_loss(pair, c.loss);
+        loss = out.loss;
+        add("rewards/chosen", out.chosen_rewards.mean().item<double>());
+        add("rewards/rejected", out.rejected_rewards.mean().item<double>());
+        add("rewards/accuracies", (out.chosen_rewards > out.rejected_rewards).to(torch::kFloat64).mean().item<double>());
+        add("rewards/margins", (out.chosen_rewards - out.rejected_rewards).mean().item<double>());
+        add("logps/chosen", pair.chosen.detach().mean().item<double>());
+        add("logps/rejected", pair.rejected.detach().mean().item<double>());
+      }
+      double loss_value = loss.item<double>();
+      if (!std::isfinite(loss_value)) {
+        std::string lines;
+        for (size_t i : batch) lines += (lines.empty() ? "" : ", ") + std::to_string(examples[i].line);
+        throw Error("training: loss is " + std::to_string(loss_value) + " at step " + std::to_string(step + 1) +
+                    " in the batch of " + paths.data + " lines " + lines);
+      }
+      add("loss", loss_value);
+      (loss / double(c.gradient_accumulation_steps)).backward();
+    }
+    double factor = schedule(c, step, total_steps);
+    for (auto& group : optimizer.param_groups())
+      static_cast<torch::optim::AdamWOptions&>(group.options()).lr(c.learning_rate * factor);
+    double grad_norm = torch::nn::utils::clip_grad_norm_(all, c.max_grad_norm);
+    if (!std::isfinite(grad_norm))
+      throw Error("training: grad_norm is not finite at step " + std::to_string(step + 1));
+    optimizer.step();
+    optimizer.zero_grad();
+    ++step;
+    metrics["step"] = step;
+    metrics["epoch"] = double(step * c.gradient_accumulation_steps) / double(std::max<int64_t>(1, batches_per_epoch));
+    metrics["grad_norm"] = grad_norm;
+    metrics["learning_rate"] = c.learning_rate * factor;
+    log << metrics.dump() << "\n" << std::flush;
+    progress.advance();
+    if (c.save_steps > 0 && step % c.save_steps == 0 && step < total_steps) save_checkpoint(step);
+    if (interrupted) {
+      save_checkpoint(step);
+      finished = false;
+      break;
+    }
+  }
+  std::signal(SIGINT, previous_handler);
+  if (finished) {
+    save_checkpoint(step);
+    model.save(paths.output);
+  }
+  return finished;
+}
+
+}  // namespace codealign::training

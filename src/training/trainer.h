@@ -1,0 +1,42 @@
+// SFT and DPO-family training of a CausalLM: AdamW with warm-up and cosine/linear decay,
+// gradient accumulation and clipping, TRL-named metrics to a JSONL log, checkpoints that
+// resume bit-identically, and a clean stop on SIGINT. Reference log-probs for DPO are
+// computed once before training and cached next to the data, so no second model is resident.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "training/losses.h"
+
+namespace codealign::training {
+
+struct TrainConfig {
+  std::string mode = "dpo";  // "sft" (NLL of completions) or "dpo" (pairs, loss.loss_type)
+  LossConfig loss;
+  double learning_rate = 0;  // 0: 5e-7 for dpo, 2e-5 for sft (TRL's and the papers' usual values)
+  double weight_decay = 0.0;  // AdamW, on matrices only (not norms and biases)
+  double adam_beta1 = 0.9, adam_beta2 = 0.999, adam_epsilon = 1e-8;
+  std::string lr_scheduler_type = "cosine";  // cosine, linear, constant (after warm-up)
+  double warmup_ratio = 0.1;                 // fraction of the optimizer steps
+  int64_t per_device_train_batch_size = 4;   // pairs (dpo) or examples (sft) per micro-batch
+  int64_t gradient_accumulation_steps = 1;
+  int64_t num_train_epochs = 1;
+  int64_t max_steps = -1;  // optimizer steps; -1: the epochs decide
+  double max_grad_norm = 1.0;
+  int64_t max_length = 1024;  // prompt + completion tokens; see training/data.h for truncation
+  int64_t save_steps = 0;     // checkpoint every N steps (0: only at the end)
+  uint64_t seed = 42;         // data order
+  int64_t logits_chunk_tokens = 1024;
+};
+void check(const TrainConfig& config);
+
+struct TrainPaths {
+  std::string model, tokenizer, data, output;  // tokenizer "": the model directory's
+};
+
+// Trains and writes the model (HF format) to output; checkpoints go to output/checkpoint-N.
+// With `resume`, continues from the newest checkpoint. Returns false when stopped by SIGINT
+// (after saving a checkpoint).
+bool train(const TrainConfig& config, const TrainPaths& paths, bool resume);
+
+}  // namespace codealign::training
