@@ -45,6 +45,11 @@ Command add_train_command(CLI::App& app) {
   sub->add_option("--save-steps", c.save_steps, "Checkpoint every N steps (0: at the end only)")->capture_default_str();
   sub->add_option("--seed", c.seed, "Seed of the data order")->capture_default_str();
   sub->add_option("--logits-chunk-tokens", c.logits_chunk_tokens, "Tokens whose vocabulary logits exist at once")->capture_default_str();
+  sub->add_option("--lora-rank", c.lora.rank, "LoRA rank (0: train every weight)")->capture_default_str();
+  sub->add_option("--lora-alpha", c.lora.alpha, "LoRA alpha (the update is scaled by alpha / rank)")->capture_default_str();
+  sub->add_option("--lora-dropout", c.lora.dropout, "Dropout on the LoRA input")->capture_default_str();
+  sub->add_option("--lora-target-modules", c.lora.target_modules, "Projections that get adapters")
+      ->delimiter(',')->capture_default_str();
   return [o] { return training::train(o->config, o->paths, o->resume) ? exit_ok : exit_interrupted; };
 }
 

@@ -27,6 +27,15 @@ struct KvCache {
   void repeat_rows(int64_t n);
 };
 
+// LoRA (Hu et al. 2021): y = x W^T + (alpha / rank) * dropout(x) A^T B^T on the target
+// projections, with A random and B zero, so a fresh adapter changes nothing.
+struct LoraConfig {
+  int64_t rank = 0;  // 0: no adapters
+  double alpha = 16;
+  double dropout = 0.0;
+  std::vector<std::string> target_modules = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
+};
+
 class CausalLM {
  public:
   // Loads a directory with config.json and model.safetensors (or the sharded
@@ -55,6 +64,18 @@ class CausalLM {
   // The LM head [V, H] (the embeddings when tied).
   const torch::Tensor& output_weight() const;
 
+  // Adapters named as PEFT names them ("model.layers.0.self_attn.q_proj.lora_A.weight").
+  void add_lora(const LoraConfig& config, uint64_t seed);
+  std::map<std::string, torch::Tensor>& adapters() { return adapters_; }
+  const LoraConfig& lora() const { return lora_; }
+  void set_lora_enabled(bool enabled) { lora_enabled_ = enabled; }  // off: the base model
+  void set_training(bool training) { training_ = training; }        // LoRA dropout only when training
+  // W += (alpha / rank) B A for every adapter, which are then removed.
+  void merge_lora();
+  // PEFT's adapter_model.safetensors + adapter_config.json, and back.
+  void save_adapters(const std::string& directory) const;
+  void load_adapters(const std::string& directory);
+
   const ModelConfig& config() const { return config_; }
   std::map<std::string, torch::Tensor>& parameters() { return parameters_; }
   const std::map<std::string, torch::Tensor>& parameters() const { return parameters_; }
@@ -62,10 +83,15 @@ class CausalLM {
 
  private:
   const torch::Tensor& get(const std::string& name) const;
+  // x W^T (+ b) for the projection `module`, plus its adapter when there is one.
+  torch::Tensor linear(const torch::Tensor& x, const std::string& module, const torch::Tensor& bias = {}) const;
   torch::Tensor rope_inverse_frequencies(int64_t sequence_length) const;
 
   ModelConfig config_;
   std::map<std::string, torch::Tensor> parameters_;
+  std::map<std::string, torch::Tensor> adapters_;
+  LoraConfig lora_;
+  bool lora_enabled_ = true, training_ = false;
 };
 
 // The HF names and shapes a config implies (the checkpoint's expected contents).

@@ -52,6 +52,15 @@ const torch::Tensor& CausalLM::get(const std::string& name) const {
   return found->second;
 }
 
+torch::Tensor CausalLM::linear(const torch::Tensor& x, const std::string& module, const torch::Tensor& bias) const {
+  torch::Tensor y = project(x, get(module + ".weight"), bias);
+  if (!lora_enabled_ || adapters_.empty()) return y;
+  auto a = adapters_.find(module + ".lora_A.weight");
+  if (a == adapters_.end()) return y;
+  torch::Tensor input = training_ && lora_.dropout > 0 ? torch::dropout(x, lora_.dropout, true) : x;
+  return y + project(project(input, a->second), adapters_.at(module + ".lora_B.weight")) * (lora_.alpha / double(lora_.rank));
+}
+
 torch::Device CausalLM::device() const { return parameters_.begin()->second.device(); }
 
 // Inverse frequencies of the rotary embedding, with HF's rope_scaling variants.
@@ -121,9 +130,10 @@ torch::Tensor CausalLM::hidden_states(const torch::Tensor& input_ids, const torc
       return c.attention_bias ? p(rest) : torch::Tensor();
     };
     torch::Tensor h = rms_norm(x, p("input_layernorm.weight"), c.rms_norm_eps);
-    torch::Tensor q = project(h, p("self_attn.q_proj.weight"), bias("self_attn.q_proj.bias")).view({B, T, heads, D}).transpose(1, 2);
-    torch::Tensor k = project(h, p("self_attn.k_proj.weight"), bias("self_attn.k_proj.bias")).view({B, T, kv_heads, D}).transpose(1, 2);
-    torch::Tensor v = project(h, p("self_attn.v_proj.weight"), bias("self_attn.v_proj.bias")).view({B, T, kv_heads, D}).transpose(1, 2);
+    auto module = [&](const char* name) { return layer_name(layer, name); };
+    torch::Tensor q = linear(h, module("self_attn.q_proj"), bias("self_attn.q_proj.bias")).view({B, T, heads, D}).transpose(1, 2);
+    torch::Tensor k = linear(h, module("self_attn.k_proj"), bias("self_attn.k_proj.bias")).view({B, T, kv_heads, D}).transpose(1, 2);
+    torch::Tensor v = linear(h, module("self_attn.v_proj"), bias("self_attn.v_proj.bias")).view({B, T, kv_heads, D}).transpose(1, 2);
     q = q * cos + rotate_half(q) * sin;
     k = k * cos + rotate_half(k) * sin;
     if (cache) {
@@ -142,11 +152,11 @@ torch::Tensor CausalLM::hidden_states(const torch::Tensor& input_ids, const torc
     torch::Tensor k_all = group > 1 ? k.repeat_interleave(group, 1) : k;
     torch::Tensor v_all = group > 1 ? v.repeat_interleave(group, 1) : v;
     torch::Tensor out = attention(q, k_all, v_all, allowed).transpose(1, 2).reshape({B, T, heads * D});
-    x = x + project(out, p("self_attn.o_proj.weight"));
+    x = x + linear(out, module("self_attn.o_proj"));
     h = rms_norm(x, p("post_attention_layernorm.weight"), c.rms_norm_eps);
-    torch::Tensor gate = project(h, p("mlp.gate_proj.weight"));
-    torch::Tensor up = project(h, p("mlp.up_proj.weight"));
-    x = x + project(torch::silu(gate) * up, p("mlp.down_proj.weight"));
+    torch::Tensor gate = linear(h, module("mlp.gate_proj"));
+    torch::Tensor up = linear(h, module("mlp.up_proj"));
+    x = x + linear(torch::silu(gate) * up, module("mlp.down_proj"));
   }
   if (cache) cache->valid = key_valid;
   return rms_norm(x, get("model.norm.weight"), c.rms_norm_eps);

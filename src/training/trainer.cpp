@@ -169,18 +169,25 @@ bool train(const TrainConfig& config, const TrainPaths& paths, bool resume) {
   std::vector<Example> examples = load_examples(c, paths, tok);
 
   std::optional<fs::path> checkpoint = resume ? newest_checkpoint(paths.output) : std::nullopt;
-  model::CausalLM model = model::CausalLM::load(checkpoint ? checkpoint->string() : paths.model);
+  bool use_lora = c.lora.rank > 0;  // a LoRA checkpoint holds adapters; the base is paths.model
+  model::CausalLM model = model::CausalLM::load(checkpoint && !use_lora ? checkpoint->string() : paths.model);
   bool with_reference = c.mode == "dpo" && c.loss.loss_type != "simpo";
   std::vector<std::pair<double, double>> reference;
   if (with_reference) {
-    // The reference is the starting model; on resume it is loaded again just for this pass
-    // when the cache is missing.
-    if (checkpoint) reference = reference_logps(model::CausalLM::load(paths.model), examples, c, paths);
+    // The reference is the starting model: before adapters exist, or loaded again on resume.
+    if (checkpoint && !use_lora) reference = reference_logps(model::CausalLM::load(paths.model), examples, c, paths);
     else reference = reference_logps(model, examples, c, paths);
   }
+  if (use_lora) {
+    model.add_lora(c.lora, c.seed);
+    if (checkpoint) model.load_adapters(checkpoint->string());
+  }
+  model.set_training(true);
 
+  // Trained tensors: the adapters with LoRA, else every parameter. Weight decay on matrices.
   std::vector<torch::Tensor> decayed, not_decayed, all;
-  for (auto& [name, p] : model.parameters()) {
+  for (auto& [name, p] : model.parameters()) p.requires_grad_(!use_lora);
+  for (auto& [name, p] : use_lora ? model.adapters() : model.parameters()) {
     p.requires_grad_(true);
     (p.dim() >= 2 ? decayed : not_decayed).push_back(p);
     all.push_back(p);
@@ -227,7 +234,7 @@ bool train(const TrainConfig& config, const TrainPaths& paths, bool resume) {
     fs::path final_dir = fs::path(paths.output) / ("checkpoint-" + std::to_string(at_step));
     fs::path temp = final_dir.string() + ".tmp";
     fs::remove_all(temp);
-    model.save(temp.string());
+    use_lora ? model.save_adapters(temp.string()) : model.save(temp.string());
     torch::save(optimizer, (temp / "optimizer.pt").string());
     AtomicFile state((temp / "trainer_state.json").string());
     state.write(json{{"global_step", at_step}, {"micro_batches_done", at_step * c.gradient_accumulation_steps}}.dump() + "\n");
@@ -247,6 +254,7 @@ bool train(const TrainConfig& config, const TrainPaths& paths, bool resume) {
     for (int64_t micro = 0; micro < c.gradient_accumulation_steps; ++micro) {
       size_t index = size_t(step * c.gradient_accumulation_steps + micro);
       if (index >= micro_batches.size()) break;
+      torch::manual_seed(c.seed * 1000003 + index);  // LoRA dropout: the same masks after a resume
       const auto& batch = micro_batches[index];
       std::vector<const Sequence*> sequences;
       for (size_t i : batch) sequences.push_back(&examples[i].chosen);
@@ -310,6 +318,10 @@ bool train(const TrainConfig& config, const TrainPaths& paths, bool resume) {
   std::signal(SIGINT, previous_handler);
   if (finished) {
     save_checkpoint(step);
+    if (use_lora) {
+      model.save_adapters((fs::path(paths.output) / "adapter").string());
+      model.merge_lora();
+    }
     model.save(paths.output);
   }
   return finished;

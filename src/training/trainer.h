@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "model/model.h"
 #include "training/losses.h"
 
 namespace codealign::training {
@@ -27,6 +28,9 @@ struct TrainConfig {
   int64_t save_steps = 0;     // checkpoint every N steps (0: only at the end)
   uint64_t seed = 42;         // data order
   int64_t logits_chunk_tokens = 1024;
+  // LoRA: rank > 0 trains adapters only; the reference is the base model (adapters off), and
+  // the output is the merged model plus the adapters in output/adapter (PEFT layout).
+  model::LoraConfig lora;
 };
 void check(const TrainConfig& config);
 

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/files.h"
+#include "model/model.h"
 #include "support/test_support.h"
 #include "training/train_support.h"
 
@@ -69,6 +70,37 @@ TEST(Train, killed_run_resumes_to_identical_weights) {
   ASSERT_EQ(resumed.status, 0) << resumed.output;
   EXPECT_EQ(read_file(dir.path + "/cut/model.safetensors"), read_file(dir.path + "/whole/model.safetensors"));
   EXPECT_EQ(metrics(dir.path + "/cut"), metrics(dir.path + "/whole"));
+}
+
+TEST(Train, lora_changes_only_adapters_and_exports_base_plus_scaled_BA) {
+  TempDir dir;
+  write_tiny_model(dir.path + "/model");
+  write_pairs(dir.path + "/pairs.jsonl", 16);
+  auto run = run_codealign("train dpo --model " + dir.path + "/model --data " + dir.path + "/pairs.jsonl --out " + dir.path +
+                           "/out --learning-rate 5e-3 --batch-size 4 --epochs 3 --warmup-ratio 0 --lora-rank 4 --lora-alpha 8 "
+                           "--lora-target-modules q_proj,v_proj,down_proj");
+  ASSERT_EQ(run.status, 0) << run.output;
+  EXPECT_GT(metrics(dir.path + "/out").back()["rewards/margins"].get<double>(), 0.0);
+  auto base = model::CausalLM::load(dir.path + "/model");
+  auto merged = model::CausalLM::load(dir.path + "/out");
+  auto with_adapters = model::CausalLM::load(dir.path + "/model");
+  with_adapters.load_adapters(dir.path + "/out/adapter");
+  ASSERT_EQ(with_adapters.adapters().size(), 2u * 2 * 3);  // A and B, 2 layers, 3 modules
+  size_t adapted = 0;
+  for (const auto& [name, weight] : base.parameters()) {
+    std::string module = name.substr(0, name.size() - 7);
+    auto a = with_adapters.adapters().find(module + ".lora_A.weight");
+    if (a == with_adapters.adapters().end()) {
+      EXPECT_TRUE(torch::equal(merged.parameters().at(name), weight)) << name << " changed without an adapter";
+      continue;
+    }
+    const auto& b = with_adapters.adapters().at(module + ".lora_B.weight");
+    EXPECT_GT(b.abs().max().item<float>(), 0.0f) << module << ": B never trained";
+    auto expected = weight + (8.0 / 4.0) * torch::matmul(b, a->second);
+    EXPECT_TRUE(torch::allclose(merged.parameters().at(name), expected, 0, 1e-7)) << name;
+    ++adapted;
+  }
+  EXPECT_EQ(adapted, 6u);
 }
 
 TEST(Train, malformed_data_is_named_by_file_and_line) {
