@@ -1,20 +1,70 @@
 // `codealign train sft|dpo`: preference (or supervised) training of a model. Every option can
 // also come from a TOML config file (--config), named as on the command line.
+#include <sstream>
+
 #include "cli/commands.h"
+#include "common/error.h"
+#include "common/files.h"
 #include "training/trainer.h"
 
 namespace codealign::cli {
+namespace {
+
+std::string trim(const std::string& text) {
+  size_t begin = text.find_first_not_of(" \t"), end = text.find_last_not_of(" \t\r");
+  return begin == std::string::npos ? "" : text.substr(begin, end - begin + 1);
+}
+
+// Flat TOML (key = value; strings, numbers, booleans, arrays of strings; comments; an
+// optional [train] table) into the options not given on the command line.
+void apply_config_file(CLI::App* sub, const std::string& path) {
+  std::istringstream lines(read_file(path));
+  std::string line;
+  for (int number = 1; std::getline(lines, line); ++number) {
+    std::string where = path + ":" + std::to_string(number) + ": ";
+    line = trim(line.substr(0, line.find(" #")));
+    if (line.empty() || line[0] == '#' || line == "[train]") continue;
+    size_t equals = line.find('=');
+    if (equals == std::string::npos) throw Error(where + "expected 'key = value'");
+    std::string key = trim(line.substr(0, equals)), value = trim(line.substr(equals + 1));
+    for (char& c : key) c = c == '_' ? '-' : c;
+    CLI::Option* option = sub->get_option_no_throw("--" + key);
+    if (!option || key == "config") throw Error(where + "unknown option '" + key + "' (see codealign train --help)");
+    if (option->count() > 0) continue;  // the command line wins
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+    if (value.size() >= 2 && value.front() == '[' && value.back() == ']') {
+      std::string items, item;
+      std::istringstream list(value.substr(1, value.size() - 2));
+      while (std::getline(list, item, ',')) {
+        item = trim(item);
+        if (item.size() >= 2 && item.front() == '"') item = item.substr(1, item.size() - 2);
+        items += (items.empty() ? "" : ",") + item;
+      }
+      value = items;
+    }
+    try {
+      option->add_result(value);
+      option->run_callback();
+    } catch (const CLI::Error& e) {
+      throw Error(where + "bad value for '" + key + "': " + e.what());
+    }
+  }
+}
+
+}  // namespace
 
 Command add_train_command(CLI::App& app) {
   struct Options {
     training::TrainConfig config;
     training::TrainPaths paths;
+    std::string config_file;
     bool resume = false;
   };
   auto o = std::make_shared<Options>();
   auto& c = o->config;
   CLI::App* sub = app.add_subcommand("train", "Train a model: sft (prompt/completion JSONL) or dpo (TRL prompt/chosen/rejected JSONL)");
-  sub->set_config("--config", "", "TOML file with any of the options below (command-line values win)");
+  sub->add_option("--config", o->config_file, "TOML file with any of the options below, e.g. 'beta = 0.1' "
+                                              "(command-line values win)");
   sub->add_option("mode", c.mode, "sft or dpo")->required()->check(CLI::IsMember({"sft", "dpo"}));
   sub->add_option("-m,--model", o->paths.model, "Model to start from (HF directory or llama2.c .bin); also the DPO reference")->required();
   sub->add_option("--tokenizer", o->paths.tokenizer, "Tokenizer (default: the model directory's)");
@@ -50,7 +100,10 @@ Command add_train_command(CLI::App& app) {
   sub->add_option("--lora-dropout", c.lora.dropout, "Dropout on the LoRA input")->capture_default_str();
   sub->add_option("--lora-target-modules", c.lora.target_modules, "Projections that get adapters")
       ->delimiter(',')->capture_default_str();
-  return [o] { return training::train(o->config, o->paths, o->resume) ? exit_ok : exit_interrupted; };
+  return [o, sub] {
+    if (!o->config_file.empty()) apply_config_file(sub, o->config_file);
+    return training::train(o->config, o->paths, o->resume) ? exit_ok : exit_interrupted;
+  };
 }
 
 }  // namespace codealign::cli

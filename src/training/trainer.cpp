@@ -287,7 +287,8 @@ bool train(const TrainConfig& config, const TrainPaths& paths, bool resume) {
       if (!std::isfinite(loss_value)) {
         std::string lines;
         for (size_t i : batch) lines += (lines.empty() ? "" : ", ") + std::to_string(examples[i].line);
-        throw Error("training: loss is " + std::to_string(loss_value) + " at step " + std::to_string(step + 1) +
+        throw Error(std::string("training: loss is ") + (std::isnan(loss_value) ? "NaN" : "infinite") + " at step " +
+                    std::to_string(step + 1) +
                     " in the batch of " + paths.data + " lines " + lines);
       }
       add("loss", loss_value);

@@ -103,6 +103,35 @@ TEST(Train, lora_changes_only_adapters_and_exports_base_plus_scaled_BA) {
   EXPECT_EQ(adapted, 6u);
 }
 
+TEST(Train, sigint_saves_a_checkpoint_and_exits_130_and_a_config_file_sets_options) {
+  TempDir dir;
+  write_tiny_model(dir.path + "/model");
+  write_pairs(dir.path + "/pairs.jsonl", 16);
+  write_text(dir.path + "/run.toml", "learning-rate = 1e-3\nbatch-size = 2\nepochs = 40\nloss-type = \"ipo\"\n");
+  auto run = run_command("(" + std::string(CODEALIGN_BINARY) + " train dpo --config " + dir.path + "/run.toml --model " + dir.path +
+                         "/model --data " + dir.path + "/pairs.jsonl --out " + dir.path + "/out >/dev/null 2>&1 & pid=$!; "
+                         "while [ ! -s " + dir.path + "/out/metrics.jsonl ]; do sleep 0.02; done; kill -INT $pid; wait $pid; echo $?)");
+  EXPECT_EQ(run.output, "130\n");
+  auto log = metrics(dir.path + "/out");
+  ASSERT_FALSE(log.empty());
+  EXPECT_LT(log.size(), 320u);  // stopped early (40 epochs x 8 batches)
+  EXPECT_TRUE(std::filesystem::exists(dir.path + "/out/checkpoint-" + std::to_string(log.back()["step"].get<int>())));
+  EXPECT_NEAR(log.front()["learning_rate"].get<double>(), 0.0, 1e-12);  // warm-up starts at 0, as in HF
+  EXPECT_NEAR(log[1]["learning_rate"].get<double>(), 1e-3 / 32, 1e-9);  // 10% of 320 steps: 32 warm-up steps
+}
+
+TEST(Train, a_non_finite_loss_stops_the_run_naming_step_and_lines) {
+  TempDir dir;
+  write_tiny_model(dir.path + "/model");
+  auto broken = model::CausalLM::load(dir.path + "/model");
+  broken.parameters().at("lm_head.weight")[5].fill_(std::nan(""));
+  broken.save(dir.path + "/model");
+  write_sft(dir.path + "/sft.jsonl", 2);
+  auto run = run_codealign("train sft --model " + dir.path + "/model --data " + dir.path + "/sft.jsonl --out " + dir.path + "/out");
+  EXPECT_EQ(run.status, 1);
+  EXPECT_EQ(run.output, "codealign: error: training: loss is NaN at step 1 in the batch of " + dir.path + "/sft.jsonl lines 1, 2\n");
+}
+
 TEST(Train, malformed_data_is_named_by_file_and_line) {
   TempDir dir;
   write_tiny_model(dir.path + "/model");
