@@ -11,11 +11,12 @@ class Progress {
  public:
   Progress(std::string label, size_t total);
   ~Progress();  // ends the line
-  void advance(size_t n = 1);
+  // `detail` (e.g. "loss 0.231") is shown after the ETA from now on.
+  void advance(size_t n = 1, const std::string& detail = "");
 
  private:
   void draw(bool final);
-  std::string label_;
+  std::string label_, detail_;
   size_t total_, done_ = 0;
   bool enabled_;
   std::chrono::steady_clock::time_point start_, last_draw_;

@@ -1,6 +1,7 @@
 #include "training/trainer.h"
 
 #include <csignal>
+#include <cstdio>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -171,16 +172,19 @@ bool train(const TrainConfig& config, const TrainPaths& paths, bool resume) {
   std::optional<fs::path> checkpoint = resume ? newest_checkpoint(paths.output) : std::nullopt;
   bool use_lora = c.lora.rank > 0;  // a LoRA checkpoint holds adapters; the base is paths.model
   model::CausalLM model = model::CausalLM::load(checkpoint && !use_lora ? checkpoint->string() : paths.model);
-  bool with_reference = c.mode == "dpo" && c.loss.loss_type != "simpo";
-  std::vector<std::pair<double, double>> reference;
-  if (with_reference) {
-    // The reference is the starting model: before adapters exist, or loaded again on resume.
-    if (checkpoint && !use_lora) reference = reference_logps(model::CausalLM::load(paths.model), examples, c, paths);
-    else reference = reference_logps(model, examples, c, paths);
-  }
   if (use_lora) {
     model.add_lora(c.lora, c.seed);
     if (checkpoint) model.load_adapters(checkpoint->string());
+  }
+  bool with_reference = c.mode == "dpo" && c.loss.loss_type != "simpo";
+  std::vector<std::pair<double, double>> reference;
+  if (with_reference) {
+    // The reference is the starting model: with LoRA the base with adapters switched off;
+    // otherwise loaded again on resume.
+    model.set_lora_enabled(false);
+    if (checkpoint && !use_lora) reference = reference_logps(model::CausalLM::load(paths.model), examples, c, paths);
+    else reference = reference_logps(model, examples, c, paths);
+    model.set_lora_enabled(true);
   }
   model.set_training(true);
 
@@ -308,7 +312,14 @@ bool train(const TrainConfig& config, const TrainPaths& paths, bool resume) {
     metrics["grad_norm"] = grad_norm;
     metrics["learning_rate"] = c.learning_rate * factor;
     log << metrics.dump() << "\n" << std::flush;
-    progress.advance();
+    char detail[160];
+    std::snprintf(detail, sizeof detail, "loss %.4f  grad_norm %.3g  lr %.3g", metrics["loss"].get<double>(), grad_norm,
+                  c.learning_rate * factor);
+    std::string line = detail;
+    if (metrics.contains("rewards/accuracies"))
+      line += "  acc " + std::to_string(metrics["rewards/accuracies"].get<double>()).substr(0, 5) + "  margin " +
+              std::to_string(metrics["rewards/margins"].get<double>()).substr(0, 6);
+    progress.advance(1, line);
     if (c.save_steps > 0 && step % c.save_steps == 0 && step < total_steps) save_checkpoint(step);
     if (interrupted) {
       save_checkpoint(step);
