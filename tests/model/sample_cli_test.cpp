@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/files.h"
-#include "model/model.h"
+#include "training/train_support.h"
 #include "support/test_support.h"
 
 namespace codealign::testing {
@@ -15,15 +15,7 @@ namespace {
 TEST(SampleCli, sample_then_evaluate_runs_end_to_end) {
   TempDir dir;
   std::string model_dir = dir.path + "/model";
-  auto config = model::parse_config(
-      nlohmann::json({{"model_type", "qwen2"}, {"vocab_size", 50257}, {"hidden_size", 32}, {"intermediate_size", 64},
-                      {"num_hidden_layers", 2}, {"num_attention_heads", 4}, {"num_key_value_heads", 2},
-                      {"max_position_embeddings", 2048}, {"tie_word_embeddings", true}, {"eos_token_id", 50256}})
-          .dump(),
-      "test");
-  model::CausalLM::random(config, 1).save(model_dir);
-  std::filesystem::copy_file(data_dir() + "/tokenizers/gpt2/encoder.json", model_dir + "/vocab.json");
-  std::filesystem::copy_file(data_dir() + "/tokenizers/gpt2/vocab.bpe", model_dir + "/merges.txt");
+  write_tiny_model(model_dir);
 
   std::string samples = dir.path + "/samples.jsonl";
   auto sampled = run_codealign("sample --model " + model_dir + " --benchmark humaneval --n 2 -t 0.8 --seed 1 "

@@ -12,7 +12,7 @@ void write_tiny_model(const std::string& directory, uint64_t seed) {
   auto config = model::parse_config(
       nlohmann::json({{"model_type", "qwen2"}, {"vocab_size", 50257}, {"hidden_size", 32}, {"intermediate_size", 64},
                       {"num_hidden_layers", 2}, {"num_attention_heads", 4}, {"num_key_value_heads", 2},
-                      {"max_position_embeddings", 512}, {"tie_word_embeddings", false}, {"eos_token_id", 50256}})
+                      {"max_position_embeddings", 2048}, {"tie_word_embeddings", false}, {"eos_token_id", 50256}})
           .dump(),
       "tiny");
   model::CausalLM::random(config, seed).save(directory);
