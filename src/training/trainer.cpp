@@ -276,8 +276,8 @@ bool train(const TrainConfig& config, const TrainPaths& paths, bool resume) {
           ref_chosen.push_back(with_reference ? reference[i].first : 0.0);
           ref_rejected.push_back(with_reference ? reference[i].second : 0.0);
         }
-        pair.reference_chosen = torch::tensor(ref_chosen).to(torch::kFloat32);
-        pair.reference_rejected = torch::tensor(ref_rejected).to(torch::kFloat32);
+        pair.reference_chosen = torch::tensor(ref_chosen).to(logps.sums.device(), torch::kFloat32);
+        pair.reference_rejected = torch::tensor(ref_rejected).to(logps.sums.device(), torch::kFloat32);
         LossOutput out = preference_loss(pair, c.loss);
         loss = out.loss;
         add("rewards/chosen", out.chosen_rewards.mean().item<double>());
