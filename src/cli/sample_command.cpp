@@ -39,7 +39,7 @@ Command add_sample_command(CLI::App& app) {
   sub->add_option("-b,--benchmark", o->benchmark, "humaneval, humaneval+, mbpp, mbpp-sanitized or mbpp+")->capture_default_str();
   sub->add_option("--tasks", o->tasks_file, "Your own tasks JSONL instead of a benchmark");
   sub->add_option("-o,--out", o->out, "Samples JSONL to write")->required();
-  sub->add_option("--batch", o->batch, "Prompts per batch")->capture_default_str();
+  sub->add_option("--batch", o->batch, "Prompts per batch")->capture_default_str()->check(CLI::PositiveNumber);
   sub->add_option("--data-dir", o->data_dir, "Benchmark data directory")->capture_default_str();
   return [o] {
     tasks::TaskSet set = o->tasks_file.empty() ? tasks::load_benchmark(o->benchmark, o->data_dir)

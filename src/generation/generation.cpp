@@ -101,7 +101,10 @@ std::vector<Sample> generate(const model::CausalLM& model, const tokenizer::Toke
     if (on_sample) on_sample(r.sample);
   };
   for (int64_t step = 0; step < config.max_new_tokens && !active.empty(); ++step) {
-    torch::Tensor chosen = choose_tokens(last.to(torch::kCPU), config, generator).to(torch::kInt64);
+    torch::Tensor scores = last.to(torch::kCPU);
+    if (scores.size(-1) > int64_t(tokenizer.vocab_size()))  // padded embedding rows are not tokens
+      scores = scores.slice(-1, 0, int64_t(tokenizer.vocab_size()));
+    torch::Tensor chosen = choose_tokens(scores, config, generator).to(torch::kInt64);
     auto chosen_ids = chosen.accessor<int64_t, 1>();
     std::vector<int64_t> keep;
     for (size_t row = 0; row < active.size(); ++row) {

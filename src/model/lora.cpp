@@ -42,9 +42,14 @@ void CausalLM::merge_lora() {
   adapters_.clear();
 }
 
+// PEFT stores adapter tensors under the wrapped model's names.
+const std::string peft_prefix = "base_model.model.";
+
 void CausalLM::save_adapters(const std::string& directory) const {
   std::filesystem::create_directories(directory);
-  write_safetensors(directory + "/adapter_model.safetensors", adapters_, torch::kFloat32);
+  std::map<std::string, torch::Tensor> named;
+  for (const auto& [name, tensor] : adapters_) named[peft_prefix + name] = tensor;
+  write_safetensors(directory + "/adapter_model.safetensors", named, torch::kFloat32);
   nlohmann::json config = {{"peft_type", "LORA"}, {"r", lora_.rank}, {"lora_alpha", lora_.alpha},
                            {"lora_dropout", lora_.dropout}, {"target_modules", lora_.target_modules},
                            {"bias", "none"}, {"task_type", "CAUSAL_LM"}};
@@ -61,16 +66,40 @@ void CausalLM::load_adapters(const std::string& directory) {
   } catch (const nlohmann::json::exception& e) {
     throw Error("model: bad adapter config '" + config_path + "': " + e.what());
   }
-  lora_.rank = config.at("r").get<int64_t>();
-  lora_.alpha = config.at("lora_alpha").get<double>();
-  lora_.dropout = config.value("lora_dropout", 0.0);
-  lora_.target_modules = config.at("target_modules").get<std::vector<std::string>>();
-  adapters_ = read_safetensors(directory + "/adapter_model.safetensors");
+  auto fail = [&](const std::string& why) { return Error("model: adapter config '" + config_path + "': " + why); };
+  // Variants that change the math and are not implemented.
+  if (config.value("use_rslora", false) || config.value("use_dora", false) || config.value("fan_in_fan_out", false) ||
+      config.value("bias", std::string("none")) != "none" ||
+      (config.contains("rank_pattern") && !config["rank_pattern"].empty()) ||
+      (config.contains("alpha_pattern") && !config["alpha_pattern"].empty()))
+    throw fail("rslora, dora, fan_in_fan_out, biases and per-module rank/alpha patterns are not supported");
+  try {
+    lora_.rank = config.at("r").get<int64_t>();
+    lora_.alpha = config.at("lora_alpha").get<double>();
+    lora_.dropout = config.value("lora_dropout", 0.0);
+    const auto& targets = config.at("target_modules");
+    lora_.target_modules = targets.is_string() ? std::vector<std::string>{targets.get<std::string>()}
+                                               : targets.get<std::vector<std::string>>();
+  } catch (const nlohmann::json::exception& e) {
+    throw fail(e.what());
+  }
+  if (lora_.rank <= 0) throw fail("r must be positive");
+  adapters_.clear();
+  for (auto& [stored, tensor] : read_safetensors(directory + "/adapter_model.safetensors")) {
+    std::string name = stored.rfind(peft_prefix, 0) == 0 ? stored.substr(peft_prefix.size()) : stored;
+    adapters_[name] = tensor;
+  }
   for (auto& [name, tensor] : adapters_) {
+    bool is_a = name.ends_with(".lora_A.weight");
     std::string module = name.substr(0, name.rfind(".lora_"));
-    if (!parameters_.count(module + ".weight"))
-      throw Error("model: adapter '" + name + "' in '" + directory + "' has no base projection");
-    tensor = tensor.to(parameters_.at(module + ".weight").options());
+    auto base = parameters_.find(module + ".weight");
+    if (base == parameters_.end()) throw fail("adapter '" + name + "' has no base projection");
+    std::string partner = module + (is_a ? ".lora_B.weight" : ".lora_A.weight");
+    if (!adapters_.count(partner)) throw fail("adapter '" + name + "' has no '" + partner + "'");
+    std::vector<int64_t> expected = is_a ? std::vector<int64_t>{lora_.rank, base->second.size(1)}
+                                         : std::vector<int64_t>{base->second.size(0), lora_.rank};
+    if (tensor.sizes().vec() != expected) throw fail("adapter '" + name + "' does not have the shape r and its projection imply");
+    tensor = tensor.to(base->second.options());
   }
 }
 

@@ -152,7 +152,9 @@ torch::Tensor CausalLM::hidden_states(const torch::Tensor& input_ids, const torc
     torch::Tensor k_all = group > 1 ? k.repeat_interleave(group, 1) : k;
     torch::Tensor v_all = group > 1 ? v.repeat_interleave(group, 1) : v;
     torch::Tensor out = attention(q, k_all, v_all, allowed).transpose(1, 2).reshape({B, T, heads * D});
-    x = x + linear(out, module("self_attn.o_proj"));
+    // Llama's attention_bias covers o_proj too; Qwen2's biases are on q, k and v only.
+    bool o_bias = c.attention_bias && c.model_type == "llama";
+    x = x + linear(out, module("self_attn.o_proj"), o_bias ? p("self_attn.o_proj.bias") : torch::Tensor());
     h = rms_norm(x, p("post_attention_layernorm.weight"), c.rms_norm_eps);
     torch::Tensor gate = linear(h, module("mlp.gate_proj"));
     torch::Tensor up = linear(h, module("mlp.up_proj"));
@@ -188,6 +190,7 @@ std::map<std::string, std::vector<int64_t>> expected_shapes(const ModelConfig& c
     shapes[layer_name(l, "self_attn.k_proj.weight")] = {kv_out, c.hidden_size};
     shapes[layer_name(l, "self_attn.v_proj.weight")] = {kv_out, c.hidden_size};
     shapes[layer_name(l, "self_attn.o_proj.weight")] = {c.hidden_size, q_out};
+    if (c.attention_bias && c.model_type == "llama") shapes[layer_name(l, "self_attn.o_proj.bias")] = {c.hidden_size};
     if (c.attention_bias) {
       shapes[layer_name(l, "self_attn.q_proj.bias")] = {q_out};
       shapes[layer_name(l, "self_attn.k_proj.bias")] = {kv_out};

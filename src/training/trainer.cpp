@@ -31,6 +31,7 @@ void check(const TrainConfig& c) {
     throw Error("training: batch size, gradient_accumulation_steps and num_train_epochs must be at least 1");
   if (c.max_length < 2) throw Error("training: max_length must be at least 2");
   if (c.warmup_ratio < 0 || c.warmup_ratio > 1) throw Error("training: warmup_ratio must be in [0, 1]");
+  if (c.logits_chunk_tokens < 1) throw Error("training: logits_chunk_tokens must be at least 1");
 }
 
 namespace {
@@ -89,8 +90,12 @@ std::string model_fingerprint(const std::string& model_path) {
 // cached beside the data (keyed by the reference model, the data and max_length).
 std::vector<std::pair<double, double>> reference_logps(const model::CausalLM& model, const std::vector<Example>& examples,
                                                        const TrainConfig& c, const TrainPaths& paths) {
-  ContentHash key;
-  key.add(model_fingerprint(paths.model)).add(read_file(paths.data)).add(std::to_string(c.max_length));
+  ContentHash key;  // the reference model and exactly the token ids it scores
+  key.add(model_fingerprint(paths.model));
+  for (const Example& e : examples)
+    for (const Sequence* s : {&e.chosen, &e.rejected})
+      key.add(std::string_view(reinterpret_cast<const char*>(s->ids.data()), s->ids.size() * sizeof(s->ids[0])))
+          .add(std::to_string(s->prompt_length));
   std::string cache = paths.data + ".reference-" + key.hex().substr(0, 16) + ".jsonl";
   std::vector<std::pair<double, double>> out;
   if (fs::exists(cache)) {
@@ -151,8 +156,11 @@ std::optional<fs::path> newest_checkpoint(const std::string& output) {
   if (!fs::is_directory(output)) return best;
   for (const auto& entry : fs::directory_iterator(output)) {
     std::string name = entry.path().filename().string();
-    if (name.rfind("checkpoint-", 0) != 0 || !fs::exists(entry.path() / "trainer_state.json")) continue;
-    int64_t step = std::stoll(name.substr(11));
+    std::string digits = name.rfind("checkpoint-", 0) == 0 ? name.substr(11) : "";
+    if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos ||
+        !fs::exists(entry.path() / "trainer_state.json"))
+      continue;  // also leaves out half-written checkpoint-N.tmp directories
+    int64_t step = std::stoll(digits);
     if (step > best_step) best_step = step, best = entry.path();
   }
   return best;
@@ -218,6 +226,7 @@ bool train(const TrainConfig& config, const TrainPaths& paths, bool resume) {
   if (checkpoint) {
     json state = json::parse(read_file((*checkpoint / "trainer_state.json").string()));
     step = state.at("global_step").get<int64_t>();
+    std::cerr << "train: resuming from " << checkpoint->string() << " at step " << step << "\n";
     torch::load(optimizer, (*checkpoint / "optimizer.pt").string());
     // Keep the log up to the checkpoint: later lines belong to the run that was cut off.
     std::string kept;
@@ -254,10 +263,12 @@ bool train(const TrainConfig& config, const TrainPaths& paths, bool resume) {
   bool finished = true;
   while (step < total_steps) {
     json metrics = json::object();
-    auto add = [&](const char* key, double value) { metrics[key] = metrics.value(key, 0.0) + value / double(c.gradient_accumulation_steps); };
-    for (int64_t micro = 0; micro < c.gradient_accumulation_steps; ++micro) {
+    // The last step may have fewer micro-batches: average over those it has.
+    int64_t in_step = std::min<int64_t>(c.gradient_accumulation_steps,
+                                        int64_t(micro_batches.size()) - step * c.gradient_accumulation_steps);
+    auto add = [&](const char* key, double value) { metrics[key] = metrics.value(key, 0.0) + value / double(in_step); };
+    for (int64_t micro = 0; micro < in_step; ++micro) {
       size_t index = size_t(step * c.gradient_accumulation_steps + micro);
-      if (index >= micro_batches.size()) break;
       torch::manual_seed(c.seed * 1000003 + index);  // LoRA dropout: the same masks after a resume
       const auto& batch = micro_batches[index];
       std::vector<const Sequence*> sequences;
@@ -296,12 +307,13 @@ bool train(const TrainConfig& config, const TrainPaths& paths, bool resume) {
                     " in the batch of " + paths.data + " lines " + lines);
       }
       add("loss", loss_value);
-      (loss / double(c.gradient_accumulation_steps)).backward();
+      (loss / double(in_step)).backward();
     }
     double factor = schedule(c, step, total_steps);
     for (auto& group : optimizer.param_groups())
       static_cast<torch::optim::AdamWOptions&>(group.options()).lr(c.learning_rate * factor);
-    double grad_norm = torch::nn::utils::clip_grad_norm_(all, c.max_grad_norm);
+    // The norm is logged either way; max_grad_norm <= 0 means no clipping (as in HF).
+    double grad_norm = torch::nn::utils::clip_grad_norm_(all, c.max_grad_norm > 0 ? c.max_grad_norm : INFINITY);
     if (!std::isfinite(grad_norm))
       throw Error("training: grad_norm is not finite at step " + std::to_string(step + 1));
     optimizer.step();

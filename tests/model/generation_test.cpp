@@ -2,6 +2,8 @@
 // samplers keep only what top-k/top-p allow, and stop strings/ids end sequences.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "generation/generation.h"
 #include "support/test_support.h"
 
@@ -38,6 +40,25 @@ TEST(Generation, batched_padded_greedy_equals_one_by_one) {
     EXPECT_EQ(batched[i].text, alone[0].text);
     EXPECT_EQ(batched[i].finish_reason, "length");
   }
+}
+
+// Rows that stop early leave the batch; the others must go on exactly as alone.
+TEST(Generation, rows_leaving_the_batch_do_not_disturb_the_rest) {
+  SamplingConfig greedy;
+  greedy.temperature = 0;
+  greedy.max_new_tokens = 50;
+  greedy.stop_strings = {" was", ","};
+  auto batched = generation::generate(stories().model, stories().tok, prompts(), greedy);
+  std::set<size_t> lengths;
+  size_t stopped = 0;
+  for (size_t i = 0; i < prompts().size(); ++i) {
+    auto alone = generation::generate(stories().model, stories().tok, {prompts()[i]}, greedy);
+    EXPECT_EQ(batched[i].ids, alone[0].ids) << "prompt " << i;
+    stopped += batched[i].finish_reason == "stop";
+    lengths.insert(batched[i].ids.size());
+  }
+  EXPECT_GE(stopped, 1u);
+  EXPECT_GT(lengths.size(), 1u);  // rows left the batch at different steps
 }
 
 TEST(Generation, same_seed_same_samples_and_n_per_prompt) {

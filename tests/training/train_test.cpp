@@ -64,10 +64,13 @@ TEST(Train, killed_run_resumes_to_identical_weights) {
   ASSERT_EQ(run_codealign(common + dir.path + "/whole").status, 0);
   // Kill -9 once checkpoint-6 exists, then resume.
   auto killed = run_command("(" + std::string(CODEALIGN_BINARY) + " " + common + dir.path + "/cut >/dev/null 2>&1 & pid=$!; "
-                            "while [ ! -d " + dir.path + "/cut/checkpoint-6 ]; do sleep 0.02; done; kill -9 $pid; wait $pid) 2>&1");
+                            "for i in $(seq 1500); do [ -d " + dir.path + "/cut/checkpoint-6 ] && break; sleep 0.02; done; "
+                            "kill -9 $pid; wait $pid) 2>&1");
+  ASSERT_TRUE(std::filesystem::exists(dir.path + "/cut/checkpoint-6"));
   EXPECT_FALSE(std::filesystem::exists(dir.path + "/cut/model.safetensors"));
   auto resumed = run_codealign(common + dir.path + "/cut --resume");
   ASSERT_EQ(resumed.status, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("train: resuming from " + dir.path + "/cut/checkpoint-"), std::string::npos) << resumed.output;
   EXPECT_EQ(read_file(dir.path + "/cut/model.safetensors"), read_file(dir.path + "/whole/model.safetensors"));
   EXPECT_EQ(metrics(dir.path + "/cut"), metrics(dir.path + "/whole"));
 }
@@ -110,7 +113,8 @@ TEST(Train, sigint_saves_a_checkpoint_and_exits_130_and_a_config_file_sets_optio
   write_text(dir.path + "/run.toml", "learning-rate = 1e-3\nbatch-size = 2\nepochs = 40\nloss-type = \"ipo\"\n");
   auto run = run_command("(" + std::string(CODEALIGN_BINARY) + " train dpo --config " + dir.path + "/run.toml --model " + dir.path +
                          "/model --data " + dir.path + "/pairs.jsonl --out " + dir.path + "/out >/dev/null 2>&1 & pid=$!; "
-                         "while [ ! -s " + dir.path + "/out/metrics.jsonl ]; do sleep 0.02; done; kill -INT $pid; wait $pid; echo $?)");
+                         "for i in $(seq 1500); do [ -s " + dir.path + "/out/metrics.jsonl ] && break; sleep 0.02; done; "
+                         "kill -INT $pid; wait $pid; echo $?)");
   EXPECT_EQ(run.output, "130\n");
   auto log = metrics(dir.path + "/out");
   ASSERT_FALSE(log.empty());
