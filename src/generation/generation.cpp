@@ -79,7 +79,9 @@ std::vector<Sample> generate(const model::CausalLM& model, const tokenizer::Toke
   }
   torch::Tensor positions = (valid.to(torch::kInt64).cumsum(1) - 1).clamp_min(0);
   model::KvCache cache;
-  torch::Tensor last = model.forward(ids, positions, valid, &cache).select(1, T0 - 1);  // [P, V]
+  // Only the last position's logits are needed: project just that hidden state.
+  torch::Tensor last_hidden = model.hidden_states(ids, positions, valid, &cache).select(1, T0 - 1);  // [P, H]
+  torch::Tensor last = at::linear(last_hidden, model.output_weight());                               // [P, V]
   cache.repeat_rows(n);
   last = last.repeat_interleave(n, 0);
   torch::Tensor next_position = positions.select(1, T0 - 1).repeat_interleave(n, 0) + 1;

@@ -57,8 +57,15 @@ CausalLM CausalLM::load(const std::string& path, torch::Dtype dtype, torch::Devi
   ModelConfig config = read_config((directory / "config.json").string());
   std::map<std::string, torch::Tensor> tensors = read_weights(directory);
   if (config.tie_word_embeddings) tensors.erase("lm_head.weight");  // some exporters write the tied copy too
+  // Old exports carry the rotary tables as tensors; they are recomputed, as in HF.
+  for (auto it = tensors.begin(); it != tensors.end();)
+    it = it->first.ends_with(".rotary_emb.inv_freq") ? tensors.erase(it) : std::next(it);
   for (auto& [name, tensor] : tensors) tensor = tensor.to(device, dtype);
-  return CausalLM(std::move(config), std::move(tensors));
+  try {
+    return CausalLM(std::move(config), std::move(tensors));
+  } catch (const Error& e) {  // name the checkpoint as well as the tensor
+    throw Error(std::string(e.what()) + " (in '" + path + "')");
+  }
 }
 
 void CausalLM::save(const std::string& directory, torch::Dtype dtype, int64_t max_shard_bytes) const {

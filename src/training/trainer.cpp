@@ -347,6 +347,13 @@ bool train(const TrainConfig& config, const TrainPaths& paths, bool resume) {
       model.merge_lora();
     }
     model.save(paths.output);
+    // The tokenizer goes with the model, so that the output directory is usable as it is.
+    fs::path tokenizer_dir = paths.tokenizer.empty() ? fs::path(paths.model) : fs::path(paths.tokenizer);
+    if (fs::is_directory(tokenizer_dir))
+      for (const char* name : {"tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json", "merges.txt",
+                               "special_tokens_map.json", "generation_config.json"})
+        if (fs::exists(tokenizer_dir / name))
+          fs::copy_file(tokenizer_dir / name, fs::path(paths.output) / name, fs::copy_options::overwrite_existing);
   }
   return finished;
 }

@@ -152,6 +152,18 @@ TEST(Checkpoint, wrong_shapes_and_missing_tensors_are_named) {
   }
   params.erase("model.norm.weight");
   EXPECT_THROW(CausalLM(model.config(), params), Error);
+  // Loading names the checkpoint too.
+  TempDir dir;
+  model.save(dir.path);
+  std::filesystem::remove(dir.path + "/model.safetensors");
+  CausalLM::random(small_config("qwen2"), 1).save(dir.path + "/other");
+  std::filesystem::copy_file(dir.path + "/other/model.safetensors", dir.path + "/model.safetensors");
+  try {
+    CausalLM::load(dir.path);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("(in '" + dir.path + "')"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

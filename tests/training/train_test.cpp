@@ -39,6 +39,8 @@ TEST(Train, dpo_learns_the_preference) {
   EXPECT_GT(log.back()["rewards/margins"].get<double>(), 1.0);
   EXPECT_LT(log.back()["loss"].get<double>(), 0.3);
   EXPECT_TRUE(std::filesystem::exists(dir.path + "/out/model.safetensors"));
+  EXPECT_TRUE(std::filesystem::exists(dir.path + "/out/vocab.json"));  // the tokenizer travels with the model
+  EXPECT_TRUE(std::filesystem::exists(dir.path + "/out/merges.txt"));
 }
 
 TEST(Train, sft_lowers_the_completion_nll) {
