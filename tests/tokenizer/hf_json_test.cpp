@@ -192,17 +192,20 @@ TEST(HfJson, decoders_apply_to_added_tokens_and_metaspace_drops_first_marks) {
   EXPECT_EQ(tok.decode(std::vector<TokenId>{1, 2}, {false, true}), "    a");  // a continuation keeps them
 }
 
+// What loading `file` fails with, after "tokenizer: '<path>': ".
+std::string load_error(const json& file) {
+  TempDir dir;
+  try {
+    load_json(dir, file);
+    return "no error";
+  } catch (const Error& e) {
+    std::string text = e.what();
+    return text.substr(text.find("': ") + 3);
+  }
+}
+
 TEST(HfJson, constructs_codealign_cannot_follow_exactly_are_refused) {
-  auto message = [&](json file) {
-    TempDir dir;
-    try {
-      load_json(dir, file);
-      return std::string("no error");
-    } catch (const Error& e) {
-      std::string text = e.what();
-      return text.substr(text.find("': ") + 3);
-    }
-  };
+  auto message = [&](const json& file) { return load_error(file); };
   json model = {{"type", "BPE"}, {"vocab", {{"a", 0}}}, {"merges", json::array()}};
   EXPECT_EQ(message({{"model", model}, {"pre_tokenizer", {{"type", "Split"}, {"pattern", {{"Regex", "a*"}}}, {"behavior", "Isolated"}}}}),
             "bad regex 'a*': it can match the empty string, which is not supported");
@@ -223,16 +226,9 @@ TEST(HfJson, constructs_codealign_cannot_follow_exactly_are_refused) {
 TEST(HfJson, unsupported_components_are_refused_by_name) {
   json base = {{"model", {{"type", "BPE"}, {"vocab", {{"a", 0}}}, {"merges", json::array()}}}};
   auto message = [&](const char* key, json value) {
-    TempDir dir;
     json file = base;
     file[key] = value;
-    try {
-      load_json(dir, file);
-      return std::string("no error");
-    } catch (const Error& e) {
-      std::string text = e.what();
-      return text.substr(text.find("': ") + 3);
-    }
+    return load_error(file);
   };
   EXPECT_EQ(message("model", {{"type", "WordPiece"}}), "model 'WordPiece' is not supported");
   EXPECT_EQ(message("normalizer", {{"type", "NFKC"}}), "normalizer 'NFKC' is not supported");
