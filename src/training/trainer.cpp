@@ -72,6 +72,15 @@ TokenBatch make_batch(const std::vector<const Sequence*>& sequences) {
   return batch;
 }
 
+// Streams a file into the hash in 1 MiB pieces (weights can be many GB).
+void hash_file(ContentHash& hash, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error("training: cannot read '" + path + "'");
+  std::string buffer(1 << 20, '\0');
+  while (in.read(buffer.data(), std::streamsize(buffer.size())) || in.gcount() > 0)
+    hash.add(std::string_view(buffer.data(), size_t(in.gcount())));
+}
+
 std::string model_fingerprint(const std::string& model_path) {
   ContentHash hash;
   if (fs::is_directory(model_path)) {
@@ -79,9 +88,9 @@ std::string model_fingerprint(const std::string& model_path) {
     for (const auto& entry : fs::directory_iterator(model_path))
       if (entry.path().extension() == ".safetensors" || entry.path().filename() == "config.json") files.push_back(entry.path());
     std::sort(files.begin(), files.end());
-    for (const auto& file : files) hash.add(file.filename().string()).add(read_file(file.string()));
+    for (const auto& file : files) hash_file(hash.add(file.filename().string()), file.string());
   } else {
-    hash.add(read_file(model_path));
+    hash_file(hash, model_path);
   }
   return hash.hex();
 }
