@@ -1,9 +1,9 @@
 // Encode throughput of codealign's tokenizers on code: HumanEval and MBPP (prompts,
 // canonical solutions and tests). Peer in the same run: libsentencepiece's encoder on the
-// Llama-2 vocabulary, against codealign's own BPE on the same vocabulary (a GGUF made from
-// the damaged llama-spm GGUF by tools/repair_gguf.py; see bench/tokenizer_throughput.sh).
+// Llama-2 vocabulary, against codealign's own BPE on the same vocabulary (llama.cpp's
+// ggml-vocab-llama-spm.gguf from the shared data).
 //
-//   CODEALIGN_LLAMA_GGUF=... build/bench/tokenizer_throughput [--benchmark_filter=...]
+//   build/bench/tokenizer_throughput [--benchmark_filter=...]
 // Google Benchmark reports bytes_per_second; "threads:2" rows use both cores on one shared
 // Tokenizer. "warm" rows have seen the corpus once (HF tokenizers keeps a word cache too);
 // "cold" rows load a fresh tokenizer each iteration (untimed), so the word cache starts empty.
@@ -55,11 +55,8 @@ std::string tokenizer_path(const std::string& name) {
       {"qwen", "/tokenizers/qwen/tokenizer.json"},
       {"gpt2", "/tokenizers/gpt2/encoder.json"},
       {"llama-spm", "/tokenizers/llama2/tokenizer.model"},
+      {"llama-gguf", "/tokenizers/llamacpp-vectors/ggml-vocab-llama-spm.gguf"},
   };
-  if (name == "llama-gguf") {
-    const char* path = std::getenv("CODEALIGN_LLAMA_GGUF");
-    return path ? path : "";  // encode_warm skips the row without it
-  }
   return data_dir() + paths.at(name);
 }
 
@@ -75,12 +72,6 @@ const Tokenizer& shared(const std::string& name) {
 // Encodes the whole corpus per iteration, split over `threads` threads sharing one
 // Tokenizer (the texts are dealt round-robin).
 void encode_warm(benchmark::State& state, const std::string& name) {
-  if (tokenizer_path(name).empty()) {
-    state.SkipWithError("set CODEALIGN_LLAMA_GGUF (bench/tokenizer_throughput.sh does)");
-    for (auto _ : state) {
-    }
-    return;
-  }
   const Tokenizer& tok = shared(name);
   codealign::tokenizer::EncodeOptions plain;
   plain.parse_special = false;

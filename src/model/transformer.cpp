@@ -34,14 +34,7 @@ torch::Tensor rotate_half(const torch::Tensor& x) {
 // Attention over all keys: [B, heads, T, D] x [B, heads, S, D]; `allowed` [B, 1, T, S].
 torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                         const torch::Tensor& allowed) {
-#if TORCH_VERSION_MAJOR >= 2
   return at::scaled_dot_product_attention(q, k, v, allowed);
-#else
-  torch::Tensor scores = torch::matmul(q.to(torch::kFloat32), k.to(torch::kFloat32).transpose(-1, -2)) /
-                         std::sqrt(double(q.size(-1)));
-  scores = scores.masked_fill(allowed.logical_not(), -std::numeric_limits<float>::infinity());
-  return torch::matmul(torch::softmax(scores, -1), v.to(torch::kFloat32)).to(q.scalar_type());
-#endif
 }
 
 }  // namespace

@@ -1,10 +1,12 @@
-// GGUF vocabularies. The GGUFs in the shared data were damaged in transit (every byte
-// sequence that was not UTF-8 became U+FFFD), so codealign must refuse them with a clear
-// message; tools/repair_gguf.py rebuilds their tokenizer keys (the ctest fixture
-// repair_gguf_vocabularies runs it) and the vectors are checked through those files.
+// GGUF vocabularies: llama.cpp's vector files through the shared ggml-vocab-*.gguf files, the
+// same ids as the other formats of one vocabulary, and a clear refusal of a file damaged by a
+// text-mode transfer (every byte sequence that was not UTF-8 replaced by U+FFFD).
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "common/error.h"
+#include "common/files.h"
 #include "support/test_support.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/vectors.h"
@@ -14,22 +16,41 @@ namespace {
 
 using tokenizer::Tokenizer;
 
-std::string repaired(const std::string& name) {
-  return std::string(CODEALIGN_REPAIRED_GGUF_DIR) + "/" + name + ".gguf";
+std::string gguf(const std::string& name) { return vectors_dir() + "/ggml-vocab-" + name + ".gguf"; }
+
+// What a text-mode transfer does to a binary file: each byte that does not start a valid
+// UTF-8 sequence becomes U+FFFD (EF BF BD).
+std::string decoded_as_text(const std::string& bytes) {
+  std::string out;
+  for (size_t i = 0; i < bytes.size();) {
+    auto byte = [&](size_t k) { return k < bytes.size() ? static_cast<unsigned char>(bytes[k]) : 0u; };
+    unsigned lead = byte(i);
+    size_t length = lead < 0x80 ? 1 : (lead >> 5) == 6 ? 2 : (lead >> 4) == 14 ? 3 : (lead >> 3) == 30 ? 4 : 0;
+    bool valid = length > 0 && i + length <= bytes.size();
+    for (size_t k = 1; valid && k < length; ++k) valid = (byte(i + k) >> 6) == 2;
+    if (valid) {
+      out.append(bytes, i, length);
+      i += length;
+    } else {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    }
+  }
+  return out;
 }
 
-TEST(GgufVectors, gpt2) { expect_vectors(Tokenizer::load(repaired("gpt-2")), "gpt-2"); }
+TEST(GgufVectors, gpt2) { expect_vectors(Tokenizer::load(gguf("gpt-2")), "gpt-2"); }
 TEST(GgufVectors, deepseek_coder) {
-  expect_vectors(Tokenizer::load(repaired("deepseek-coder")), "deepseek-coder");
+  expect_vectors(Tokenizer::load(gguf("deepseek-coder")), "deepseek-coder");
 }
-TEST(GgufVectors, deepseek_llm) { expect_vectors(Tokenizer::load(repaired("deepseek-llm")), "deepseek-llm"); }
-TEST(GgufVectors, starcoder) { expect_vectors(Tokenizer::load(repaired("starcoder")), "starcoder"); }
-TEST(GgufVectors, llama_spm) { expect_vectors(Tokenizer::load(repaired("llama-spm")), "llama-spm"); }
+TEST(GgufVectors, deepseek_llm) { expect_vectors(Tokenizer::load(gguf("deepseek-llm")), "deepseek-llm"); }
+TEST(GgufVectors, starcoder) { expect_vectors(Tokenizer::load(gguf("starcoder")), "starcoder"); }
+TEST(GgufVectors, llama_spm) { expect_vectors(Tokenizer::load(gguf("llama-spm")), "llama-spm"); }
 
 TEST(Gguf, same_ids_as_the_other_formats_of_the_same_vocabulary) {
-  Tokenizer gguf_gpt2 = Tokenizer::load(repaired("gpt-2"));
+  Tokenizer gguf_gpt2 = Tokenizer::load(gguf("gpt-2"));
   Tokenizer files_gpt2 = Tokenizer::load(data_dir() + "/tokenizers/gpt2/encoder.json");
-  Tokenizer gguf_llama = Tokenizer::load(repaired("llama-spm"));
+  Tokenizer gguf_llama = Tokenizer::load(gguf("llama-spm"));
   Tokenizer sp_llama = Tokenizer::load(data_dir() + "/tokenizers/llama2/tokenizer.model");
   for (const char* text : {"def fib(n):\n    return n if n < 2 else fib(n-1) + fib(n-2)\n",
                            "  \t\r\n x=1;;  # ünïcödé \xF0\x9F\xA6\x99\n", "<s> [INST] hi [/INST]"}) {
@@ -45,8 +66,12 @@ TEST(Gguf, same_ids_as_the_other_formats_of_the_same_vocabulary) {
 }
 
 TEST(Gguf, damaged_files_are_refused_with_the_reason) {
+  TempDir dir;
+  std::string damaged = dir.path + "/ggml-vocab-starcoder.gguf";
+  write_text(damaged, decoded_as_text(read_file(gguf("starcoder"))));
+  ASSERT_NE(std::filesystem::file_size(damaged), std::filesystem::file_size(gguf("starcoder")));
   try {
-    Tokenizer::load(vectors_dir() + "/ggml-vocab-starcoder.gguf");
+    Tokenizer::load(damaged);
     FAIL() << "a damaged GGUF loaded";
   } catch (const Error& e) {
     std::string message = e.what();

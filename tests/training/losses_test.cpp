@@ -49,7 +49,7 @@ TEST(Losses, match_the_float64_reference_with_gradients) {
   }
   TempDir dir;
   write_text(dir.path + "/cases.json", cases.dump());
-  auto run = run_command("/usr/bin/python3 " + std::string(CODEALIGN_TEST_SOURCE_DIR) + "/training/reference_losses.py " + dir.path + "/cases.json");
+  auto run = run_command(std::string(CODEALIGN_PYTHON) + " " + std::string(CODEALIGN_TEST_SOURCE_DIR) + "/training/reference_losses.py " + dir.path + "/cases.json");
   ASSERT_EQ(run.status, 0) << run.output;
   auto reference = nlohmann::json::parse(run.output);
   ASSERT_EQ(reference.size(), configs.size());

@@ -1,0 +1,1 @@
+// Compiles the precompiled <torch/torch.h> (src/CMakeLists.txt) that torch-using targets reuse.
