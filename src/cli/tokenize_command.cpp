@@ -14,7 +14,7 @@ namespace {
 
 struct TokenizeOptions {
   std::string tokenizer;
-  std::string text;
+  std::string text, chat, system;
   bool decode = false, lines = false, jsonl = false, json = false, plain = false, add_special = false;
   bool skip_special = false, info = false;
 };
@@ -39,7 +39,7 @@ std::vector<tokenizer::TokenId> parse_ids(const std::string& text, size_t line) 
 }
 
 std::string run_one(const tokenizer::Tokenizer& tok, const TokenizeOptions& o,
-                    const std::string& input, size_t line) {
+                    const std::optional<tokenizer::ChatFormat>& chat, const std::string& input, size_t line) {
   if (o.decode) {
     auto ids = parse_ids(input, line);
     std::string text = tok.decode(ids, {o.skip_special});
@@ -48,7 +48,14 @@ std::string run_one(const tokenizer::Tokenizer& tok, const TokenizeOptions& o,
   tokenizer::EncodeOptions options;
   options.parse_special = !o.plain;
   options.add_special_tokens = o.add_special;
-  auto ids = tok.encode(input, options);
+  std::vector<tokenizer::TokenId> ids;
+  if (chat) {  // the input is the user's message; the rendered prompt is what a model is given
+    std::optional<std::string_view> system;
+    if (!o.system.empty()) system = o.system;
+    ids = tokenizer::encode_prompt_completion(tok, tokenizer::render_chat(*chat, input, system), "", false).prompt;
+  } else {
+    ids = tok.encode(input, options);
+  }
   if (o.json) {
     nlohmann::json tokens = nlohmann::json::array();
     for (auto id : ids) tokens.push_back(tok.token_text(id));
@@ -92,6 +99,10 @@ Command add_tokenize_command(CLI::App& app) {
   sub->add_flag("--plain", o->plain, "Untrusted text: special tokens written in it stay plain text");
   sub->add_flag("--add-special-tokens", o->add_special, "Add the tokenizer's BOS/EOS as its config says");
   sub->add_flag("--skip-special-tokens", o->skip_special, "With --decode: leave special tokens out");
+  sub->add_option("--chat", o->chat,
+                  "Encode the text as the user's message of a chat prompt: chatml, qwen2.5, llama-2, "
+                  "deepseek-coder, or a JSON format file");
+  sub->add_option("--system", o->system, "With --chat: the system message (default: the format's)");
   sub->add_flag("--info", o->info, "Print what the tokenizer is (format, vocabulary size, special ids)");
   return [o, text] {
     tokenizer::Tokenizer tok = tokenizer::Tokenizer::load(o->tokenizer);
@@ -101,16 +112,19 @@ Command add_tokenize_command(CLI::App& app) {
                 << "  eos " << show(tok.eos_id()) << "  pad " << show(tok.pad_id()) << "\n";
       return exit_ok;
     }
+    std::optional<tokenizer::ChatFormat> chat;
+    if (!o->chat.empty())
+      chat = o->chat.ends_with(".json") ? tokenizer::load_chat_format(o->chat) : tokenizer::builtin_chat_format(o->chat);
     std::string input = text->count() > 0 ? o->text
                                           : std::string(std::istreambuf_iterator<char>(std::cin), {});
     if (!o->lines && !o->jsonl) {
-      std::cout << run_one(tok, *o, input, 1) << (o->decode && !o->json ? "" : "\n");
+      std::cout << run_one(tok, *o, chat, input, 1) << (o->decode && !o->json ? "" : "\n");
       return exit_ok;
     }
     std::istringstream lines(input);
     std::string line;
     for (size_t number = 1; std::getline(lines, line); ++number)
-      std::cout << run_one(tok, *o, o->jsonl ? from_jsonl(line, o->decode, number) : line, number) << "\n";
+      std::cout << run_one(tok, *o, chat, o->jsonl ? from_jsonl(line, o->decode, number) : line, number) << "\n";
     return exit_ok;
   };
 }
