@@ -159,6 +159,17 @@ std::vector<Example> load_examples(const TrainConfig& c, const TrainPaths& paths
   return examples;
 }
 
+// A tokenizer larger than the model's embedding would otherwise fail deep inside torch.
+void check_vocabulary(const std::vector<Example>& examples, int64_t vocab_size, const std::string& path) {
+  for (const Example& e : examples)
+    for (const Sequence* s : {&e.chosen, &e.rejected})
+      for (tokenizer::TokenId id : s->ids)
+        if (int64_t(id) >= vocab_size)
+          throw Error(path + ":" + std::to_string(e.line) + ": token id " + std::to_string(id) +
+                      " is outside the model's vocabulary (vocab_size " + std::to_string(vocab_size) +
+                      "; hint: is the tokenizer the model's?)");
+}
+
 std::optional<fs::path> newest_checkpoint(const std::string& output) {
   std::optional<fs::path> best;
   int64_t best_step = -1;
@@ -189,6 +200,7 @@ bool train(const TrainConfig& config, const TrainPaths& paths, bool resume) {
   std::optional<fs::path> checkpoint = resume ? newest_checkpoint(paths.output) : std::nullopt;
   bool use_lora = c.lora.rank > 0;  // a LoRA checkpoint holds adapters; the base is paths.model
   model::CausalLM model = model::CausalLM::load(checkpoint && !use_lora ? checkpoint->string() : paths.model);
+  check_vocabulary(examples, model.config().vocab_size, paths.data);
   if (use_lora) {
     model.add_lora(c.lora, c.seed);
     if (checkpoint) model.load_adapters(checkpoint->string());

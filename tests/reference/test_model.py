@@ -39,10 +39,11 @@ ROWS = [[5, 17, 300, 2, 99, 41, 7, 8, 250, 3, 11, 60, 0, 511, 42, 77, 1, 9, 13, 
         [100, 200, 300, 400, 500, 10, 20, 30, 40, 50, 60]]
 
 
-def make_model(name, directory):
-    """A random model of the named config, saved with save_pretrained; biases and norm weights
-    are randomised too, so that a forgotten bias or norm shows."""
+def make_model(name, directory, **overrides):
+    """A random model of the named config (with overrides), saved with save_pretrained; biases
+    and norm weights are randomised too, so that a forgotten bias or norm shows."""
     model_class, config = CONFIGS[name]
+    config = config.__class__(**{**config.to_dict(), **overrides})
     torch.manual_seed(0)
     model = model_class(config).eval()
     with torch.no_grad():
