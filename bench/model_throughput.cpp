@@ -1,7 +1,8 @@
 // CPU throughput of codealign's model: prefill (tokens/s over a [B, T] batch, no cache) and
 // greedy decode with the KV cache (new tokens/s over B rows), float32, one thread.
-// The peer, bench/model_throughput_peer.py, runs the same math in PyTorch eager in the same
-// run (bench/model_throughput.sh prints both and the ratio).
+// The peer, bench/model_throughput_peer.py, runs transformers' LlamaForCausalLM (forward and
+// generate) on the same directory in the same run (bench/model_throughput.sh prints both and
+// the ratio).
 //
 //   model_throughput export SRC DIR        # any model codealign loads -> HF directory
 //   model_throughput random20m DIR         # a ~20M-parameter Llama (vocab 32000), seed 0

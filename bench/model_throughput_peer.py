@@ -1,85 +1,47 @@
 #!/usr/bin/env python3
-"""The peer of bench/model_throughput.cpp: the same Llama/Qwen2 math in PyTorch eager
-(float32, one thread, a KV cache for decode), the way a Python sampling loop runs it.
+"""The peer of bench/model_throughput.cpp: the same model directory run by transformers'
+LlamaForCausalLM (AutoModelForCausalLM.from_pretrained, float32, one thread, eval, no_grad),
+measuring the same two things with the same shapes:
+- prefill: one forward over [B, T] without a cache, tokens/s (best of 3 after a warm-up);
+- decode: greedy `model.generate` with max_new_tokens=N and min_new_tokens=N (eos disabled),
+  continuing from that prefill's KV cache, new tokens/s over B rows (best of 2). As in
+  model_throughput.cpp, the prefill that fills the cache and picks the first token is
+  untimed; the timed part is generate's N one-token forwards with its sampling loop.
 Usage: model_throughput_peer.py DIR B T N  -> one JSON line."""
 import json
-import math
-import os
 import sys
 import time
 
 import torch
+import transformers
+from transformers import AutoModelForCausalLM
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "model"))
-from reference_forward import read_safetensors, rms_norm, rotate  # noqa: E402
-
-
-class Model:
-    def __init__(self, directory):
-        self.c = json.load(open(directory + "/config.json"))
-        self.w = {k: v.to(torch.float32) for k, v in read_safetensors(directory + "/model.safetensors").items()}
-        c = self.c
-        self.heads, self.kv_heads = c["num_attention_heads"], c["num_key_value_heads"]
-        self.dim = c.get("head_dim") or c["hidden_size"] // self.heads
-        self.bias = c["model_type"] == "qwen2" or c.get("attention_bias", False)
-        self.inv = 1.0 / (c["rope_theta"] ** (torch.arange(0, self.dim, 2, dtype=torch.float32) / self.dim))
-
-    def forward(self, ids, start, cache):
-        c, w = self.c, self.w
-        batch, length = ids.shape
-        x = w["model.embed_tokens.weight"][ids]
-        angles = torch.arange(start, start + length, dtype=torch.float32)[:, None] * self.inv[None, :]
-        emb = torch.cat([angles, angles], -1)
-        cos, sin = emb.cos(), emb.sin()
-        mask = None
-        if length > 1:
-            mask = torch.full((length, start + length), float("-inf")).triu(start + 1)
-        for layer in range(c["num_hidden_layers"]):
-            p = lambda name: w["model.layers.%d.%s" % (layer, name)]
-            h = rms_norm(x, p("input_layernorm.weight"), c["rms_norm_eps"])
-            proj = lambda name: torch.nn.functional.linear(h, p("self_attn.%s.weight" % name),
-                                                           p("self_attn.%s.bias" % name) if self.bias else None)
-            q = proj("q_proj").view(batch, length, self.heads, self.dim).transpose(1, 2)
-            k = proj("k_proj").view(batch, length, self.kv_heads, self.dim).transpose(1, 2)
-            v = proj("v_proj").view(batch, length, self.kv_heads, self.dim).transpose(1, 2)
-            q, k = rotate(q, cos, sin), rotate(k, cos, sin)
-            if layer in cache:
-                k, v = torch.cat([cache[layer][0], k], 2), torch.cat([cache[layer][1], v], 2)
-            cache[layer] = (k, v)
-            group = self.heads // self.kv_heads
-            k, v = k.repeat_interleave(group, 1), v.repeat_interleave(group, 1)
-            scores = (q @ k.transpose(-1, -2)) / math.sqrt(self.dim)
-            if mask is not None:
-                scores = scores + mask
-            out = (scores.softmax(-1) @ v).transpose(1, 2).reshape(batch, length, -1)
-            x = x + torch.nn.functional.linear(out, p("self_attn.o_proj.weight"))
-            h = rms_norm(x, p("post_attention_layernorm.weight"), c["rms_norm_eps"])
-            up = torch.nn.functional.linear(h, p("mlp.up_proj.weight"))
-            gate = torch.nn.functional.linear(h, p("mlp.gate_proj.weight"))
-            x = x + torch.nn.functional.linear(torch.nn.functional.silu(gate) * up, p("mlp.down_proj.weight"))
-        x = rms_norm(x, w["model.norm.weight"], c["rms_norm_eps"])
-        head = w["model.embed_tokens.weight"] if c.get("tie_word_embeddings") else w["lm_head.weight"]
-        return torch.nn.functional.linear(x, head)
+transformers.utils.logging.disable_progress_bar()
 
 
 def main():
     directory, batch, length, new = sys.argv[1], *map(int, sys.argv[2:5])
     torch.set_num_threads(1)
     torch.manual_seed(0)
-    model = Model(directory)
-    ids = torch.randint(3, model.c["vocab_size"], (batch, length))
+    model = AutoModelForCausalLM.from_pretrained(directory, dtype=torch.float32).eval()
+    ids = torch.randint(3, model.config.vocab_size, (batch, length))
     with torch.no_grad():
-        model.forward(ids, 0, {})
-        prefill = min(timed(lambda: model.forward(ids, 0, {})) for _ in range(3))
+        model(ids, use_cache=False)  # warm-up
+        prefill = min(timed(lambda: model(ids, use_cache=False)) for _ in range(3))
         decode = float("inf")
         for _ in range(2):
-            cache = {}
-            nxt = model.forward(ids, 0, cache)[:, -1].argmax(-1)
+            out = model(ids, use_cache=True)  # the prefill, untimed: fills the cache, picks token 1
+            prompt = torch.cat([ids, out.logits[:, -1].argmax(-1, keepdim=True)], 1)
             start = time.perf_counter()
-            for step in range(new):
-                nxt = model.forward(nxt.view(batch, 1), length + step, cache)[:, 0].argmax(-1)
+            generated = model.generate(prompt, attention_mask=torch.ones_like(prompt),
+                                       past_key_values=out.past_key_values, do_sample=False,
+                                       max_new_tokens=new, min_new_tokens=new, eos_token_id=None,
+                                       pad_token_id=0)
             decode = min(decode, time.perf_counter() - start)
-    print(json.dumps({"impl": "pytorch-eager", "prefill_tokens_per_s": batch * length / prefill,
+            assert generated.shape == (batch, length + 1 + new), generated.shape
+    print(json.dumps({"impl": "transformers %s" % transformers.__version__,
+                      "attn": model.config._attn_implementation,
+                      "prefill_tokens_per_s": batch * length / prefill,
                       "decode_tokens_per_s": batch * new / decode}))
 
 
