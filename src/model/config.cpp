@@ -81,6 +81,12 @@ ModelConfig parse_config(const std::string& text, const std::string& where) {
   c.tie_word_embeddings = j.value("tie_word_embeddings", false);
   if (j.contains("torch_dtype") && j["torch_dtype"].is_string()) c.torch_dtype = j["torch_dtype"];
   if (j.contains("bos_token_id") && j["bos_token_id"].is_number_integer()) c.bos_token_id = j["bos_token_id"].get<int64_t>();
+  if (j.contains("pad_token_id") && !j["pad_token_id"].is_null()) {
+    // Negative ids count from the end, as nn.Embedding's padding_idx does (old Llama configs say -1).
+    int64_t pad = j["pad_token_id"].is_number_integer() ? j["pad_token_id"].get<int64_t>() : c.vocab_size;
+    if (pad < -c.vocab_size || pad >= c.vocab_size) throw fail("pad_token_id", "must be a token id within vocab_size");
+    c.pad_token_id = pad < 0 ? pad + c.vocab_size : pad;
+  }
   if (j.contains("eos_token_id")) {
     const json& eos = j["eos_token_id"];
     if (eos.is_number_integer()) c.eos_token_ids.push_back(eos.get<int64_t>());
@@ -137,6 +143,7 @@ std::string config_json(const ModelConfig& c) {
   };
   if (c.model_type == "llama") j["attention_bias"] = c.attention_bias;
   if (c.bos_token_id) j["bos_token_id"] = *c.bos_token_id;
+  if (c.pad_token_id) j["pad_token_id"] = *c.pad_token_id;
   if (c.eos_token_ids.size() == 1) j["eos_token_id"] = c.eos_token_ids[0];
   if (c.eos_token_ids.size() > 1) j["eos_token_id"] = c.eos_token_ids;
   if (!c.rope_scaling.type.empty()) {

@@ -33,6 +33,8 @@ struct ModelConfig {
   std::string torch_dtype = "float32";
   std::optional<int64_t> bos_token_id;
   std::vector<int64_t> eos_token_ids;
+  // As in transformers, the embedding row of the pad token gets no gradient from lookups.
+  std::optional<int64_t> pad_token_id;
 };
 
 // Parses config.json text; `where` names the file in errors. Fields that change the math and

@@ -96,7 +96,7 @@ torch::Tensor CausalLM::hidden_states(const torch::Tensor& input_ids, const torc
   int64_t B = input_ids.size(0), T = input_ids.size(1);
   torch::Device dev = device();
   torch::Tensor ids = input_ids.to(dev), pos = positions.to(dev), valid_now = valid.to(dev).to(torch::kBool);
-  torch::Tensor x = torch::embedding(get("model.embed_tokens.weight"), ids);  // [B, T, H]
+  torch::Tensor x = torch::embedding(get("model.embed_tokens.weight"), ids, c.pad_token_id.value_or(-1));  // [B, T, H]
 
   // Rotary tables for these positions: [B, 1, T, D].
   int64_t longest = pos.numel() ? pos.max().item<int64_t>() + 1 : 1;

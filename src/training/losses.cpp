@@ -50,12 +50,14 @@ LossOutput preference_loss(const PairLogps& p, const LossConfig& c) {
       losses = torch::relu(1 - beta * logits);
     else  // IPO eq. 17: (h - 1/(2 beta))^2
       losses = (logits - 1 / (2 * beta)).pow(2);
-    chosen_rewards = beta * (chosen - ref_chosen);
-    rejected_rewards = beta * (rejected - ref_rejected);
+    // The rewards are of the whole sequences for every type (IPO's averaging is the loss's
+    // alone), as TRL logs them.
+    chosen_rewards = beta * (p.chosen - p.reference_chosen);
+    rejected_rewards = beta * (p.rejected - p.reference_rejected);
   }
   torch::Tensor loss = losses.mean();
-  if (c.rpo_alpha > 0)  // RPO: NLL of the chosen answer, per token
-    loss = loss + c.rpo_alpha * (-(p.chosen / p.chosen_tokens)).mean();
+  if (c.rpo_alpha > 0)  // RPO: NLL of the chosen answers, averaged over all their tokens (as TRL)
+    loss = loss + c.rpo_alpha * (-p.chosen.sum() / p.chosen_tokens.sum());
   return {loss, chosen_rewards.detach(), rejected_rewards.detach()};
 }
 

@@ -6,6 +6,7 @@ reference (rewards are all 0), so the step-2 metrics are the ones that test the 
 weights are compared after each step (codealign's checkpoint-1 and its final model)."""
 import json
 import os
+import subprocess
 
 import pytest
 import torch
@@ -15,7 +16,7 @@ from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast, TrainerCallback
 from trl import DPOConfig, DPOTrainer, SFTConfig, SFTTrainer
 
-from conftest import DATA_DIR, codealign
+from conftest import CODEALIGN, DATA_DIR, codealign
 
 disable_progress_bars()
 
@@ -33,18 +34,24 @@ SFT = [{"prompt": p["prompt"], "completion": p["chosen"]} for p in PAIRS] + [
     {"prompt": "import os\n", "completion": "print(os.getcwd())"}]
 
 # One AdamW step per batch at a known rate: constant schedule, no warm-up (HF's warm-up starts
-# at lr 0), weight decay on, clipping active (the grad norm is above 1 here).
-LEARNING_RATE, WEIGHT_DECAY, MAX_GRAD_NORM = 1e-3, 0.1, 1.0
+# at lr 0), weight decay on, clipping active (the grad norm is above 1 here). Adam's first step
+# moves each weight by lr * g / (|g| + eps): with the default eps 1e-8, gradients that cancel
+# to ~1e-7 (at policy == reference, chosen and rejected share the prompt) turn float32 noise
+# into weight changes of a few % of lr. eps 1e-5 on both sides bounds that far below 1e-5.
+LEARNING_RATE, WEIGHT_DECAY, MAX_GRAD_NORM, ADAM_EPSILON = 1e-3, 0.1, 1.0, 1e-5
 TOLERANCE = 1e-5
 
-# name -> (codealign options, DPOConfig fields)
+# name -> (codealign options, DPOConfig fields). TRL's sigmoid has no label smoothing (codealign's
+# --label-smoothing makes it cDPO), so none there. For ipo TRL averages the log-ratios per token
+# in the loss only; its rewards stay beta * summed log-ratios.
 DPO_CASES = {
     "sigmoid": (["--loss-type", "sigmoid", "--beta", 0.1], dict(loss_type=["sigmoid"], beta=0.1)),
     "ipo": (["--loss-type", "ipo", "--beta", 0.5], dict(loss_type=["ipo"], beta=0.5)),
     "hinge": (["--loss-type", "hinge", "--beta", 0.2], dict(loss_type=["hinge"], beta=0.2)),
     "robust": (["--loss-type", "robust", "--beta", 0.1, "--label-smoothing", 0.2],
                dict(loss_type=["robust"], beta=0.1, label_smoothing=0.2)),
-    # TRL >= 1.0 spells rpo_alpha as an added "sft" loss with that weight.
+    # TRL's DPOConfig has no rpo_alpha: the RPO term is the "sft" loss with that weight, the NLL
+    # averaged over every chosen token of the batch.
     "sigmoid_rpo": (["--loss-type", "sigmoid", "--beta", 0.1, "--rpo-alpha", 0.5],
                     dict(loss_type=["sigmoid", "sft"], loss_weights=[1.0, 0.5], beta=0.1)),
 }
@@ -52,11 +59,9 @@ DPO_METRICS = ["loss", "grad_norm", "learning_rate", "rewards/chosen", "rewards/
                "rewards/margins", "logps/chosen", "logps/rejected"]
 
 
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
+def make_model(directory, pad_token_id):
     """A random tiny Llama with the GPT-2 vocabulary and a tokenizer.json that both sides read;
     the post-processor adds BOS, so that "BOS once" is part of what is compared."""
-    directory = tmp_path_factory.mktemp("model")
     with open(os.path.join(GPT2, "encoder.json"), encoding="utf-8") as f:
         vocab = json.load(f)
     with open(os.path.join(GPT2, "vocab.bpe"), encoding="utf-8") as f:
@@ -66,31 +71,52 @@ def model_dir(tmp_path_factory):
     backend.decoder = decoders.ByteLevel()
     backend.post_processor = processors.TemplateProcessing(single="<|endoftext|> $A", pair="<|endoftext|> $A $B",
                                                            special_tokens=[("<|endoftext|>", EOS)])
-    hf_tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, bos_token="<|endoftext|>", eos_token="<|endoftext|>",
-                                           pad_token="<|endoftext|>", unk_token="<|endoftext|>")
+    special = "<|endoftext|>"
+    hf_tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, bos_token=special, eos_token=special,
+                                           pad_token=special, unk_token=special)
     hf_tokenizer.save_pretrained(directory)
     torch.manual_seed(0)
     config = LlamaConfig(vocab_size=len(vocab), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
                          num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256,
                          initializer_range=0.2, tie_word_embeddings=False,
-                         bos_token_id=EOS, eos_token_id=EOS, pad_token_id=EOS)
-    LlamaForCausalLM(config).save_pretrained(directory)
+                         bos_token_id=EOS, eos_token_id=EOS, pad_token_id=pad_token_id)
+    model = LlamaForCausalLM(config)
+    if pad_token_id is not None:  # transformers zeroes the padding row at random init; a trained model has one
+        with torch.no_grad():
+            model.model.embed_tokens.weight[pad_token_id].normal_(0, config.initializer_range)
+    model.save_pretrained(directory)
     return directory
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    # No pad_token_id in config.json: transformers trains every embedding row (with one it
+    # freezes that row, see test_dpo_pad_token_row_stays_frozen_as_in_transformers).
+    return make_model(tmp_path_factory.mktemp("model"), pad_token_id=None)
 
 
 def tokenizer(model_dir):
     return PreTrainedTokenizerFast.from_pretrained(model_dir)
 
 
-def codealign_ids(model_dir, text, bos):
-    args = ["tokenize", "--tokenizer", model_dir, "--text", text, "--json", "--plain"]
-    return json.loads(codealign(*args, *(["--add-special-tokens"] if bos else [])).stdout)["ids"]
+def codealign_tokens(model_dir, texts, bos):
+    """codealign's ids of each text (one process for all: --jsonl), untrusted as in training."""
+    lines = "".join(json.dumps(text) + "\n" for text in texts)
+    out = codealign("tokenize", "--tokenizer", model_dir, "--jsonl", "--json", "--plain",
+                    *(["--add-special-tokens"] if bos else []), input_text=lines).stdout
+    return [json.loads(line)["ids"] for line in out.splitlines()]
 
 
-def codealign_rule(model_dir, prompt, completion):
-    """codealign's training sequence (training/data.h): prompt ids with BOS once, then the
-    completion's ids and EOS once. Returns (prompt ids, completion ids)."""
-    return codealign_ids(model_dir, prompt, bos=True), codealign_ids(model_dir, completion, bos=False) + [EOS]
+@pytest.fixture(scope="module")
+def codealign_ids(model_dir):
+    """codealign's training sequences (training/data.h) of every text here: prompt -> ids with
+    BOS once, completion -> ids and EOS once. The tokenizer is the same in every model_dir."""
+    prompts = sorted({row["prompt"] for row in PAIRS + SFT})
+    completions = sorted({row[key] for row in PAIRS for key in ("chosen", "rejected")} |
+                         {row["completion"] for row in SFT})
+    completion_ids = codealign_tokens(model_dir, completions, bos=False)
+    return {"prompt": dict(zip(prompts, codealign_tokens(model_dir, prompts, bos=True))),
+            "completion": {text: ids + [EOS] for text, ids in zip(completions, completion_ids)}}
 
 
 def write_jsonl(path, rows):
@@ -98,19 +124,29 @@ def write_jsonl(path, rows):
         f.writelines(json.dumps(row) + "\n" for row in rows)
 
 
-def run_codealign(mode, model_dir, rows, out, options):
-    """Two steps over one batch of every row (two epochs), checkpoint-1 holding the weights after
-    the first step. Returns the metrics per step and the weights after steps 1 and 2."""
+def start_codealign(mode, model_dir, rows, out, options):
+    """Starts `codealign train` on two steps over one batch of every row (two epochs), with
+    checkpoint-1 holding the weights after the first step; it runs (one thread) while TRL
+    trains. The returned function waits and gives the metrics and the weights after each step."""
     data = out.parent / f"{out.name}.jsonl"
     write_jsonl(data, rows)
-    codealign("train", mode, "--model", model_dir, "--data", data, "--out", out, "--batch-size", len(rows),
-              "--epochs", 2, "--max-steps", 2, "--save-steps", 1, "--learning-rate", LEARNING_RATE,
-              "--lr-scheduler-type", "constant", "--warmup-ratio", 0, "--weight-decay", WEIGHT_DECAY,
-              "--max-grad-norm", MAX_GRAD_NORM, *options)
-    with open(out / "metrics.jsonl", encoding="utf-8") as f:
-        metrics = [json.loads(line) for line in f]
-    assert [m["step"] for m in metrics] == [1, 2]
-    return metrics, [load_file(out / "checkpoint-1" / "model.safetensors"), load_file(out / "model.safetensors")]
+    command = [CODEALIGN, "train", mode, "--model", model_dir, "--data", data, "--out", out,
+               "--batch-size", len(rows), "--epochs", 2, "--max-steps", 2, "--save-steps", 1,
+               "--learning-rate", LEARNING_RATE, "--lr-scheduler-type", "constant", "--warmup-ratio", 0,
+               "--weight-decay", WEIGHT_DECAY, "--max-grad-norm", MAX_GRAD_NORM, "--adam-epsilon", ADAM_EPSILON,
+               *options]
+    command = list(map(str, command))
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def result():
+        stdout, stderr = process.communicate()
+        if process.returncode != 0:
+            pytest.fail(f"{' '.join(command)} exited {process.returncode}:\n{stderr}{stdout}")
+        with open(out / "metrics.jsonl", encoding="utf-8") as f:
+            metrics = [json.loads(line) for line in f]
+        assert [m["step"] for m in metrics] == [1, 2]
+        return metrics, [load_file(out / "checkpoint-1" / "model.safetensors"), load_file(out / "model.safetensors")]
+    return result
 
 
 class WeightsAfterEachStep(TrainerCallback):
@@ -122,10 +158,12 @@ class WeightsAfterEachStep(TrainerCallback):
 
 
 def training_args(config_class, out, batch_size, **fields):
-    return config_class(output_dir=str(out), per_device_train_batch_size=batch_size, max_steps=2,
-                        learning_rate=LEARNING_RATE, lr_scheduler_type="constant", warmup_steps=0,
-                        weight_decay=WEIGHT_DECAY, max_grad_norm=MAX_GRAD_NORM, optim="adamw_torch",
-                        logging_steps=1, report_to="none", save_strategy="no", use_cpu=True, disable_tqdm=True,
+    # TRL's configs default to bf16 autocast (on CPU too) and activation checkpointing: float32 here.
+    return config_class(output_dir=str(out), bf16=False, activation_checkpointing=False, use_cpu=True,
+                        per_device_train_batch_size=batch_size, max_steps=2, learning_rate=LEARNING_RATE,
+                        lr_scheduler_type="constant", warmup_steps=0, weight_decay=WEIGHT_DECAY,
+                        max_grad_norm=MAX_GRAD_NORM, optim="adamw_torch", adam_epsilon=ADAM_EPSILON,
+                        logging_steps=1, report_to="none", save_strategy="no", disable_tqdm=True,
                         max_length=None, seed=0, **fields)
 
 
@@ -137,27 +175,34 @@ def run_trl(trainer, callback):
     return metrics, callback.weights
 
 
-def assert_metrics_equal(got, expected, keys, scale):
+def metric_differences(got, expected, keys, scale):
     """Relative 1e-5; values that cancel (rewards are differences of log-probs) get the same
     tolerance relative to the log-probs they come from (`scale`)."""
-    for step, (g, e) in enumerate(zip(got, expected), start=1):
-        for key in keys:
-            assert g[key] == pytest.approx(e[key], rel=TOLERANCE, abs=TOLERANCE * scale), \
-                f"step {step} {key}: codealign {g[key]!r}, TRL {e[key]!r}"
+    return [f"step {step} {key}: codealign {g[key]!r}, TRL {e[key]!r}"
+            for step, (g, e) in enumerate(zip(got, expected), start=1) for key in keys
+            if g[key] != pytest.approx(e[key], rel=TOLERANCE, abs=TOLERANCE * scale)]
 
 
-def assert_weights_equal(got, expected):
+def weight_differences(got, expected):
+    """Per tensor: the largest difference relative to the tensor's largest weight."""
+    differences = []
     for step, (g, e) in enumerate(zip(got, expected), start=1):
         assert set(g) == set(e)
-        for name, tensor in e.items():
-            error = ((g[name] - tensor).abs().max() / tensor.abs().max()).item()
-            assert error <= TOLERANCE, f"after step {step}, {name}: relative error {error:.2e}"
+        errors = {name: ((g[name] - tensor).abs().max() / tensor.abs().max()).item() for name, tensor in e.items()}
+        over = sorted((error, name) for name, error in errors.items() if error > TOLERANCE)
+        if over:
+            differences.append(f"weights after step {step}: {len(over)} of {len(errors)} tensors differ, "
+                               f"worst {over[-1][1]} (relative error {over[-1][0]:.2e})")
+    return differences
 
 
-@pytest.mark.parametrize("case", list(DPO_CASES))
-def test_dpo_step_equals_trl(case, model_dir, tmp_path):
-    options, fields = DPO_CASES[case]
-    got, got_weights = run_codealign("dpo", model_dir, PAIRS, tmp_path / "codealign", options)
+def assert_equal(differences):
+    if differences:
+        pytest.fail("codealign differs from TRL:\n" + "\n".join(differences), pytrace=False)
+
+
+def check_dpo_against_trl(model_dir, codealign_ids, tmp_path, options, fields):
+    codealign_result = start_codealign("dpo", model_dir, PAIRS, tmp_path / "codealign", options)
 
     callback = WeightsAfterEachStep()
     trainer = DPOTrainer(model=LlamaForCausalLM.from_pretrained(model_dir),
@@ -166,33 +211,51 @@ def test_dpo_step_equals_trl(case, model_dir, tmp_path):
                          train_dataset=Dataset.from_list(PAIRS), processing_class=tokenizer(model_dir),
                          callbacks=[callback])
     # Both sides must train on the same tokens before anything else is compared.
+    assert len(trainer.train_dataset) == len(PAIRS)
     for pair, row in zip(PAIRS, trainer.train_dataset):
-        prompt, chosen = codealign_rule(model_dir, pair["prompt"], pair["chosen"])
-        _, rejected = codealign_rule(model_dir, pair["prompt"], pair["rejected"])
-        assert (row["prompt_ids"], row["chosen_ids"], row["rejected_ids"]) == (prompt, chosen, rejected)
+        assert row["prompt_ids"] == codealign_ids["prompt"][pair["prompt"]]
+        assert row["chosen_ids"] == codealign_ids["completion"][pair["chosen"]]
+        assert row["rejected_ids"] == codealign_ids["completion"][pair["rejected"]]
     expected, expected_weights = run_trl(trainer, callback)
+    got, got_weights = codealign_result()
 
     assert expected[0]["rewards/margins"] == 0 and expected[1]["rewards/accuracies"] > 0  # step 2 tests the rewards
     scale = fields["beta"] * max(abs(expected[0]["logps/chosen"]), abs(expected[0]["logps/rejected"]))
-    assert_metrics_equal(got, expected, DPO_METRICS, scale)
-    assert_weights_equal(got_weights, expected_weights)
+    assert_equal(metric_differences(got, expected, DPO_METRICS, scale) +
+                 weight_differences(got_weights, expected_weights))
 
 
-def test_sft_step_equals_trl(model_dir, tmp_path):
+@pytest.mark.parametrize("case", list(DPO_CASES))
+def test_dpo_steps_equal_trl(case, model_dir, codealign_ids, tmp_path):
+    check_dpo_against_trl(model_dir, codealign_ids, tmp_path, *DPO_CASES[case])
+
+
+def test_dpo_pad_token_row_stays_frozen_as_in_transformers(codealign_ids, tmp_path):
+    """With pad_token_id in config.json, transformers builds the embedding with padding_idx: that
+    row gets no gradient (none in grad_norm either) and never changes, though here the id is also
+    the BOS that starts every sequence and the EOS that ends every completion."""
+    model_dir = make_model(tmp_path / "model", pad_token_id=EOS)
+    check_dpo_against_trl(model_dir, codealign_ids, tmp_path, *DPO_CASES["sigmoid"])
+
+
+def test_sft_steps_equal_trl(model_dir, codealign_ids, tmp_path):
     """SFTTrainer with completion_only_loss: the NLL of the completion tokens, averaged over
     every completion token of the batch."""
-    got, got_weights = run_codealign("sft", model_dir, SFT, tmp_path / "codealign", [])
+    codealign_result = start_codealign("sft", model_dir, SFT, tmp_path / "codealign", [])
 
     callback = WeightsAfterEachStep()
     trainer = SFTTrainer(model=LlamaForCausalLM.from_pretrained(model_dir),
                          args=training_args(SFTConfig, tmp_path / "trl", len(SFT), completion_only_loss=True),
                          train_dataset=Dataset.from_list(SFT), processing_class=tokenizer(model_dir),
                          callbacks=[callback])
+    assert len(trainer.train_dataset) == len(SFT)
     for example, row in zip(SFT, trainer.train_dataset):
-        prompt, completion = codealign_rule(model_dir, example["prompt"], example["completion"])
+        prompt = codealign_ids["prompt"][example["prompt"]]
+        completion = codealign_ids["completion"][example["completion"]]
         assert row["input_ids"] == prompt + completion
         assert row["labels"] == [-100] * len(prompt) + completion
     expected, expected_weights = run_trl(trainer, callback)
+    got, got_weights = codealign_result()
 
-    assert_metrics_equal(got, expected, ["loss", "grad_norm", "learning_rate"], 0)
-    assert_weights_equal(got_weights, expected_weights)
+    assert_equal(metric_differences(got, expected, ["loss", "grad_norm", "learning_rate"], 0) +
+                 weight_differences(got_weights, expected_weights))

@@ -2,7 +2,8 @@
 """Independent float64 reference for codealign's preference losses, written from the papers:
 DPO (Rafailov et al. 2023, eq. 7) with cDPO label smoothing, robust DPO (Chowdhury et al.
 2024, eq. 8), hinge (SLiC, Zhao et al. 2023), IPO (Azar et al. 2023, eq. 17, on per-token
-averages), SimPO (Meng et al. 2024, eq. 6) and the RPO NLL term (Pang et al. 2024).
+averages), SimPO (Meng et al. 2024, eq. 6) and the RPO NLL term (Pang et al. 2024; averaged over all
+chosen tokens of the batch, as TRL does).
 Input (argv[1], JSON): a list of cases, each a config and per-pair arrays. Output: for each
 case, the loss and its gradients with respect to the policy's chosen and rejected log-probs."""
 import json
@@ -17,6 +18,7 @@ def logsigmoid(x):
 
 def loss(cfg, pc, pr, rc, rr, nc, nr):
     beta, eps = cfg["beta"], cfg["label_smoothing"]
+    chosen_logps = pc
     kind = cfg["loss_type"]
     if kind == "simpo":
         h = pc / nc - pr / nr - cfg["simpo_gamma"] / beta
@@ -35,7 +37,8 @@ def loss(cfg, pc, pr, rc, rr, nc, nr):
             out = (h - 1 / (2 * beta)) ** 2
     total = out.mean()
     if cfg["rpo_alpha"] > 0:
-        total = total + cfg["rpo_alpha"] * (-(pc_raw[0] / nc)).mean()
+        # the NLL of the chosen answers over all their tokens (TRL's "sft" term)
+        total = total + cfg["rpo_alpha"] * (-chosen_logps.sum() / nc.sum())
     return total
 
 
@@ -43,8 +46,6 @@ def solve(data):
     t = {k: torch.tensor(v, dtype=torch.float64) for k, v in data.items() if k != "config"}
     pc = t["chosen"].clone().requires_grad_(True)
     pr = t["rejected"].clone().requires_grad_(True)
-    global pc_raw
-    pc_raw = [pc]
     value = loss(data["config"], pc, pr, t["reference_chosen"], t["reference_rejected"],
                  t["chosen_tokens"], t["rejected_tokens"])
     value.backward()
