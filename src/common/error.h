@@ -4,6 +4,7 @@
 #pragma once
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace codealign {
 
@@ -14,5 +15,9 @@ class Error : public std::runtime_error {
 
 // Error whose message ends with strerror(errno_value).
 Error system_error(const std::string& what, int errno_value);
+
+// " (did you mean 'X'?)" for the candidate closest to a misspelt `name` (edit distance at most
+// a third of its length, and at least 2), else "".
+std::string did_you_mean(const std::string& name, const std::vector<std::string>& candidates);
 
 }  // namespace codealign

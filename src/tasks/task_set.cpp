@@ -29,7 +29,8 @@ TaskSet load_benchmark(const std::string& name, const std::string& data_dir) {
   if (name == "mbpp+") return load_evalplus(root + "mbppplus/MbppPlus.jsonl.gz", name);
   std::string valid;
   for (const auto& n : benchmark_names()) valid += (valid.empty() ? "" : ", ") + n;
-  throw Error("tasks: unknown benchmark '" + name + "'; expected one of: " + valid + " (or --tasks FILE)");
+  throw Error("tasks: unknown benchmark '" + name + "'" + did_you_mean(name, benchmark_names()) +
+              "; expected one of: " + valid + " (or --tasks FILE)");
 }
 
 std::string sample_program(const Task& task, const std::string& text, bool is_completion) {

@@ -56,13 +56,18 @@ TEST(Loaders, BenchmarkSizesAndFields) {
 }
 
 TEST(Loaders, UnknownBenchmarkListsValidNames) {
-  try {
-    load_benchmark("humaneval-x", testing::data_dir());
-    FAIL();
-  } catch (const Error& e) {
-    EXPECT_STREQ(e.what(), "tasks: unknown benchmark 'humaneval-x'; expected one of: humaneval, humaneval+, mbpp, "
-                           "mbpp-sanitized, mbpp+ (or --tasks FILE)");
-  }
+  auto message = [](const std::string& name) -> std::string {
+    try {
+      load_benchmark(name, testing::data_dir());
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  const std::string valid = "; expected one of: humaneval, humaneval+, mbpp, mbpp-sanitized, mbpp+ (or --tasks FILE)";
+  EXPECT_EQ(message("humaneval-x"), "tasks: unknown benchmark 'humaneval-x' (did you mean 'humaneval'?)" + valid);
+  EXPECT_EQ(message("mbbp+"), "tasks: unknown benchmark 'mbbp+' (did you mean 'mbpp+'?)" + valid);
+  EXPECT_EQ(message("apps"), "tasks: unknown benchmark 'apps'" + valid);
 }
 
 TEST(Loaders, UserTaskFileErrorsNameTheLine) {
