@@ -66,6 +66,9 @@ Command add_evaluate_command(CLI::App& app) {
   sub->add_option("--data-dir", o->data_dir, "Benchmark data ($CODEALIGN_DATA_DIR)")->capture_default_str();
   sub->add_option("--cache-dir", o->cache_dir, "Where canonical outputs of HumanEval+/MBPP+ are cached")
       ->capture_default_str();
+  sub->add_flag("--hardened", o->evaluation.hardened,
+                "Assertion tests may compare only plain values returned by the program (objects whose __eq__ "
+                "lies fail as UntrustedValue); default: the official harnesses' semantics, for published numbers");
   sub->add_flag("--no-cache", o->no_cache, "Recompute canonical outputs instead of using the cache");
   return [o] {
     tasks::TaskSet set = o->tasks_file.empty() ? tasks::load_benchmark(o->benchmark, o->data_dir)

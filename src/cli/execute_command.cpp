@@ -6,9 +6,9 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
-#include "cli/outcome_json.h"
 #include "common/error.h"
 #include "common/files.h"
+#include "evaluation/evaluation.h"
 #include "sandbox/sandbox.h"
 
 namespace codealign::cli {
@@ -20,7 +20,7 @@ Command add_execute_command(CLI::App& app) {
     std::string interpreter = "/usr/bin/python3";
     double timeout = 10;
     size_t memory_mb = 4096;
-    bool json = false;
+    bool json = false, hardened = false;
   };
   auto options = std::make_shared<Options>();
   CLI::App* sub = app.add_subcommand("execute", "Run one Python program (and tests) in the sandbox; print its outcome");
@@ -30,11 +30,15 @@ Command add_execute_command(CLI::App& app) {
   sub->add_option("--timeout", options->timeout, "Wall-clock limit in seconds")->capture_default_str();
   sub->add_option("--memory-mb", options->memory_mb, "Address-space limit in MiB")->capture_default_str();
   sub->add_flag("--json", options->json, "Print the outcome as one JSON object");
+  sub->add_flag("--hardened", options->hardened,
+                "Tests may compare only plain values returned by the program (objects whose __eq__ lies fail); "
+                "default: the official harnesses' semantics");
   return [options] {
     sandbox::Job job;
     job.program = options->program == "-" ? std::string(std::istreambuf_iterator<char>(std::cin), {})
                                           : read_file(options->program);
     job.tests = options->tests;
+    job.hardened = options->hardened;
     sandbox::Config config;
     config.interpreter = options->interpreter;
     config.workers = 1;
@@ -43,7 +47,9 @@ Command add_execute_command(CLI::App& app) {
     sandbox::Executor executor(config);
     sandbox::Outcome outcome = executor.run_one(job);
     if (options->json) {
-      std::cout << outcome_to_json(outcome).dump() << "\n";
+      nlohmann::json j;
+      evaluation::add_outcome_json(j, outcome, "", true);
+      std::cout << j.dump() << "\n";
     } else {
       std::cout << sandbox::verdict_name(outcome.verdict);
       if (!outcome.error_type.empty()) std::cout << " (" << outcome.error_type << ": " << outcome.message << ")";

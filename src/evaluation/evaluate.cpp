@@ -96,6 +96,7 @@ Report evaluate(const tasks::TaskSet& tasks, const std::vector<Sample>& samples,
     } else {
       jobs.push_back(tasks::assertion_job(task, program));
       jobs.back().timeout_s = options.timeout_s;
+      jobs.back().hardened = options.hardened;
     }
   }
   std::vector<sandbox::Outcome> outcomes;

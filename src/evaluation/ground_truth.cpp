@@ -24,9 +24,15 @@ sandbox::Job recording_job(const tasks::Task& task, const std::string& inputs) {
   return job;
 }
 
-std::string cache_path(const tasks::TaskSet& tasks, const Options& options, const std::string& interpreter) {
+std::string cache_path(const tasks::TaskSet& tasks, const Options& options, const sandbox::Executor& executor) {
   if (options.cache_dir.empty()) return "";
-  std::string key = ContentHash().add(tasks.source_hash).add(interpreter).hex().substr(0, 16);
+  // The interpreter's path and version: a new Python can change canonical outputs.
+  std::string key = ContentHash()
+                        .add(tasks.source_hash)
+                        .add(executor.config().interpreter)
+                        .add(executor.interpreter_version())
+                        .hex()
+                        .substr(0, 16);
   std::string name = tasks.name;
   for (char& c : name)
     if (c == '+') c = 'p';
@@ -61,7 +67,7 @@ void write_cache(const std::string& path, const std::map<std::string, GroundTrut
 
 std::map<std::string, GroundTruth> ground_truth(const tasks::TaskSet& tasks, sandbox::Executor& executor,
                                                 const Options& options) {
-  std::string cache = cache_path(tasks, options, executor.config().interpreter);
+  std::string cache = cache_path(tasks, options, executor);
   if (!cache.empty() && file_exists(cache)) return read_cache(cache);
 
   std::vector<sandbox::Job> jobs;

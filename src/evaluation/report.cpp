@@ -14,16 +14,21 @@ std::string human_eval_result(const sandbox::Outcome& o) {
   return "failed: " + o.error_type + (o.message.empty() ? "" : ": " + o.message);
 }
 
-void add_outcome(Json& j, const std::string& prefix, const sandbox::Outcome& o) {
+}  // namespace
+
+void add_outcome_json(Json& j, const sandbox::Outcome& o, const std::string& prefix, bool with_output) {
   j[prefix + "verdict"] = sandbox::verdict_name(o.verdict);
   j[prefix + "error_type"] = o.error_type;
   j[prefix + "message"] = o.message;
   j[prefix + "tests_passed"] = o.tests_passed;
   j[prefix + "tests_total"] = o.tests_total;
   j[prefix + "wall_time"] = o.wall_s;
+  if (!with_output) return;
+  j[prefix + "stdout"] = o.stdout_text;
+  j[prefix + "stderr"] = o.stderr_text;
+  j[prefix + "stdout_truncated"] = o.stdout_truncated;
+  j[prefix + "stderr_truncated"] = o.stderr_truncated;
 }
-
-}  // namespace
 
 void write_results(const Report& report, const std::string& path) {
   AtomicFile file(path);
@@ -33,10 +38,10 @@ void write_results(const Report& report, const std::string& path) {
     j[r.sample.is_completion ? "completion" : "solution"] = r.sample.text;
     j["result"] = human_eval_result(r.base);
     j["passed"] = r.passed();
-    add_outcome(j, "", r.base);
+    add_outcome_json(j, r.base);
     if (r.plus) {
       j["plus_passed"] = r.plus_passed();
-      add_outcome(j, "plus_", *r.plus);
+      add_outcome_json(j, *r.plus, "plus_");
     }
     if (!r.base.stdout_text.empty()) j["stdout"] = r.base.stdout_text;
     if (!r.base.stderr_text.empty()) j["stderr"] = r.base.stderr_text;

@@ -88,10 +88,14 @@ std::vector<Sample> generate(const model::CausalLM& model, const tokenizer::Toke
 
   std::vector<Running> running;
   running.reserve(size_t(P * n));
-  tokenizer::DecodeOptions continuation;
-  continuation.continuation = true;
-  for (int64_t r = 0; r < P * n; ++r)
-    running.push_back({Sample{size_t(r / n), {}, {}, ""}, tokenizer::StreamDecoder(tokenizer, continuation), false});
+  for (int64_t r = 0; r < P * n; ++r) {
+    // The text continues the prompt's, unless the prompt holds no text (BOS alone): then the
+    // first token's leading space is dropped, as llama2.c and HF's decode do.
+    const auto& prompt = prompts[size_t(r / n)];
+    tokenizer::DecodeOptions decode;
+    decode.continuation = std::any_of(prompt.begin(), prompt.end(), [&](auto id) { return !tokenizer.is_special(id); });
+    running.push_back({Sample{size_t(r / n), {}, {}, ""}, tokenizer::StreamDecoder(tokenizer, decode), false});
+  }
   std::vector<size_t> active(running.size());
   for (size_t i = 0; i < active.size(); ++i) active[i] = i;
 

@@ -36,6 +36,17 @@ CausalLM load_llama2c(const std::string& path, torch::Dtype dtype) {
   c.bos_token_id = 1;
   c.eos_token_ids = {2};
   int64_t kv_dim = kv_heads * c.head_dim;
+  // The weights the header promises must be in the file before anything is allocated, so a
+  // hostile header cannot ask for terabytes. Each term is below 2^93: no overflow in 128 bits.
+  using Wide = unsigned __int128;
+  Wide per_layer_floats = Wide(2 * dim) + Wide(2 * dim) * dim + Wide(2 * kv_dim) * dim + Wide(3 * hidden) * dim;
+  Wide floats = Wide(vocab) * dim * (shared ? 1 : 2) + Wide(layers) * per_layer_floats + dim + Wide(seq_len) * c.head_dim;
+  in.seekg(0, std::ios::end);
+  Wide file_size = Wide(uint64_t(in.tellg()));
+  in.seekg(sizeof header);
+  if (file_size < sizeof header + floats * 4)
+    throw Error("model: '" + path + "' is shorter than its llama2.c header promises (" + std::to_string(uint64_t(file_size)) +
+                " bytes)");
 
   auto read = [&](std::vector<int64_t> shape) {
     torch::Tensor t = torch::empty(shape, torch::kFloat32);

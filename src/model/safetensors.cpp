@@ -51,12 +51,18 @@ std::map<std::string, torch::Tensor> read_safetensors(const std::string& path) {
     if (found == dtypes.end()) throw fail("dtype '" + dtype + "' is not supported");
     std::vector<int64_t> shape = info.at("shape").get<std::vector<int64_t>>();
     auto offsets = info.at("data_offsets").get<std::vector<uint64_t>>();
-    torch::Tensor tensor = torch::empty(shape, torch::TensorOptions().dtype(found->second));
-    uint64_t bytes = uint64_t(tensor.numel()) * tensor.element_size();
+    // The size the header claims is checked against the file before anything is allocated.
+    unsigned __int128 bytes = c10::elementSize(found->second);
+    for (int64_t dim : shape) {
+      if (dim < 0) throw fail("shape has a negative dimension");
+      bytes = bytes * uint64_t(dim);
+      if (bytes > data_size) break;  // already too large; also keeps the product from overflowing
+    }
     if (offsets.size() != 2 || offsets[1] < offsets[0] || offsets[1] > data_size || offsets[1] - offsets[0] != bytes)
       throw fail("data_offsets do not match its shape and dtype, or run past the file");
+    torch::Tensor tensor = torch::empty(shape, torch::TensorOptions().dtype(found->second));
     in.seekg(std::streamoff(data_start + offsets[0]));
-    if (!in.read(static_cast<char*>(tensor.data_ptr()), std::streamsize(bytes))) throw fail("short read");
+    if (!in.read(static_cast<char*>(tensor.data_ptr()), std::streamsize(uint64_t(bytes)))) throw fail("short read");
     tensors[name] = tensor;
   }
   return tensors;

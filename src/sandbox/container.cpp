@@ -1,5 +1,6 @@
 #include "sandbox/container.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -37,7 +38,10 @@ std::string fallback_reason;
 
 // Host paths made visible read-only inside the sandbox (when present).
 const char* const system_dirs[] = {"/usr", "/lib", "/lib64", "/lib32", "/libx32", "/bin", "/sbin"};
-const char* const system_files[] = {"/etc/ld.so.cache"};
+const char* const system_files[] = {"/etc/ld.so.cache", "/etc/localtime"};
+// Debian resolves shared libraries (BLAS, LAPACK for numpy) and other defaults through the
+// symlinks in this directory; the links are mirrored, never the host's /etc itself.
+constexpr const char* alternatives_dir = "/etc/alternatives";
 const char* const devices[] = {"/dev/null", "/dev/zero", "/dev/random", "/dev/urandom"};
 constexpr const char* new_root = "/tmp";  // mount point of the new root inside the private namespace
 
@@ -80,6 +84,14 @@ void add_host_path(Plan& plan, const std::string& path, bool is_device = false) 
     entry.kind = Plan::Entry::bind_file;
   }
   plan.entries.push_back(entry);
+}
+
+void add_alternatives(Plan& plan) {
+  DIR* dir = opendir(alternatives_dir);
+  if (!dir) return;
+  while (const dirent* entry = readdir(dir))
+    if (entry->d_type == DT_LNK) add_host_path(plan, std::string(alternatives_dir) + "/" + entry->d_name);
+  closedir(dir);
 }
 
 // The interpreter's installation prefix when it lives outside the system directories
@@ -276,6 +288,7 @@ Container container_start(const ContainerSpec& spec, const std::vector<char>& se
   plan.user_namespace = level == Level::full;
   for (const char* dir : system_dirs) add_host_path(plan, dir);
   for (const char* file : system_files) add_host_path(plan, file);
+  add_alternatives(plan);
   for (const char* device : devices) add_host_path(plan, device, true);
   if (std::string prefix = interpreter_prefix(spec.interpreter); !prefix.empty()) add_host_path(plan, prefix);
   plan.scratch_options = "size=" + std::to_string(spec.scratch_bytes) + ",mode=0755";  // jobs write only in their own directory

@@ -42,6 +42,7 @@ Wire to_wire(const Job& job, const Limits& limits) {
             {"oracle", job.oracle},
             {"atol", job.atol},
             {"record", values && job.expected_json.empty()},
+            {"hardened", job.hardened},
             {"timeout", timeout},
             {"limits",
              {{"memory", limits.memory_bytes},
@@ -97,7 +98,7 @@ struct Executor::Impl {
   Config config;
   std::vector<char> bpf = seccomp_filter_bpf();
   std::vector<std::unique_ptr<Worker>> workers;  // one per thread, restarted on death
-  std::string isolation;
+  std::string isolation, interpreter_version;
 
   std::unique_ptr<Worker> start_worker(int index) {
     return std::make_unique<Worker>(config.interpreter, config.limits.scratch_bytes, index, bpf);
@@ -129,12 +130,14 @@ Executor::Executor(Config config) : impl_(std::make_unique<Impl>()) {
   impl_->workers.resize(impl_->config.workers);
   impl_->workers[0] = impl_->start_worker(0);  // fail early, and settle the isolation level
   impl_->isolation = isolation_description();
+  impl_->interpreter_version = impl_->workers[0]->interpreter_version();
 }
 
 Executor::~Executor() = default;
 
 const std::string& Executor::isolation() const { return impl_->isolation; }
 const Config& Executor::config() const { return impl_->config; }
+const std::string& Executor::interpreter_version() const { return impl_->interpreter_version; }
 
 Outcome Executor::run_one(const Job& job) { return run({job}).front(); }
 

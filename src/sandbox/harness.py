@@ -8,7 +8,7 @@
 # private pipe (its fd 3, a JSON object per line); the verdict is decided here from those
 # reports, the child's exit status and the clock. Expected outputs are read only after the fork,
 # so the child never holds them, and values are compared here, outside the child.
-import hashlib, json, math, os, pickle, resource, select, signal, struct, sys, time
+import ast, datetime, decimal, fractions, hashlib, json, math, os, pickle, resource, select, signal, struct, sys, time
 
 os.environ.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
 for _name in ("collections", "itertools", "functools", "heapq", "bisect", "re", "string", "typing",
@@ -326,10 +326,86 @@ def load_program(job):
     return namespace
 
 
+# ---- hardened assertions ----
+# An assertion runs inside the untrusted process, so a result object whose __eq__ always says
+# True passes `assert f(x) == y`. Hardened mode rewrites every call in the tests so that what
+# a function of the program returns to a test must be a plain value (exact built-in types,
+# checked recursively) before the test may compare it; anything else fails the test as
+# UntrustedValue. It stops value-level tricks (always-equal objects, overriding subclasses of
+# int or str); code that deliberately tampers with the harness is outside its reach.
+
+class UntrustedValue(BaseException):  # BaseException: the program's `except Exception` cannot swallow it
+    pass
+
+
+PLAIN_SCALARS = {bool, int, float, complex, str, bytes, type(None), type(Ellipsis)}
+PLAIN_CONTAINERS = {list, tuple, set, frozenset, dict, collections.Counter, collections.OrderedDict,
+                    collections.defaultdict, collections.deque}
+PLAIN_SCALARS |= {fractions.Fraction, decimal.Decimal, datetime.date, datetime.datetime, datetime.time,
+                  datetime.timedelta, range}
+if numpy is not None:
+    PLAIN_SCALARS |= {numpy.bool_, numpy.int8, numpy.int16, numpy.int32, numpy.int64, numpy.uint8, numpy.uint16,
+                      numpy.uint32, numpy.uint64, numpy.float16, numpy.float32, numpy.float64, numpy.complex128}
+# Lazy built-in iterators pass unchecked: checking them would consume them.
+LAZY_ITERATORS = {type(iter([])), type(iter(())), type(iter("")), type(iter(range(1))), type(map(int, [])),
+                  type(filter(None, [])), type(zip()), type(enumerate([])), type(reversed([])),
+                  type((lambda: (yield))())}
+PLAIN_CHECK_LIMIT = 1 << 20  # elements; beyond this a value is taken as it is
+
+
+def untrusted_part(value):
+    """The type name of the first part of `value` that is not a plain value, or None."""
+    pending, seen = [value], 0
+    while pending and seen < PLAIN_CHECK_LIMIT:
+        item = pending.pop()
+        seen += 1
+        kind = type(item)
+        if kind in PLAIN_SCALARS or kind in LAZY_ITERATORS:
+            continue
+        if numpy is not None and kind is numpy.ndarray and item.dtype != object:
+            continue
+        if kind not in PLAIN_CONTAINERS:
+            return kind.__qualname__
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        else:
+            pending.extend(item)
+    return None
+
+
+def checked_call(function, *args, **kwargs):
+    result = function(*args, **kwargs)
+    code = getattr(function, "__code__", None)
+    if code is not None and code.co_filename == "<solution>":
+        bad = untrusted_part(result)
+        if bad is not None:
+            name = getattr(function, "__name__", "?")
+            raise UntrustedValue("%s() returned a value of type '%s', not a plain value" % (name, bad))
+    return result
+
+
+class CallChecker(ast.NodeTransformer):
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        return ast.copy_location(ast.Call(func=ast.Name("__codealign_checked_call__", ast.Load()),
+                                          args=[node.func, *node.args], keywords=node.keywords), node)
+
+
+def compile_test(test, index, hardened):
+    name = "<test %d>" % index
+    if not hardened:
+        return compile(test, name, "exec")
+    tree = ast.fix_missing_locations(CallChecker().visit(ast.parse(test, name)))
+    return compile(tree, name, "exec")
+
+
 def run_assertions(job, namespace):
+    hardened = job.get("hardened", False)
     for index, test in enumerate(job["tests"]):
         try:
-            exec(compile(test, "<test %d>" % index, "exec"), namespace)
+            namespace["__codealign_checked_call__"] = checked_call  # again each test: the program may rebind it
+            exec(compile_test(test, index, hardened), namespace)
         except BaseException as error:
             report({"test": index, "ok": False, **describe(error)})
         else:
@@ -522,7 +598,7 @@ def judge(job, reports, status, timed_out, expected_raw, channel_dropped):
     elif verdict:
         kind, info = ("out_of_memory" if verdict[1]["type"] in OOM_TYPES else "runtime_error"), verdict[1]
     elif first_failure:
-        kind = ("failed" if first_failure["type"] in ("AssertionError", "WrongAnswer") else
+        kind = ("failed" if first_failure["type"] in ("AssertionError", "WrongAnswer", "UntrustedValue") else
                 "out_of_memory" if first_failure["type"] in OOM_TYPES else "runtime_error")
         info = first_failure
     elif channel_dropped:

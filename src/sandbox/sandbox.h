@@ -63,6 +63,11 @@ struct Job {
   double atol = 0;
 
   double timeout_s = 0;  // 0: Limits::timeout_s
+
+  // Assertion style: what a function of the program returns to a test must be a plain value
+  // (exact built-in types, recursively) or the test fails as UntrustedValue, so that objects
+  // whose __eq__ always says True cannot pass. Off: the official harnesses' semantics.
+  bool hardened = false;
 };
 
 struct Outcome {
@@ -95,6 +100,9 @@ class Executor {
   // Which isolation the workers got, e.g. "user,pid,net,mount,ipc,uts namespaces + seccomp".
   const std::string& isolation() const;
   const Config& config() const;
+  // The sandboxed interpreter's version as its harness reported it ("python 3.11.2, numpy"):
+  // part of every cache key of results that depend on the interpreter.
+  const std::string& interpreter_version() const;
 
  private:
   struct Impl;

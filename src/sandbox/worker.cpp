@@ -9,6 +9,8 @@
 #include <chrono>
 #include <cstdint>
 
+#include <nlohmann/json.hpp>
+
 #include "common/error.h"
 
 namespace codealign::sandbox {
@@ -90,6 +92,9 @@ Worker::Worker(const std::string& interpreter, size_t scratch_bytes, int index, 
     throw Error("sandbox: interpreter '" + interpreter + "' did not start in the sandbox" +
                 (why.empty() ? std::string() : ": " + why));
   }
+  auto hello = nlohmann::json::parse(ready, nullptr, false);
+  if (hello.is_object() && hello.contains("python"))
+    interpreter_version_ = "python " + hello["python"].get<std::string>() + (hello.value("numpy", false) ? ", numpy" : "");
   std::string ids = std::to_string(container_.sandbox_uid) + " " + std::to_string(container_.sandbox_gid);
   if (!send_message(container_.to_child, ids)) {
     stop();

@@ -23,9 +23,14 @@ class Worker {
   // interpreter dies or gives no answer within `deadline_s`; the worker is then unusable.
   std::string run(const std::string& job, const std::string& expected, double deadline_s);
 
+  // What the harness reported at start-up: the interpreter's version and whether numpy loads,
+  // e.g. "python 3.11.2, numpy".
+  const std::string& interpreter_version() const { return interpreter_version_; }
+
  private:
   void stop();
   Container container_;
+  std::string interpreter_version_;
 };
 
 }  // namespace codealign::sandbox

@@ -48,6 +48,33 @@ TEST(Cli, ExecuteReportsTheVerdictAsExitStatus) {
   EXPECT_EQ(run_codealign("frobnicate").status, 2);
 }
 
+TEST(Cli, VersionNamesTheCommit) {
+  auto result = run_codealign("--version");
+  EXPECT_EQ(result.status, 0);
+  auto commit = testing::run_command("git -C " CODEALIGN_SOURCE_DIR " describe --always --dirty --abbrev=12");
+  ASSERT_EQ(commit.status, 0);
+  EXPECT_EQ(result.output, "codealign 0.3.0 (" + commit.output.substr(0, commit.output.find('\n')) + ")\n");
+}
+
+TEST(Cli, MisspeltCommandsGetASuggestion) {
+  auto result = run_codealign("evalute --benchmark humaneval");
+  EXPECT_EQ(result.status, 2);
+  EXPECT_EQ(result.output, "codealign: error: unknown command 'evalute' (did you mean 'evaluate'?)\n");
+  result = run_codealign("trian");
+  EXPECT_EQ(result.output, "codealign: error: unknown command 'trian' (did you mean 'train'?)\n");
+}
+
+TEST(Cli, ExecuteHardenedCatchesALyingObject) {
+  testing::TempDir dir;
+  testing::write_text(dir.path + "/cheat.py", "class Yes:\n    def __eq__(self, other): return True\ndef f(): return Yes()\n");
+  auto compat = run_codealign("execute " + dir.path + "/cheat.py --test 'assert f() == 6'");
+  EXPECT_EQ(compat.status, 0) << compat.output;
+  auto hardened = run_codealign("execute " + dir.path + "/cheat.py --test 'assert f() == 6' --hardened");
+  EXPECT_EQ(hardened.status, 1);
+  EXPECT_NE(hardened.output.find("failed (UntrustedValue: f() returned a value of type 'Yes', not a plain value)"),
+            std::string::npos) << hardened.output;
+}
+
 TEST(Cli, TokenizeEncodesDecodesAndRefusesBadInput) {
   std::string qwen = " --tokenizer " + testing::data_dir() + "/tokenizers/qwen";
   auto encoded = run_codealign("tokenize" + qwen + " --text '<|im_start|>user' --json");

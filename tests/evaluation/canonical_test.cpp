@@ -18,6 +18,11 @@ class Canonical : public ::testing::Test {
   static Report run(const tasks::TaskSet& set, const std::vector<Sample>& samples) {
     Options options;
     options.ks = {1};
+    // Canonical solutions finish; limits far above their run time keep a slow or loaded
+    // machine from turning one into a timeout (MBPP/123 takes seconds on its own).
+    options.timeout_s = 300;
+    options.min_time_limit_s = 60;
+    options.max_task_timeout_s = 600;
     return evaluate(set, samples, *executor, options);
   }
   static std::vector<Sample> canonical(const tasks::TaskSet& set) {

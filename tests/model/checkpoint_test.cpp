@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "common/files.h"
 #include "model/model.h"
+#include "model/safetensors.h"
 #include "support/test_support.h"
 
 namespace codealign::testing {
@@ -120,6 +121,30 @@ TEST(Config, refuses_what_would_change_the_math) {
   EXPECT_EQ(with("partial_rotary_factor", 0.5),
             "model: config 'config.json' field 'partial_rotary_factor': unknown to codealign, so it may change the model's math; refused");
   EXPECT_EQ(with("num_key_value_heads", 3), "model: config 'config.json' field 'num_key_value_heads': must divide num_attention_heads");
+}
+
+// Hostile headers are refused by their size before any allocation (a terabyte tensor here
+// would abort the test process if it were allocated first).
+TEST(Checkpoint, hostile_headers_are_refused_before_allocating) {
+  TempDir dir;
+  auto message = [](auto load) -> std::string {
+    try {
+      load();
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  std::string header = R"({"w": {"dtype": "F32", "shape": [1099511627776, 1024], "data_offsets": [0, 16]}})";
+  uint64_t size = header.size();
+  write_text(dir.path + "/model.safetensors",
+             std::string(reinterpret_cast<const char*>(&size), 8) + header + std::string(16, '\0'));
+  EXPECT_EQ(message([&] { model::read_safetensors(dir.path + "/model.safetensors"); }),
+            "model: '" + dir.path + "/model.safetensors' tensor 'w': data_offsets do not match its shape and dtype, or run past the file");
+  int32_t llama2c[7] = {1 << 30, 1 << 30, 64, 8, 8, 32000, 2048};  // dim, hidden, layers, heads, kv heads, vocab, seq
+  write_text(dir.path + "/huge.bin", std::string(reinterpret_cast<const char*>(llama2c), sizeof llama2c) + std::string(64, '\0'));
+  EXPECT_EQ(message([&] { CausalLM::load(dir.path + "/huge.bin"); }),
+            "model: '" + dir.path + "/huge.bin' is shorter than its llama2.c header promises (92 bytes)");
 }
 
 TEST(Checkpoint, wrong_shapes_and_missing_tensors_are_named) {

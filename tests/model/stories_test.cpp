@@ -23,6 +23,7 @@ TEST(Stories260K, greedy_200_matches_llama2c_byte_for_byte) {
   std::string expected = read_file(stories() + "/expected_greedy_200.txt");
   std::string got = tok.decode(samples[0].ids);  // the first token loses its prefix space, as in llama2.c
   EXPECT_EQ(got + "\n", expected);
+  EXPECT_EQ(samples[0].text + "\n", expected);  // the streamed text too: a BOS-only prompt starts it fresh
 }
 
 }  // namespace

@@ -24,6 +24,46 @@ Job assertions(const std::string& program, std::vector<std::string> tests) {
   return job;
 }
 
+Job hardened(const std::string& program, std::vector<std::string> tests) {
+  Job job = assertions(program, std::move(tests));
+  job.hardened = true;
+  return job;
+}
+
+// Reward hacking: objects whose comparisons lie pass the official semantics, and hardened mode
+// catches them, HumanEval's check(candidate) shape included.
+TEST_F(Verdicts, LyingObjectsPassCompatAndFailHardened) {
+  const std::vector<std::string> cheats = {
+      "class Anything:\n    def __eq__(self, other): return True\n    def __ne__(self, other): return False\n"
+      "def f(x): return Anything()\n",
+      "class Int(int):\n    def __eq__(self, other): return True\ndef f(x): return Int(0)\n",
+      "class Anything:\n    def __eq__(self, other): return True\ndef f(x): return [Anything(), Anything()]\n",
+  };
+  const std::vector<std::string> tests = {"def check(candidate):\n    assert candidate(1) == [2, 3]\n    assert candidate(2) != 5 or True\n",
+                                          "check(f)"};
+  for (const std::string& cheat : cheats) {
+    EXPECT_EQ(executor->run_one(assertions(cheat, tests)).verdict, Verdict::passed) << cheat;
+    Outcome caught = executor->run_one(hardened(cheat, tests));
+    EXPECT_EQ(caught.verdict, Verdict::failed) << cheat;
+    EXPECT_EQ(caught.error_type, "UntrustedValue") << cheat;
+  }
+}
+
+TEST_F(Verdicts, HardenedModeAcceptsPlainValues) {
+  const std::string program =
+      "import collections, fractions\n"
+      "def f(n):\n    return {'a': [1, 2.5, (3, 'x')], 'b': {frozenset({1}), None}, 'c': collections.Counter('aab'),"
+      " 'd': fractions.Fraction(1, 3), 'e': b'z', 'f': True}\n"
+      "def g(n): return (i * i for i in range(n))\n"
+      "def fib(n): return n if n < 2 else fib(n - 1) + fib(n - 2)\n"
+      "import numpy as np\ndef h(): return np.arange(3).sum()\n";
+  Outcome o = executor->run_one(hardened(program, {"assert f(1)['c']['a'] == 2", "assert list(g(3)) == [0, 1, 4]",
+                                                   "assert fib(15) == 610", "assert h() == 3",
+                                                   "assert sorted(map(abs, [-2, 1])) == [1, 2]"}));
+  EXPECT_EQ(o.verdict, Verdict::passed) << o.error_type << ": " << o.message;
+  EXPECT_EQ(o.tests_passed, 5);
+}
+
 TEST_F(Verdicts, AssertionStyle) {
   const std::string add = "def add(a, b):\n    return a + b\n";
   Outcome passed = executor->run_one(assertions(add, {"assert add(1, 2) == 3", "assert add(2, 2) == 4"}));

