@@ -49,7 +49,7 @@ PY
 problems="$data/benchmarks/humaneval/HumanEval.jsonl.gz"
 ca_s=$(seconds "$bin" evaluate --benchmark humaneval --data-dir "$data" --samples "$work/mixed.jsonl" \
        --timeout "$timeout" --workers "$workers" --json --out "$work/ca.results.jsonl")
-official=$("$venv_python" bench/official_harness.py "$work/mixed.jsonl" "$problems" "$workers" "$timeout" 2>/dev/null)
+official=$("$venv_python" bench/official_harness.py "$work/mixed.jsonl" "$problems" "$workers" "$timeout" 2>/dev/null | tail -n 1)
 "$venv_python" - "$work/ca.results.jsonl" "$ca_s" "$official" <<'PY'
 import json, sys
 results = [json.loads(line) for line in open(sys.argv[1])]
