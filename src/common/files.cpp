@@ -22,10 +22,11 @@ std::string read_gzip(const std::string& path) {
   char buffer[1 << 16];
   int n;
   while ((n = gzread(file, buffer, sizeof buffer)) > 0) text.append(buffer, n);
-  int status;
-  std::string why = n < 0 ? gzerror(file, &status) : "";
+  int status = Z_OK;
+  std::string why = gzerror(file, &status);
   gzclose(file);
-  if (n < 0) throw Error("io: cannot decompress '" + path + "': " + why);
+  // A stream cut short ends the reading like a whole one, with Z_BUF_ERROR left as the state.
+  if (n < 0 || status == Z_BUF_ERROR) throw Error("io: cannot decompress '" + path + "': " + why);
   return text;
 }
 

@@ -13,25 +13,34 @@ TEST(Jsonl, LinesAreNumberedAndBlankLinesSkipped) {
     numbers.push_back(line.number);
     EXPECT_EQ(parse_json_object(line).at("a"), numbers.size());
   });
-  EXPECT_EQ(numbers, (std::vector<int>{1, 4}));
+  EXPECT_EQ(numbers, (std::vector<int>{1, 4}));  // also proves the callback ran twice
 }
 
+// Assertions inside a callback count only if it ran: each test counts the calls.
 TEST(Jsonl, ErrorsNameFileAndLine) {
   std::string text = "{\"task_id\": 1}\n{broken\n";
+  int visited = 0;
   try {
-    for_each_jsonl_line("samples.jsonl", text, [](const JsonlLine& line) { parse_json_object(line); });
-    FAIL();
+    for_each_jsonl_line("samples.jsonl", text, [&](const JsonlLine& line) {
+      ++visited;
+      parse_json_object(line);
+    });
+    FAIL() << "the broken line 2 was accepted";
   } catch (const Error& e) {
     EXPECT_STREQ(e.what(), "samples.jsonl:2: invalid JSON");
   }
-  for_each_jsonl_line("s.jsonl", "{\"x\": 1}", [](const JsonlLine& line) {
+  EXPECT_EQ(visited, 2);
+  int missing_field_calls = 0;
+  for_each_jsonl_line("s.jsonl", "{\"x\": 1}", [&](const JsonlLine& line) {
+    ++missing_field_calls;
     try {
       string_field(parse_json_object(line), "completion", line);
-      FAIL();
+      FAIL() << "the missing field was not reported";
     } catch (const Error& e) {
       EXPECT_STREQ(e.what(), "s.jsonl:1: field 'completion' is missing");
     }
   });
+  EXPECT_EQ(missing_field_calls, 1);
 }
 
 TEST(Jsonl, Utf8Validation) {
@@ -41,9 +50,12 @@ TEST(Jsonl, Utf8Validation) {
   EXPECT_FALSE(is_valid_utf8("\xc3"));               // truncated
   EXPECT_FALSE(is_valid_utf8("\xc0\xaf"));           // overlong
   EXPECT_FALSE(is_valid_utf8("\xed\xa0\x80"));       // surrogate
-  for_each_jsonl_line("bad.jsonl", "{\"a\": \"\xff\"}", [](const JsonlLine& line) {
+  int calls = 0;
+  for_each_jsonl_line("bad.jsonl", "{\"a\": \"\xff\"}", [&](const JsonlLine& line) {
+    ++calls;
     EXPECT_THROW(parse_json_object(line), Error);
   });
+  EXPECT_EQ(calls, 1);
 }
 
 }  // namespace

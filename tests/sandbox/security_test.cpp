@@ -1,68 +1,158 @@
 // Each attack is contained: the right verdict, and the host unharmed.
+// Jobs that must finish get a timeout far beyond their work, jobs that must time out never end,
+// and what happens inside a job is proved by what it reports, so no verdict depends on speed.
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdio>
 #include <fstream>
+#include <future>
+#include <sstream>
 
 #include <gtest/gtest.h>
 
 #include "support/test_support.h"
 
 namespace codealign::sandbox {
+
+// Failure messages name verdicts (found by gtest through argument-dependent lookup).
+void PrintTo(Verdict verdict, std::ostream* out) { *out << verdict_name(verdict); }
+
 namespace {
 
 using testing::test_config;
 
+// Far beyond what any job here needs: a job that must pass cannot time out by slowness.
+constexpr double must_finish_s = 120.0;
+// For jobs that never end: only the clock stops them.
+constexpr double endless_s = 1.0;
+
 class SandboxSecurity : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { executor = new Executor(test_config(2.0)); }
+  static void SetUpTestSuite() { executor = new Executor(test_config(must_finish_s)); }
   static void TearDownTestSuite() { delete executor; }
-  static Outcome run(const std::string& program) {
+  static Outcome run(const std::string& program, double timeout_s = 0) {
     Job job;
     job.program = program;
     job.tests = {"assert True"};
+    job.timeout_s = timeout_s;
     return executor->run_one(job);
   }
   static Executor* executor;
 };
 Executor* SandboxSecurity::executor = nullptr;
 
-// Processes on the host whose command line contains `marker`.
-int processes_with(const std::string& marker) {
-  int count = 0;
+// A sleep duration no other process on the host uses, not even this test in another process:
+// "<whole>.<our pid>" seconds. Jobs run `sleep` with it so that the test can find those sleeps.
+std::string unique_seconds(int whole) { return std::to_string(whole) + "." + std::to_string(getpid()); }
+
+// Host pids of the live processes running `sleep <seconds>`.
+std::vector<pid_t> sleeps_of(const std::string& seconds) {
+  std::string wanted = std::string("sleep") + '\0' + seconds + '\0';
+  std::vector<pid_t> pids;
   DIR* proc = opendir("/proc");
   while (dirent* entry = readdir(proc)) {
     if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
     std::ifstream file(std::string("/proc/") + entry->d_name + "/cmdline");
     std::string cmdline((std::istreambuf_iterator<char>(file)), {});
-    for (char& c : cmdline)
-      if (c == '\0') c = ' ';
-    if (cmdline.find(marker) != std::string::npos) ++count;
+    if (cmdline == wanted) pids.push_back(std::stoi(entry->d_name));
   }
   closedir(proc);
-  return count;
+  return pids;
 }
+
+pid_t parent_of(pid_t pid) {
+  std::ifstream file("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(file)), {});
+  size_t close = stat.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream rest(stat.substr(close + 2));
+  char state;
+  pid_t ppid = 0;
+  rest >> state >> ppid;
+  return ppid;
+}
+
+// The worker (a direct child of this test process) that `pid` descends from; 0 if none.
+pid_t worker_of(pid_t pid) {
+  while (pid > 1) {
+    pid_t parent = parent_of(pid);
+    if (parent == getpid()) return pid;
+    pid = parent;
+  }
+  return 0;
+}
+
+// Waits until a process running `sleep <seconds>`, other than `except`, is visible on the host;
+// 0 if `job` ends first. Polls: /proc offers no notification.
+pid_t await_sleep(const std::string& seconds, pid_t except, const std::future<Outcome>& job) {
+  while (job.wait_for(std::chrono::milliseconds(10)) != std::future_status::ready)
+    for (pid_t pid : sleeps_of(seconds))
+      if (pid != except) return pid;
+  return 0;
+}
+
+// Python for jobs: how many processes in the job's pid namespace run exactly `argv`.
+const std::string count_running_py =
+    "import os\n"
+    "def running(*argv):\n"
+    "    wanted = ('\\0'.join(argv) + '\\0').encode()\n"
+    "    count = 0\n"
+    "    for entry in os.listdir('/proc'):\n"
+    "        try:\n"
+    "            count += entry.isdigit() and open('/proc/%s/cmdline' % entry, 'rb').read() == wanted\n"
+    "        except OSError:\n"
+    "            pass  # it ended meanwhile\n"
+    "    return count\n";
 
 TEST_F(SandboxSecurity, TimeoutKillsEndlessLoop) {
-  Outcome o = run("while True:\n    pass\n");
-  EXPECT_EQ(o.verdict, Verdict::timeout);
-  EXPECT_LT(o.wall_s, 3.0);
+  Outcome o = run("while True:\n    pass\n", endless_s);
+  EXPECT_EQ(o.verdict, Verdict::timeout) << o.error_type << ": " << o.message;
+  EXPECT_GE(o.wall_s, endless_s) << "the job was declared timed out before its limit";
 }
 
+// A sleeping job spends no CPU: only the harness's wall clock can stop it (the executor's own
+// deadline, later, would report the worker dead instead: crashed).
 TEST_F(SandboxSecurity, TimeoutKillsEndlessSleep) {
-  EXPECT_EQ(run("import time\ntime.sleep(1000)\n").verdict, Verdict::timeout);
+  Outcome o = run("import time\ntime.sleep(1000)\n", endless_s);
+  EXPECT_EQ(o.verdict, Verdict::timeout) << o.error_type << ": " << o.message;
+  EXPECT_EQ(o.attempts, 1) << "the worker did not answer on time and was replaced";
 }
 
+// The job forks sleepers until RLIMIT_NPROC refuses, waits until every one has exec'd (the
+// close-on-exec pipe reads EOF), reports how many run, and ends: the sleepers must die with it.
 TEST_F(SandboxSecurity, ForkBombIsCappedAndCleanedUp) {
-  Outcome o = run("import os, time\nfor _ in range(10000):\n    try:\n        if os.fork() == 0:\n"
-                  "            os.execv('/bin/sleep', ['sleep', '9191.5'])\n    except OSError:\n        pass\n"
-                  "time.sleep(100)\n");
-  EXPECT_EQ(o.verdict, Verdict::timeout);
-  EXPECT_EQ(processes_with("sleep 9191.5"), 0);
+  const std::string seconds = unique_seconds(9191);
+  Outcome o = run(count_running_py +
+                  "ready_r, ready_w = os.pipe()  # not inherited across exec\n"
+                  "forks = 0\n"
+                  "while forks < 10000:\n"
+                  "    try:\n"
+                  "        pid = os.fork()\n"
+                  "    except OSError:\n"
+                  "        break\n"
+                  "    if pid == 0:\n"
+                  "        try:\n"
+                  "            os.execv('/bin/sleep', ['sleep', '" + seconds + "'])\n"
+                  "        finally:\n"
+                  "            os._exit(1)\n"
+                  "    forks += 1\n"
+                  "os.close(ready_w)\n"
+                  "os.read(ready_r, 1)\n"
+                  "print(forks, running('sleep', '" + seconds + "'))\n");
+  ASSERT_EQ(o.verdict, Verdict::passed) << o.error_type << ": " << o.message;
+  int forks = -1, sleeping = -1;
+  ASSERT_EQ(std::sscanf(o.stdout_text.c_str(), "%d %d", &forks, &sleeping), 2) << "job output: " << o.stdout_text;
+  EXPECT_GE(forks, 1) << "the job could not fork at all";
+  EXPECT_LT(forks, test_config().limits.processes) << "RLIMIT_NPROC did not cap the fork bomb";
+  EXPECT_EQ(sleeping, forks) << "not every forked sleeper was running when the job ended";
+  EXPECT_EQ(sleeps_of(seconds).size(), 0u) << "a sleeper outlived its job";
 }
 
 TEST_F(SandboxSecurity, ProcessCapHoldsForRootOutside) {
@@ -120,10 +210,23 @@ TEST_F(SandboxSecurity, MemoryBombIsOutOfMemory) {
 }
 
 TEST_F(SandboxSecurity, OutputFloodIsCapped) {
-  Outcome o = run("while True:\n    print('x' * 1000)\n");
+  Outcome o = run("while True:\n    print('x' * 1000)\n", endless_s);
   EXPECT_EQ(o.verdict, Verdict::timeout);
   EXPECT_TRUE(o.stdout_truncated);
-  EXPECT_LE(o.stdout_text.size(), test_config().limits.output_bytes);
+  EXPECT_EQ(o.stdout_text.size(), test_config().limits.output_bytes);
+}
+
+// Standard error is capped like standard output, keeping its head, and a program that merely
+// writes too much still passes.
+TEST_F(SandboxSecurity, StderrIsTruncatedAtTheCap) {
+  const size_t cap = test_config().limits.output_bytes;
+  Outcome o = run("import sys\nsys.stderr.write('HEAD' + 'e' * " + std::to_string(3 * cap) + ")\nprint('out')\n");
+  EXPECT_EQ(o.verdict, Verdict::passed) << o.error_type << ": " << o.message;
+  EXPECT_TRUE(o.stderr_truncated);
+  EXPECT_EQ(o.stderr_text.size(), cap);
+  EXPECT_EQ(o.stderr_text.substr(0, 5), "HEADe") << "the head of standard error was not kept";
+  EXPECT_FALSE(o.stdout_truncated);
+  EXPECT_EQ(o.stdout_text, "out\n");
 }
 
 TEST_F(SandboxSecurity, FilesOutsideScratchCannotBeWrittenOrDeleted) {
@@ -165,17 +268,158 @@ TEST_F(SandboxSecurity, NoNetwork) {
   EXPECT_EQ(run("import socket\nsocket.socket(socket.AF_INET6, socket.SOCK_DGRAM)\n").verdict, Verdict::runtime_error);
 }
 
-TEST_F(SandboxSecurity, KillAllOnlyReachesTheSandbox) {
-  Outcome o = run("import os\nif os.fork() == 0:\n    os.kill(-1, 9)\nelse:\n    os.wait()\nos.kill(-1, 9)\n");
-  EXPECT_NE(o.verdict, Verdict::passed);
-  EXPECT_EQ(run("x = 1\n").verdict, Verdict::passed);  // the worker survived
+// Each worker numbers its jobs from 1 (its scratch directory is /tmp/job-<n>): a job that
+// reports its number tells whether the worker that ran it also ran the jobs before.
+const std::string print_job_number = "import os\nprint(os.getcwd())\n";
+int job_number(const Outcome& o) {
+  int number = -1;
+  std::sscanf(o.stdout_text.c_str(), "/tmp/job-%d", &number);
+  return number;
 }
 
+TEST_F(SandboxSecurity, KillAllOnlyReachesTheSandbox) {
+  Outcome before = run(print_job_number);
+  ASSERT_EQ(before.verdict, Verdict::passed) << before.error_type << ": " << before.message;
+  ASSERT_GT(job_number(before), 0) << "job output: " << before.stdout_text;
+  Outcome o = run("import os\nif os.fork() == 0:\n    os.kill(-1, 9)\nelse:\n    os.wait()\nos.kill(-1, 9)\n");
+  EXPECT_NE(o.verdict, Verdict::passed);
+  EXPECT_EQ(o.attempts, 1) << "kill(-1) killed the worker and the job was retried";
+  Outcome after = run(print_job_number);
+  ASSERT_EQ(after.verdict, Verdict::passed) << after.error_type << ": " << after.message;
+  EXPECT_EQ(after.attempts, 1) << "the worker was dead when the next job came";
+  EXPECT_EQ(job_number(after), job_number(before) + 2)
+      << "the worker that ran the kill(-1) job was replaced by one numbering its jobs afresh";
+}
+
+// A single-worker executor whose jobs must finish, with `adjust` applied to its limits.
+Config one_worker(void (*adjust)(Limits&) = nullptr) {
+  Config config = test_config(must_finish_s);
+  config.workers = 1;
+  if (adjust) adjust(config.limits);
+  return config;
+}
+
+// The job blocks in a sleep the test can see on the host; the test kills the worker under it,
+// the executor starts a new worker and runs the job again, and the test then ends the second
+// sleep itself so that the retried job completes.
+TEST(SandboxWorkers, DeadWorkerIsReplacedAndTheJobRetried) {
+  Executor executor(one_worker());
+  Job job;
+  const std::string seconds = unique_seconds(7171);
+  job.program = "import subprocess\nsubprocess.run(['sleep', '" + seconds + "'], executable='/bin/sleep')\n";
+  job.tests = {"assert True"};
+  std::future<Outcome> outcome = std::async(std::launch::async, [&] { return executor.run_one(job); });
+  pid_t first_sleep = await_sleep(seconds, 0, outcome);
+  ASSERT_GT(first_sleep, 0) << "the job ended before its sleep started";
+  pid_t first_worker = worker_of(first_sleep);
+  ASSERT_GT(first_worker, 0) << "no worker of this test runs the sleep";
+  ASSERT_EQ(kill(first_worker, SIGKILL), 0);
+  pid_t second_sleep = await_sleep(seconds, first_sleep, outcome);
+  ASSERT_GT(second_sleep, 0) << "the job was not retried";
+  EXPECT_NE(worker_of(second_sleep), first_worker) << "the retry ran on the killed worker";
+  ASSERT_EQ(kill(second_sleep, SIGKILL), 0);
+  Outcome o = outcome.get();
+  EXPECT_EQ(o.verdict, Verdict::passed) << o.error_type << ": " << o.message;
+  EXPECT_EQ(o.attempts, 2);
+}
+
+TEST(SandboxWorkers, JobWhoseWorkerDiesTwiceIsCrashed) {
+  Executor executor(one_worker());
+  Job job;
+  const std::string seconds = unique_seconds(7272);
+  job.program = "import subprocess\nsubprocess.run(['sleep', '" + seconds + "'], executable='/bin/sleep')\n";
+  job.tests = {"assert True"};
+  std::future<Outcome> outcome = std::async(std::launch::async, [&] { return executor.run_one(job); });
+  pid_t sleep = 0;
+  for (int attempt = 1; attempt <= 2; ++attempt) {
+    sleep = await_sleep(seconds, sleep, outcome);
+    ASSERT_GT(sleep, 0) << "attempt " << attempt << " did not start its sleep";
+    pid_t worker = worker_of(sleep);
+    ASSERT_GT(worker, 0) << "no worker of this test runs the sleep of attempt " << attempt;
+    ASSERT_EQ(kill(worker, SIGKILL), 0);
+  }
+  Outcome o = outcome.get();
+  EXPECT_EQ(o.verdict, Verdict::crashed);
+  EXPECT_EQ(o.error_type, "WorkerDied");
+  EXPECT_EQ(o.attempts, 2);
+  // The executor goes on with a third worker.
+  Job next;
+  next.program = "x = 1\n";
+  next.tests = {"assert x == 1"};
+  Outcome after = executor.run_one(next);
+  EXPECT_EQ(after.verdict, Verdict::passed) << after.error_type << ": " << after.message;
+  EXPECT_EQ(after.attempts, 1);
+}
+
+// Each limit: a job just within it passes, one beyond it fails with the kernel's refusal.
+Job write_file(size_t bytes) {
+  Job job;
+  job.program = "def write(n):\n    with open('out.bin', 'wb') as f:\n        f.write(b'x' * n)\n";
+  job.tests = {"write(" + std::to_string(bytes) + ")"};
+  return job;
+}
+
+TEST(SandboxLimits, FileSizeIsCapped) {
+  Executor executor(one_worker([](Limits& limits) { limits.file_size_bytes = 1 << 20; }));
+  Outcome within = executor.run_one(write_file(1 << 20));
+  EXPECT_EQ(within.verdict, Verdict::passed) << within.error_type << ": " << within.message;
+  Outcome beyond = executor.run_one(write_file((1 << 20) + 1));
+  EXPECT_EQ(beyond.verdict, Verdict::runtime_error);
+  EXPECT_EQ(beyond.error_type, "OSError");
+  EXPECT_NE(beyond.message.find("File too large"), std::string::npos) << beyond.message;
+}
+
+TEST(SandboxLimits, ScratchTmpfsIsCapped) {
+  // RLIMIT_FSIZE far above the tmpfs, so that only the tmpfs can refuse.
+  Executor executor(one_worker([](Limits& limits) {
+    limits.scratch_bytes = 4 << 20;
+    limits.file_size_bytes = 64 << 20;
+  }));
+  Outcome within = executor.run_one(write_file(2 << 20));
+  EXPECT_EQ(within.verdict, Verdict::passed) << within.error_type << ": " << within.message;
+  Outcome beyond = executor.run_one(write_file(8 << 20));
+  EXPECT_EQ(beyond.verdict, Verdict::runtime_error);
+  EXPECT_EQ(beyond.error_type, "OSError");
+  EXPECT_NE(beyond.message.find("No space left on device"), std::string::npos) << beyond.message;
+}
+
+TEST(SandboxLimits, OpenFilesAreCapped) {
+  Executor executor(one_worker([](Limits& limits) { limits.open_files = 64; }));
+  auto open_files = [](int count) {
+    Job job;
+    job.program = "def open_many(n):\n    return [open('/dev/null') for _ in range(n)]\n";
+    job.tests = {"open_many(" + std::to_string(count) + ")"};
+    return job;
+  };
+  Outcome within = executor.run_one(open_files(32));
+  EXPECT_EQ(within.verdict, Verdict::passed) << within.error_type << ": " << within.message;
+  Outcome beyond = executor.run_one(open_files(64));
+  EXPECT_EQ(beyond.verdict, Verdict::runtime_error);
+  EXPECT_EQ(beyond.error_type, "OSError");
+  EXPECT_NE(beyond.message.find("Too many open files"), std::string::npos) << beyond.message;
+}
+
+// The daemon (double fork, new session) execs; the job waits until it has (the close-on-exec
+// pipe reads EOF), reports that it runs, and ends: the daemon must die with it.
 TEST_F(SandboxSecurity, DaemonDoesNotOutliveItsJob) {
-  Outcome o = run("import os, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
-                  "        os.execv('/bin/sleep', ['sleep', '8181.5'])\n    os._exit(0)\ntime.sleep(0.3)\n");
-  EXPECT_EQ(o.verdict, Verdict::passed) << o.message;
-  EXPECT_EQ(processes_with("sleep 8181.5"), 0);
+  const std::string seconds = unique_seconds(8181);
+  Outcome o = run(count_running_py +
+                  "exec_r, exec_w = os.pipe()  # not inherited across exec\n"
+                  "if os.fork() == 0:\n"
+                  "    os.setsid()\n"
+                  "    if os.fork() == 0:\n"
+                  "        try:\n"
+                  "            os.execv('/bin/sleep', ['sleep', '" + seconds + "'])\n"
+                  "        finally:\n"
+                  "            os._exit(1)\n"
+                  "    os._exit(0)\n"
+                  "os.close(exec_w)\n"
+                  "os.wait()\n"
+                  "os.read(exec_r, 1)\n"
+                  "print('daemons running:', running('sleep', '" + seconds + "'))\n");
+  EXPECT_EQ(o.verdict, Verdict::passed) << o.error_type << ": " << o.message;
+  EXPECT_EQ(o.stdout_text, "daemons running: 1\n") << "the daemon was not running when its job ended";
+  EXPECT_EQ(sleeps_of(seconds).size(), 0u) << "the daemon outlived its job";
 }
 
 TEST_F(SandboxSecurity, EarlyExitNeverPasses) {
@@ -217,8 +461,30 @@ TEST_F(SandboxSecurity, ScratchDirectoryIsPrivateAndRemoved) {
   EXPECT_EQ(o.verdict, Verdict::passed) << o.stdout_text;
 }
 
-TEST_F(SandboxSecurity, IsolationIsReported) {
-  EXPECT_NE(executor->isolation().find("seccomp"), std::string::npos);
+// A weaker fallback is an error here, not a warning: the job checks from inside that it lives
+// in namespaces other than the test's own, behind seccomp.
+TEST_F(SandboxSecurity, FullIsolationIsInForce) {
+  EXPECT_EQ(executor->isolation(), "user,pid,net,mount,ipc,uts namespaces; read-only root; seccomp")
+      << "the sandbox fell back to weaker isolation";
+  const std::vector<std::string> namespaces = {"user", "pid", "net", "mnt", "ipc", "uts"};
+  std::string program = "import os\n";
+  for (const std::string& name : namespaces) program += "print(os.readlink('/proc/self/ns/" + name + "'))\n";
+  program += "status = dict(line.split(':\\t', 1) for line in open('/proc/self/status').read().splitlines())\n"
+             "print('Seccomp', status['Seccomp'], 'NoNewPrivs', status['NoNewPrivs'])\n";
+  Outcome o = run(program);
+  ASSERT_EQ(o.verdict, Verdict::passed) << o.error_type << ": " << o.message;
+  std::istringstream lines(o.stdout_text);
+  for (const std::string& name : namespaces) {
+    char host[256] = {};
+    ASSERT_GT(readlink(("/proc/self/ns/" + name).c_str(), host, sizeof host - 1), 0) << name;
+    std::string inside;
+    std::getline(lines, inside);
+    EXPECT_EQ(inside.rfind(name + ":[", 0), 0u) << "job output: " << o.stdout_text;
+    EXPECT_NE(inside, host) << "the job shares the test's " << name << " namespace";
+  }
+  std::string security;
+  std::getline(lines, security);
+  EXPECT_EQ(security, "Seccomp 2 NoNewPrivs 1") << "the job runs without its seccomp filter";
 }
 
 }  // namespace
