@@ -14,8 +14,10 @@ using Command = std::function<int()>;
 Command add_evaluate_command(CLI::App& app);
 Command add_execute_command(CLI::App& app);
 Command add_tokenize_command(CLI::App& app);
+Command add_preferences_command(CLI::App& app);
 Command add_generate_command(CLI::App& app);
 Command add_sample_command(CLI::App& app);
 Command add_train_command(CLI::App& app);
+Command add_align_command(CLI::App& app);
 
 }  // namespace codealign::cli

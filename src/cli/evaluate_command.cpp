@@ -71,7 +71,7 @@ Command add_evaluate_command(CLI::App& app) {
                 "lies fail as UntrustedValue); default: the official harnesses' semantics, for published numbers");
   sub->add_flag("--no-cache", o->no_cache, "Recompute canonical outputs instead of using the cache");
   return [o] {
-    tasks::TaskSet set = o->tasks_file.empty() ? tasks::load_benchmark(o->benchmark, o->data_dir)
+    tasks::TaskSet set = o->tasks_file.empty() ? tasks::load_task_source(o->benchmark, o->data_dir)
                                                : tasks::load_task_file(o->tasks_file);
     std::vector<evaluation::Sample> samples =
         o->samples.empty() ? canonical_samples(set) : evaluation::read_samples(o->samples, set);

@@ -29,7 +29,7 @@ Command add_generate_command(CLI::App& app) {
       prompts.push_back(tokenizer::encode_prompt_completion(tok, prompt, "", false).prompt);
     }
     generation::SamplingConfig config = o->model.sampling;
-    config.stop_ids = o->model.stop_ids(model, tok);
+    config.stop_ids = generation::stop_ids(model, tok);
     auto samples = generation::generate(model, tok, prompts, config);
     for (size_t i = 0; i < samples.size(); ++i) {
       const auto& s = samples[i];

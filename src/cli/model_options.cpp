@@ -36,22 +36,19 @@ tokenizer::Tokenizer ModelOptions::load_tokenizer() const {
   throw Error("a llama2.c model needs --tokenizer (its tok*.bin)");
 }
 
-std::optional<tokenizer::ChatFormat> ModelOptions::chat_format() const {
-  if (chat == "none") return std::nullopt;
-  if (chat == "auto") {
-    std::string config = (std::filesystem::path(tokenizer.empty() ? model : tokenizer) / "tokenizer_config.json").string();
+std::optional<tokenizer::ChatFormat> resolve_chat_format(const std::string& spec, const std::string& tokenizer_dir) {
+  if (spec == "none") return std::nullopt;
+  if (spec == "auto") {
+    std::string config = (std::filesystem::path(tokenizer_dir) / "tokenizer_config.json").string();
     if (!std::filesystem::exists(config)) return std::nullopt;
     return tokenizer::detect_chat_format(config);
   }
-  if (chat.ends_with(".json")) return tokenizer::load_chat_format(chat);
-  return tokenizer::builtin_chat_format(chat);
+  if (spec.ends_with(".json")) return tokenizer::load_chat_format(spec);
+  return tokenizer::builtin_chat_format(spec);
 }
 
-std::vector<tokenizer::TokenId> ModelOptions::stop_ids(const model::CausalLM& m, const tokenizer::Tokenizer& tok) const {
-  std::vector<tokenizer::TokenId> ids = tok.stop_ids();
-  for (int64_t id : m.config().eos_token_ids)
-    if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(tokenizer::TokenId(id));
-  return ids;
+std::optional<tokenizer::ChatFormat> ModelOptions::chat_format() const {
+  return resolve_chat_format(chat, tokenizer.empty() ? model : tokenizer);
 }
 
 }  // namespace codealign::cli

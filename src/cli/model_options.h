@@ -9,6 +9,7 @@
 #include "generation/generation.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
+#include "training/trainer.h"
 
 namespace codealign::cli {
 
@@ -22,8 +23,14 @@ struct ModelOptions {
   tokenizer::Tokenizer load_tokenizer() const;
   // The chat format: none (completion style), auto (from tokenizer_config.json), or a name or file.
   std::optional<tokenizer::ChatFormat> chat_format() const;
-  // Stop ids: the tokenizer's end-of-text/turn ids and the config's eos ids.
-  std::vector<tokenizer::TokenId> stop_ids(const model::CausalLM& model, const tokenizer::Tokenizer& tok) const;
 };
+
+// A --chat value: none (completion style), auto (from the tokenizer_config.json in
+// `tokenizer_dir`; none when it has no known template), a built-in name, or a format file.
+std::optional<tokenizer::ChatFormat> resolve_chat_format(const std::string& spec, const std::string& tokenizer_dir);
+
+// train's optimisation and loss options (not mode, paths or --config), each named
+// "--" + prefix + name: `train` uses no prefix, `align` "train-".
+void add_train_options(CLI::App* app, training::TrainConfig& config, const std::string& prefix);
 
 }  // namespace codealign::cli

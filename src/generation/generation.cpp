@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <span>
 
 #include "common/error.h"
 
@@ -32,6 +33,7 @@ namespace {
 // One sequence being generated.
 struct Running {
   Sample sample;
+  tokenizer::DecodeOptions decode;
   tokenizer::StreamDecoder decoder;
   bool done = false;
 };
@@ -49,7 +51,25 @@ bool cut_at_stop(std::string& text, size_t searched_from, const std::vector<std:
   return true;
 }
 
+// The longest run of leading ids (`limit` at most) whose text is a prefix of the sample's text.
+size_t ids_within_text(const tokenizer::Tokenizer& tokenizer, const Sample& sample, size_t limit,
+                       const tokenizer::DecodeOptions& options) {
+  size_t k = limit;
+  for (; k > 0; --k) {
+    std::string text = tokenizer.decode(std::span(sample.ids.data(), k), options);
+    if (text.size() <= sample.text.size() && sample.text.compare(0, text.size(), text) == 0) break;
+  }
+  return k;
+}
+
 }  // namespace
+
+std::vector<tokenizer::TokenId> stop_ids(const model::CausalLM& model, const tokenizer::Tokenizer& tokenizer) {
+  std::vector<tokenizer::TokenId> ids = tokenizer.stop_ids();
+  for (int64_t id : model.config().eos_token_ids)
+    if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(tokenizer::TokenId(id));
+  return ids;
+}
 
 std::vector<Sample> generate(const model::CausalLM& model, const tokenizer::Tokenizer& tokenizer,
                              const std::vector<std::vector<tokenizer::TokenId>>& prompts,
@@ -94,16 +114,17 @@ std::vector<Sample> generate(const model::CausalLM& model, const tokenizer::Toke
     const auto& prompt = prompts[size_t(r / n)];
     tokenizer::DecodeOptions decode;
     decode.continuation = std::any_of(prompt.begin(), prompt.end(), [&](auto id) { return !tokenizer.is_special(id); });
-    running.push_back({Sample{size_t(r / n), {}, {}, ""}, tokenizer::StreamDecoder(tokenizer, decode), false});
+    running.push_back({Sample{size_t(r / n), {}, {}, 0, ""}, decode, tokenizer::StreamDecoder(tokenizer, decode), false});
   }
   std::vector<size_t> active(running.size());
   for (size_t i = 0; i < active.size(); ++i) active[i] = i;
 
   auto generator = at::make_generator<at::CPUGeneratorImpl>(config.seed);
-  auto finish = [&](Running& r, const char* reason) {
+  auto finish = [&](Running& r, const char* reason, bool by_stop_id = false) {
     if (r.done) return;
     r.done = true;
     r.sample.finish_reason = reason;
+    r.sample.text_ids = ids_within_text(tokenizer, r.sample, r.sample.ids.size() - (by_stop_id ? 1 : 0), r.decode);
     if (on_sample) on_sample(r.sample);
   };
   for (int64_t step = 0; step < config.max_new_tokens && !active.empty(); ++step) {
@@ -120,7 +141,7 @@ std::vector<Sample> generate(const model::CausalLM& model, const tokenizer::Toke
       if (std::find(config.stop_ids.begin(), config.stop_ids.end(), id) != config.stop_ids.end()) {
         r.sample.text += r.decoder.finish();
         cut_at_stop(r.sample.text, 0, config.stop_strings);
-        finish(r, "stop");
+        finish(r, "stop", true);
         continue;
       }
       size_t before = r.sample.text.size();

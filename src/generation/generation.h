@@ -28,8 +28,15 @@ struct Sample {
   size_t prompt_index = 0;
   std::vector<tokenizer::TokenId> ids;  // generated ids, the stopping id included
   std::string text;                     // their text, cut before a stop string
+  // How many leading ids decode to `text` or a prefix of it: the sampled ids a trainer uses for
+  // the text (the stopping id, and tokens that reach into a stop string, left out).
+  size_t text_ids = 0;
   std::string finish_reason;            // "stop" or "length"
 };
+
+// Ids that end generation: the tokenizer's end-of-text and end-of-turn ids and the model
+// config's eos ids.
+std::vector<tokenizer::TokenId> stop_ids(const model::CausalLM& model, const tokenizer::Tokenizer& tokenizer);
 
 // Samples for every prompt (token ids, BOS included when the model wants one), in the order
 // prompt 0 sample 0..n-1, prompt 1 ...; `on_sample` is called as each one finishes.

@@ -33,6 +33,24 @@ TaskSet load_benchmark(const std::string& name, const std::string& data_dir) {
               "; expected one of: " + valid + " (or --tasks FILE)");
 }
 
+TaskSet load_task_source(const std::string& spec, const std::string& data_dir) {
+  if (spec.find('/') != std::string::npos || spec.ends_with(".jsonl")) return load_task_file(spec);
+  size_t colon = spec.find(':');
+  if (colon == std::string::npos) return load_benchmark(spec, data_dir);
+  std::string name = spec.substr(0, colon), split = spec.substr(colon + 1);
+  static const std::vector<std::string> splits = {"prompt", "test", "validation", "train"};
+  if (name != "mbpp" && name != "mbpp-sanitized")
+    throw Error("tasks: '" + spec + "': only mbpp and mbpp-sanitized have splits");
+  if (std::find(splits.begin(), splits.end(), split) == splits.end())
+    throw Error("tasks: '" + spec + "': unknown split '" + split + "'" + did_you_mean(split, splits) +
+                "; expected one of: prompt, test, validation, train");
+  TaskSet set = load_benchmark(name, data_dir);
+  std::erase_if(set.tasks, [&](const Task& task) { return task.split != split; });
+  if (set.tasks.empty()) throw Error("tasks: '" + spec + "' holds no tasks in '" + set.source_path + "'");
+  set.name = spec;
+  return set;
+}
+
 std::string sample_program(const Task& task, const std::string& text, bool is_completion) {
   return is_completion ? task.code_prompt + text : text;
 }

@@ -49,6 +49,11 @@ const std::vector<std::string>& benchmark_names();
 // refused with the list of valid ones.
 TaskSet load_benchmark(const std::string& name, const std::string& data_dir);
 
+// A task source: a benchmark name, a benchmark split ("mbpp:train" 601-974, "mbpp:test"
+// 11-510, "mbpp:validation" 511-600, "mbpp:prompt" 1-10; also for mbpp-sanitized), or a path
+// to a user's tasks JSONL (anything with a '/' or ending in .jsonl). The set is named by `spec`.
+TaskSet load_task_source(const std::string& spec, const std::string& data_dir);
+
 // A user's tasks, one JSON object per line:
 //   {"task_id": "...", "prompt": "...", "tests": ["assert ...", ...],
 //    "entry_point": "...", "canonical_solution": "..."}   (the last two optional)

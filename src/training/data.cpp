@@ -11,10 +11,60 @@
 namespace codealign::training {
 namespace {
 
+// The content of a {"role", "content"} message whose role is `role`.
+std::string message_content(const Json& message, const std::string& role, const std::string& where) {
+  if (!message.is_object() || !message.contains("role") || !message.contains("content") ||
+      !message["role"].is_string() || !message["content"].is_string())
+    throw Error(where + "is not a {\"role\", \"content\"} message of strings");
+  if (message["role"] != role)
+    throw Error(where + "has role '" + message["role"].get<std::string>() + "' where '" + role + "' was expected");
+  return message["content"].get<std::string>();
+}
+
+// A completion: a string, or TRL's conversational [{"role": "assistant", "content": ...}].
 std::string completion_field(const Json& object, const char* name, const JsonlLine& line) {
-  std::string text = string_field(object, name, line);
+  auto field = object.find(name);
+  std::string text;
+  if (field != object.end() && field->is_array()) {
+    if (field->size() != 1) throw Error(line.where() + "field '" + name + "' must hold one assistant message");
+    text = message_content((*field)[0], "assistant", line.where() + "field '" + name + "' ");
+  } else {
+    text = string_field(object, name, line);
+  }
   if (text.empty()) throw Error(line.where() + "field '" + name + "' is empty");
   return text;
+}
+
+// The prompt: a string, or messages (an optional system message, then one user message).
+PromptText prompt_field(const Json& object, const JsonlLine& line) {
+  auto field = object.find("prompt");
+  if (field == object.end() || !field->is_array()) return PromptText(string_field(object, "prompt", line));
+  PromptText prompt;
+  prompt.is_messages = true;
+  const Json& messages = *field;
+  bool has_system = !messages.empty() && messages[0].is_object() && messages[0].value("role", "") == "system";
+  if (messages.size() != size_t(has_system ? 2 : 1))
+    throw Error(line.where() + "field 'prompt' must hold one user message, after an optional system message "
+                               "(multi-turn prompts are not supported)");
+  if (has_system) prompt.system = message_content(messages[0], "system", line.where() + "field 'prompt' message 1 ");
+  prompt.user = message_content(messages.back(), "user",
+                                line.where() + "field 'prompt' message " + std::to_string(messages.size()) + " ");
+  return prompt;
+}
+
+// Optional ids of a completion; absent: empty (the text is tokenized).
+std::vector<tokenizer::TokenId> ids_field(Json& object, const char* name, const JsonlLine& line) {
+  std::vector<tokenizer::TokenId> ids;
+  auto field = object.find(name);
+  if (field == object.end()) return ids;
+  if (!field->is_array() || field->empty()) throw Error(line.where() + "field '" + name + "' is not a non-empty array");
+  for (const Json& id : *field) {
+    if (!id.is_number_integer() || id.get<long long>() < 0 || id.get<long long>() > INT32_MAX)
+      throw Error(line.where() + "field '" + name + "' holds " + id.dump() + ", not a token id");
+    ids.push_back(tokenizer::TokenId(id.get<long long>()));
+  }
+  object.erase(field);
+  return ids;
 }
 
 }  // namespace
@@ -23,8 +73,13 @@ std::vector<PairExample> read_pairs(const std::string& path) {
   std::vector<PairExample> pairs;
   for_each_jsonl_line(path, read_file(path), [&](const JsonlLine& line) {
     Json object = parse_json_object(line);
-    PairExample pair{line.number, string_field(object, "prompt", line), completion_field(object, "chosen", line),
-                     completion_field(object, "rejected", line), nlohmann::json::object()};
+    PairExample pair{line.number,
+                     prompt_field(object, line),
+                     completion_field(object, "chosen", line),
+                     completion_field(object, "rejected", line),
+                     ids_field(object, "chosen_ids", line),
+                     ids_field(object, "rejected_ids", line),
+                     nlohmann::json::object()};
     for (const auto& [key, value] : object.items())
       if (key != "prompt" && key != "chosen" && key != "rejected") pair.metadata[key] = value;
     pairs.push_back(std::move(pair));
@@ -37,16 +92,36 @@ std::vector<SftExample> read_sft(const std::string& path) {
   std::vector<SftExample> examples;
   for_each_jsonl_line(path, read_file(path), [&](const JsonlLine& line) {
     Json object = parse_json_object(line);
-    examples.push_back({line.number, string_field(object, "prompt", line), completion_field(object, "completion", line)});
+    examples.push_back({line.number, prompt_field(object, line), completion_field(object, "completion", line),
+                        ids_field(object, "completion_ids", line)});
   });
   if (examples.empty()) throw Error(path + ": no examples");
   return examples;
 }
 
-std::optional<Sequence> make_sequence(const tokenizer::Tokenizer& tokenizer, const std::string& prompt,
-                                      const std::string& completion, size_t max_length) {
-  tokenizer::Prompt untrusted{prompt, {{0, prompt.size()}}};
-  auto ids = tokenizer::encode_prompt_completion(tokenizer, untrusted, completion, tokenizer.eos_id().has_value());
+std::optional<tokenizer::TokenId> end_of_completion_id(const tokenizer::Tokenizer& tokenizer, const PromptRule& rule) {
+  if (rule.chat && !rule.chat->assistant_suffix.empty()) {
+    // An added token is what makes the suffix encode differently with and without parsing them
+    // (<|EOT|> is added but not "special" in every vocabulary).
+    tokenizer::EncodeOptions as_text;
+    as_text.parse_special = false;
+    std::vector<tokenizer::TokenId> suffix = tokenizer.encode(rule.chat->assistant_suffix);
+    if (!suffix.empty() && suffix != tokenizer.encode(rule.chat->assistant_suffix, as_text)) return suffix.back();
+  }
+  return tokenizer.eos_id();
+}
+
+std::optional<Sequence> make_sequence(const tokenizer::Tokenizer& tokenizer, const PromptText& prompt,
+                                      const std::string& completion,
+                                      const std::vector<tokenizer::TokenId>& completion_ids, size_t max_length,
+                                      const PromptRule& rule) {
+  if (prompt.is_messages && !rule.chat)
+    throw Error("training: a prompt given as chat messages needs a chat format (hint: --chat auto or a format name)");
+  tokenizer::Prompt rendered = rule.chat ? tokenizer::render_chat(*rule.chat, prompt.user, prompt.system)
+                                         : tokenizer::Prompt{prompt.user, {{0, prompt.user.size()}}};
+  auto ids = tokenizer::encode_prompt_completion(tokenizer, rendered, completion_ids.empty() ? completion : "", false);
+  if (!completion_ids.empty()) ids.completion = completion_ids;
+  if (auto end = end_of_completion_id(tokenizer, rule)) ids.completion.push_back(*end);
   if (ids.prompt.size() >= max_length) return std::nullopt;
   Sequence sequence{ids.prompt, ids.prompt.size()};
   size_t room = max_length - ids.prompt.size();

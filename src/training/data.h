@@ -7,6 +7,7 @@
 // example whose prompt alone leaves no room for a completion token is skipped and counted.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,18 +17,36 @@
 
 namespace codealign::training {
 
+// A prompt as the data gives it: text, or TRL's conversational form (a list of messages: an
+// optional system message, then one user message), which only a chat format can render.
+struct PromptText {
+  PromptText(std::string text = "") : user(std::move(text)) {}
+  std::string user;
+  std::optional<std::string> system;
+  bool is_messages = false;
+};
+
+// Completions may come with their token ids ("chosen_ids"/"rejected_ids", "completion_ids"):
+// the ids the policy sampled, which training then uses instead of tokenizing the text again
+// (a sampled text can tokenize to other ids than were sampled). Empty: tokenize the text.
 struct PairExample {
   int line = 0;
-  std::string prompt, chosen, rejected;
+  PromptText prompt;
+  std::string chosen, rejected;
+  std::vector<tokenizer::TokenId> chosen_ids, rejected_ids;
   nlohmann::json metadata;  // every other field of the line
 };
 struct SftExample {
   int line = 0;
-  std::string prompt, completion;
+  PromptText prompt;
+  std::string completion;
+  std::vector<tokenizer::TokenId> completion_ids;
 };
 
-// Throw Error "<path>:<line>: ..." for bad JSON, missing or non-string fields and empty
-// completions (an empty chosen/rejected/completion teaches nothing and hides data bugs).
+// Throw Error "<path>:<line>: ..." for bad JSON, missing or non-string fields, empty
+// completions (an empty chosen/rejected/completion teaches nothing and hides data bugs) and
+// ids that are not non-negative integers. Conversational lines (TRL) give the prompt as
+// messages and each completion as a string or one assistant message.
 std::vector<PairExample> read_pairs(const std::string& path);
 std::vector<SftExample> read_sft(const std::string& path);
 
@@ -38,10 +57,25 @@ struct Sequence {
   size_t completion_tokens() const { return ids.size() - prompt_length; }
 };
 
-// Prompt (whole text untrusted: no special tokens parsed) + completion with EOS; nullopt when
-// the prompt leaves no room under max_length.
-std::optional<Sequence> make_sequence(const tokenizer::Tokenizer& tokenizer, const std::string& prompt,
-                                      const std::string& completion, size_t max_length);
+// How prompts become ids: as plain text, or rendered with an instruct model's chat format
+// (the one `sample --chat` uses: the template's special tokens as ids, the messages untrusted).
+// With a chat format the completion is the assistant's reply as the model writes it after the
+// rendered prompt, ended by the format's end-of-turn token; without one it ends with EOS.
+struct PromptRule {
+  std::optional<tokenizer::ChatFormat> chat;
+};
+
+// Prompt (its text untrusted: no special tokens parsed) + completion + end token; the
+// completion's ids are `completion_ids` when given, else its tokenized text. nullopt when the
+// prompt leaves no room under max_length. Throws Error for messages without a chat format.
+std::optional<Sequence> make_sequence(const tokenizer::Tokenizer& tokenizer, const PromptText& prompt,
+                                      const std::string& completion,
+                                      const std::vector<tokenizer::TokenId>& completion_ids, size_t max_length,
+                                      const PromptRule& rule = {});
+
+// The id that ends a completion: the chat format's end-of-turn token (the added token that ends
+// its assistant_suffix, e.g. <|im_end|>, <|EOT|>), else EOS; nullopt when the tokenizer has neither.
+std::optional<tokenizer::TokenId> end_of_completion_id(const tokenizer::Tokenizer& tokenizer, const PromptRule& rule);
 
 // Indices grouped into batches of `batch_size` similar lengths (sorted, cut, then the batches
 // shuffled with `seed`), so that little compute goes to padding.

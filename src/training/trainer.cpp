@@ -136,19 +136,27 @@ std::vector<std::pair<double, double>> reference_logps(const model::CausalLM& mo
   return out;
 }
 
+void check_prompt_rule(const PromptText& prompt, const PromptRule& rule, const std::string& path, int line) {
+  if (prompt.is_messages && !rule.chat)
+    throw Error(path + ":" + std::to_string(line) +
+                ": the prompt is a list of chat messages, which needs a chat format (hint: --chat auto or a format name)");
+}
+
 std::vector<Example> load_examples(const TrainConfig& c, const TrainPaths& paths, const tokenizer::Tokenizer& tok) {
   std::vector<Example> examples;
   size_t skipped = 0;
   auto max_length = size_t(c.max_length);
   if (c.mode == "sft") {
     for (const SftExample& e : read_sft(paths.data)) {
-      auto s = make_sequence(tok, e.prompt, e.completion, max_length);
+      check_prompt_rule(e.prompt, c.prompts, paths.data, e.line);
+      auto s = make_sequence(tok, e.prompt, e.completion, e.completion_ids, max_length, c.prompts);
       s ? examples.push_back({e.line, *s, {}}) : void(++skipped);
     }
   } else {
     for (const PairExample& p : read_pairs(paths.data)) {
-      auto chosen = make_sequence(tok, p.prompt, p.chosen, max_length);
-      auto rejected = make_sequence(tok, p.prompt, p.rejected, max_length);
+      check_prompt_rule(p.prompt, c.prompts, paths.data, p.line);
+      auto chosen = make_sequence(tok, p.prompt, p.chosen, p.chosen_ids, max_length, c.prompts);
+      auto rejected = make_sequence(tok, p.prompt, p.rejected, p.rejected_ids, max_length, c.prompts);
       chosen && rejected ? examples.push_back({p.line, *chosen, *rejected}) : void(++skipped);
     }
   }

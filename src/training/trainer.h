@@ -7,6 +7,7 @@
 #include <string>
 
 #include "model/model.h"
+#include "training/data.h"
 #include "training/losses.h"
 
 namespace codealign::training {
@@ -31,6 +32,7 @@ struct TrainConfig {
   // LoRA: rank > 0 trains adapters only; the reference is the base model (adapters off), and
   // the output is the merged model plus the adapters in output/adapter (PEFT layout).
   model::LoraConfig lora;
+  PromptRule prompts;  // plain text, or an instruct model's chat format (training/data.h)
 };
 void check(const TrainConfig& config);
 

@@ -1,0 +1,142 @@
+// `codealign align`: on-policy rounds of sample -> execute -> rank -> pairs -> train -> evaluate
+// (pipeline/pipeline.h), from flags or a TOML config whose keys are the flags' names.
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "cli/config_file.h"
+#include "cli/model_options.h"
+#include "common/jsonl.h"
+#include "pipeline/pipeline.h"
+
+namespace codealign::cli {
+namespace {
+
+// The per-round table: method, pairs (or RFT examples), last loss, greedy pass@1 per evaluation set.
+void print_summary(const Json& summary) {
+  std::vector<std::string> eval_sets;
+  for (const auto& [set, result] : summary["rounds"][0]["eval"].items()) eval_sets.push_back(set);
+  std::cout << std::left << std::setw(7) << "round" << std::setw(8) << "method" << std::setw(10) << "examples"
+            << std::setw(10) << "loss";
+  for (const std::string& set : eval_sets) std::cout << std::setw(16) << (set + " pass@1");
+  std::cout << "\n";
+  auto pass1 = [](const Json& eval, const std::string& set) {
+    if (!eval.contains(set) || !eval[set].contains("base")) return std::string("-");
+    std::ostringstream text;
+    text << std::fixed << std::setprecision(3) << eval[set]["base"].value("pass@1", 0.0);
+    return text.str();
+  };
+  for (const Json& round : summary["rounds"]) {
+    auto row = [&](const std::string& method, const Json& result) {
+      std::cout << std::setw(7) << round["round"].get<int>() << std::setw(8) << method << std::setw(10)
+                << (result.contains("examples") ? std::to_string(result["examples"].get<size_t>()) : "-");
+      std::ostringstream loss;
+      if (result.contains("metrics") && result["metrics"].contains("loss"))
+        loss << std::setprecision(4) << result["metrics"]["loss"].get<double>();
+      std::cout << std::setw(10) << (loss.str().empty() ? "-" : loss.str());
+      for (const std::string& set : eval_sets) std::cout << std::setw(16) << pass1(result.value("eval", Json::object()), set);
+      std::cout << "\n";
+    };
+    if (round["round"] == 0) row("start", round);
+    else
+      for (const auto& [method, result] : round["methods"].items()) row(method, result);
+  }
+}
+
+// The options as TOML that `--config` reads back: where the run lives, whether it resumes and
+// how many workers run it are left out (they change nothing in its results), and so are unset
+// values (written as "", which would read back as an empty stop string).
+std::string options_text(const CLI::App* command) {
+  std::istringstream lines(command->config_to_str(true, false));
+  std::string text;
+  for (std::string line; std::getline(lines, line);) {
+    std::string key = line.substr(0, line.find('='));
+    if (key == "config" || key == "out" || key == "resume" || key == "workers" || line.ends_with("=\"\"")) continue;
+    text += line + "\n";
+  }
+  return text;
+}
+
+}  // namespace
+
+Command add_align_command(CLI::App& app) {
+  struct Options {
+    pipeline::AlignConfig config;
+    ModelOptions model;
+    training::TrainConfig train;
+    std::string config_file, out, score;
+    std::string strategy = "best-worst", interpreter = "/usr/bin/python3";
+    size_t memory_mb = 4096;
+    bool resume = false, official_execution = false;
+  };
+  auto o = std::make_shared<Options>();
+  pipeline::AlignConfig& c = o->config;
+  c.data_dir = tasks::default_data_dir();
+  c.execution.hardened = true;
+  CLI::App* sub = app.add_subcommand(
+      "align", "Align a model with execution feedback: on-policy rounds of sample, execute, pairs, DPO/RFT, evaluate");
+  sub->add_option("--config", o->config_file,
+                  "TOML file with any of the options below ([train] keys are the --train-* options); the command line "
+                  "wins");
+  sub->add_option("-o,--out", o->out, "Run directory (see docs/ARCHITECTURE.md for its layout)")->required();
+  sub->add_flag("--resume", o->resume, "Continue the run in --out: complete stages are kept, training resumes");
+  o->model.add_to(sub, 0.8, 512);
+  sub->add_option("--train-tasks", c.train_tasks, "Tasks to sample and train on: mbpp:train, a benchmark, or a tasks JSONL")
+      ->capture_default_str();
+  sub->add_option("--eval", c.eval_sets, "Evaluation sets (greedy pass@1): benchmarks, splits such as mbpp:test, files")
+      ->delimiter(',')
+      ->capture_default_str();
+  sub->add_option("--method", c.methods, "dpo and/or rft (repeatable: both train on the same round-1 samples)")
+      ->delimiter(',')
+      ->capture_default_str();
+  sub->add_option("--rounds", c.rounds, "Rounds of sampling and training")->capture_default_str();
+  sub->add_option("--samples-per-task", c.samples_per_task, "On-policy samples per training task")->capture_default_str();
+  sub->add_option("--batch", c.sampling.batch, "Prompts per generation batch")->capture_default_str();
+  sub->add_option("--eval-max-new-tokens", c.eval_max_new_tokens, "Tokens per evaluation answer at most")
+      ->capture_default_str();
+  sub->add_option("--strategy", o->strategy, "Pairs: best-worst, all or margin (see codealign preferences)")
+      ->capture_default_str();
+  sub->add_option("--max-pairs-per-task", c.pairs.max_pairs_per_task, "all/margin: pairs kept per task (0: all)")
+      ->capture_default_str();
+  sub->add_option("--margin", c.pairs.min_margin, "margin: the least score gap of a pair")->capture_default_str();
+  sub->add_option("--score", o->score, "Verdict weights, e.g. 'failed=0.04' (see codealign preferences)");
+  sub->add_option("--rft-max-per-task", c.rft_max_per_task, "RFT: passing samples kept per task (0: all)")
+      ->capture_default_str();
+  sub->add_flag("--stop-on-empty-round", c.stop_on_empty_round, "End the run when a round yields no training data");
+  sub->add_option("-j,--workers", c.sandbox.workers, "Sandbox workers (default: one per core)");
+  sub->add_option("--timeout", c.execution.timeout_s, "Seconds per sample for assertion-style tests")->capture_default_str();
+  sub->add_option("--memory-mb", o->memory_mb, "Address-space limit per sample in MiB")->capture_default_str();
+  sub->add_option("--interpreter", o->interpreter, "Python interpreter run in the sandbox")->capture_default_str();
+  sub->add_flag("--official-execution", o->official_execution,
+                "Judge training samples with the official harnesses' semantics instead of hardened tests (which "
+                "refuse objects whose __eq__ lies)");
+  sub->add_option("--data-dir", c.data_dir, "Benchmark data ($CODEALIGN_DATA_DIR)")->capture_default_str();
+  add_train_options(sub, o->train, "train-");
+  return [o, sub] {
+    if (!o->config_file.empty()) apply_config_file(sub, o->config_file, {{"train", "train-"}, {"model", ""},
+                                                                         {"tasks", ""}, {"sampling", ""},
+                                                                         {"preferences", ""}, {"execution", ""}});
+    pipeline::AlignConfig& c = o->config;
+    c.model = o->model.model;
+    c.tokenizer = o->model.tokenizer;
+    c.sampling.sampling = o->model.sampling;
+    c.sampling.chat = o->model.chat_format();
+    c.pairs.strategy = preferences::parse_strategy(o->strategy);
+    if (!o->score.empty()) c.pairs.score = preferences::parse_score_config(o->score);
+    c.dpo = c.rft = o->train;
+    c.sandbox.interpreter = o->interpreter;
+    c.sandbox.limits.memory_bytes = o->memory_mb << 20;
+    c.execution.hardened = !o->official_execution;
+    c.evaluation.timeout_s = c.execution.timeout_s;
+
+    c.options_text = options_text(sub);
+    Json summary = pipeline::align(c, o->out, o->resume);
+    print_summary(summary);
+    std::cout << "summary: " << (std::filesystem::path(o->out) / "summary.json").string() << "\n";
+    return exit_ok;
+  };
+}
+
+}  // namespace codealign::cli

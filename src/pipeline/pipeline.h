@@ -1,0 +1,80 @@
+// codealign pipeline: on-policy rounds of sample -> execute -> rank -> pairs -> train -> evaluate
+// (Miao et al. 2024), in a run directory that a killed run resumes from.
+//
+// Run directory:
+//   config.toml                    the resolved options (AlignConfig::options_text)
+//   round-0/eval/<set>/            the starting model on each evaluation set
+//   round-R/<policy>/sample/       samples.jsonl: on-policy samples of the training tasks
+//   round-R/<policy>/execute/      results.jsonl: their execution outcomes (hardened tests)
+//   round-R/<policy>/preferences/  pairs.jsonl, pairs.stats.json, rft.jsonl
+//   round-R/<method>/train/        the trained model (HF layout), metrics.jsonl, checkpoints
+//   round-R/<method>/eval/<set>/   samples.jsonl, results.jsonl
+//   summary.json                   per round and method: pairs, loss, pass@1 per evaluation set
+// <policy> is the method whose policy sampled ("shared" when every method starts from the same
+// model, as in round 1, so that DPO and RFT learn from identical samples). Each stage directory
+// is complete when its stage.json exists; it is written last, atomically, so resume skips
+// complete stages, trains on from the newest checkpoint and reruns anything half-done.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "evaluation/evaluation.h"
+#include "generation/generation.h"
+#include "preferences/preferences.h"
+#include "sandbox/sandbox.h"
+#include "tasks/tasks.h"
+#include "tokenizer/tokenizer.h"
+#include "training/trainer.h"
+
+namespace codealign::pipeline {
+
+// ---- Sampling a task set (also `codealign sample`) ---------------------------------------
+
+struct SampleConfig {
+  generation::SamplingConfig sampling;        // stop ids and strings are added by sample_tasks
+  std::optional<tokenizer::ChatFormat> chat;  // none: completion style
+  size_t batch = 8;                           // prompts per generation batch
+};
+
+// Samples every task's prompt and writes samples JSONL atomically: {"task_id", "completion"}
+// (completion style, cut at the next top-level statement) or {"task_id", "solution" (the
+// first fenced code block), "response" (the whole reply)}, each with "completion_ids", the
+// sampled ids of the completion or reply.
+void sample_tasks(const model::CausalLM& model, const tokenizer::Tokenizer& tokenizer, const tasks::TaskSet& tasks,
+                  const SampleConfig& config, const std::string& out_path);
+
+// ---- Rounds --------------------------------------------------------------------------------
+
+struct AlignConfig {
+  std::string model, tokenizer;  // tokenizer "": the model directory's
+  std::string data_dir;          // benchmarks
+  std::string train_tasks = "mbpp:train";
+  std::vector<std::string> eval_sets = {"humaneval", "mbpp:test"};
+  std::vector<std::string> methods = {"dpo"};  // dpo and/or rft
+  int rounds = 1;
+  int64_t samples_per_task = 8;
+  SampleConfig sampling;       // for the training tasks
+  int64_t eval_max_new_tokens = 512;  // evaluation is greedy pass@1
+  preferences::PairConfig pairs;
+  size_t rft_max_per_task = 4;
+  training::TrainConfig dpo, rft;  // mode is set per method
+  bool stop_on_empty_round = false;  // a round without pairs ends the run instead of going on
+  sandbox::Config sandbox;
+  evaluation::Options execution;  // training tasks' execution (hardened by default)
+  evaluation::Options evaluation;  // evaluation sets' (the official harnesses' semantics)
+  std::string options_text;  // the resolved options as TOML: written to config.toml, compared on resume
+};
+
+// Evaluation tasks that share a task id or a normalised prompt with a training task, one
+// line each naming both (empty: none). Normalising: lower case, whitespace collapsed; ids lose
+// an "Mbpp/" prefix ("Mbpp/11" of MBPP+ and "11" of MBPP are the same task).
+std::vector<std::string> overlapping_tasks(const tasks::TaskSet& train, const tasks::TaskSet& eval);
+
+// Runs (or, with `resume`, continues) the rounds in `run_dir`, which must be new or empty or,
+// with `resume`, hold a run started with the same options_text. Returns the summary JSON (also
+// written to summary.json).
+nlohmann::json align(const AlignConfig& config, const std::string& run_dir, bool resume);
+
+}  // namespace codealign::pipeline

@@ -1,0 +1,238 @@
+// The rounds of `codealign align`: each stage writes its files atomically and then stage.json,
+// so that a run killed at any point resumes from the last complete stage.
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <memory>
+
+#include "common/error.h"
+#include "common/files.h"
+#include "common/jsonl.h"
+#include "pipeline/pipeline.h"
+
+namespace codealign::pipeline {
+namespace {
+
+namespace fs = std::filesystem;
+
+void say(const std::string& line) { std::cerr << "align: " << line << std::endl; }
+
+std::optional<Json> completed(const fs::path& stage) {
+  fs::path marker = stage / "stage.json";
+  if (!fs::exists(marker)) return std::nullopt;
+  return Json::parse(read_file(marker.string()));
+}
+
+Json complete(const fs::path& stage, const Json& summary) {
+  AtomicFile file((stage / "stage.json").string());
+  file.write(summary.dump(2) + "\n");
+  file.commit();
+  return summary;
+}
+
+// "mbpp:test" -> "mbpp-test"; a tasks file -> its stem.
+std::string directory_name(const std::string& set_name) {
+  std::string name = fs::path(set_name).stem().string();
+  for (char& c : name) c = c == ':' || c == '/' ? '-' : c;
+  return name;
+}
+
+// What evaluate reports, without the per-sample results.
+Json report_json(const evaluation::Report& report) {
+  Json j = {{"tasks", report.tasks}, {"samples", report.results.size()}, {"verdicts", report.verdicts}};
+  for (const auto& [group, values] : report.pass_at_k) j[group] = values;
+  return j;
+}
+
+// The last metrics line a training run logged.
+Json last_metrics(const fs::path& train_dir) {
+  Json last = Json::object();
+  std::string path = (train_dir / "metrics.jsonl").string();
+  if (!fs::exists(path)) return last;
+  for_each_jsonl_line(path, read_file(path), [&](const JsonlLine& line) { last = parse_json_object(line); });
+  return last;
+}
+
+class Run {
+ public:
+  Run(const AlignConfig& config, fs::path dir) : config_(config), dir_(std::move(dir)) {
+    train_tasks_ = tasks::load_task_source(config.train_tasks, config.data_dir);
+    for (const std::string& name : config.eval_sets) eval_sets_.push_back(tasks::load_task_source(name, config.data_dir));
+    check_overlap();
+    tokenizer_path_ = config.tokenizer.empty() ? config.model : config.tokenizer;
+  }
+
+  Json run() {
+    Json summary = {{"methods", config_.methods}, {"train_tasks", config_.train_tasks}, {"rounds", Json::array()}};
+    summary["rounds"].push_back({{"round", 0}, {"eval", evaluate_policy(config_.model, dir_ / "round-0")}});
+    std::map<std::string, std::string> policy;  // method -> the model it samples from
+    for (const std::string& method : config_.methods) policy[method] = config_.model;
+    bool stop = false;
+    for (int round = 1; round <= config_.rounds && !stop; ++round) {
+      Json record = {{"round", round}, {"samples", Json::object()}, {"methods", Json::object()}};
+      // Methods whose policies are the same model share one set of samples.
+      std::map<std::string, std::vector<std::string>> by_policy;
+      for (const std::string& method : config_.methods) by_policy[policy[method]].push_back(method);
+      for (const auto& [model, methods] : by_policy) {
+        std::string label = methods.size() == config_.methods.size() ? "shared" : methods[0];
+        fs::path base = dir_ / ("round-" + std::to_string(round)) / label;
+        Json samples = on_policy_data(model, base, round);
+        record["samples"][label] = samples;
+        for (const std::string& method : methods) {
+          Json result = train_and_evaluate(method, model, base, round, samples);
+          if (result.contains("model")) policy[method] = result["model"].get<std::string>();
+          else stop = stop || config_.stop_on_empty_round;
+          record["methods"][method] = result;
+        }
+      }
+      summary["rounds"].push_back(record);
+      if (stop) say("round " + std::to_string(round) + " gave no training data; stopping (stop_on_empty_round)");
+    }
+    AtomicFile file((dir_ / "summary.json").string());
+    file.write(summary.dump(2) + "\n");
+    file.commit();
+    return summary;
+  }
+
+ private:
+  void check_overlap() const {
+    std::vector<std::string> found;
+    for (const tasks::TaskSet& set : eval_sets_)
+      for (const std::string& item : overlapping_tasks(train_tasks_, set)) found.push_back(item);
+    if (found.empty()) return;
+    std::string first;
+    for (size_t i = 0; i < std::min<size_t>(3, found.size()); ++i) first += "\n  " + found[i];
+    throw Error("align: " + std::to_string(found.size()) + " evaluation task(s) overlap the training tasks '" +
+                config_.train_tasks + "'; the first:" + first);
+  }
+
+  sandbox::Executor& executor() {
+    if (!executor_) executor_ = std::make_unique<sandbox::Executor>(config_.sandbox);
+    return *executor_;
+  }
+
+  tokenizer::Tokenizer& tokenizer() {
+    if (!tokenizer_) tokenizer_ = tokenizer::Tokenizer::load(tokenizer_path_);
+    return *tokenizer_;
+  }
+
+  // Samples `tasks` with `model` into stage/samples.jsonl and runs them into stage/results.jsonl.
+  evaluation::Report sample_and_execute(const std::string& model_path, const tasks::TaskSet& tasks,
+                                        const SampleConfig& sampling, const evaluation::Options& options,
+                                        const fs::path& stage) {
+    fs::create_directories(stage);
+    std::string samples_path = (stage / "samples.jsonl").string();
+    if (!fs::exists(samples_path)) {  // an atomic file: present means whole
+      model::CausalLM model = model::CausalLM::load(model_path);
+      sample_tasks(model, tokenizer(), tasks, sampling, samples_path);
+    }
+    evaluation::Report report =
+        evaluation::evaluate(tasks, evaluation::read_samples(samples_path, tasks), executor(), options);
+    evaluation::write_results(report, (stage / "results.jsonl").string());
+    return report;
+  }
+
+  Json evaluate_policy(const std::string& model_path, const fs::path& base) {
+    Json results = Json::object();
+    for (const tasks::TaskSet& set : eval_sets_) {
+      fs::path stage = base / "eval" / directory_name(set.name);
+      if (auto done = completed(stage)) {
+        results[set.name] = *done;
+        continue;
+      }
+      say("evaluate " + model_path + " on " + set.name + " (greedy, " + std::to_string(set.tasks.size()) + " tasks)");
+      SampleConfig greedy = config_.sampling;
+      greedy.sampling.temperature = 0;
+      greedy.sampling.samples_per_prompt = 1;
+      greedy.sampling.max_new_tokens = config_.eval_max_new_tokens;
+      results[set.name] = complete(stage, report_json(sample_and_execute(model_path, set, greedy, config_.evaluation, stage)));
+    }
+    return results;
+  }
+
+  // Samples, outcomes and pairs of one round for the policy `model_path`, under `base`.
+  Json on_policy_data(const std::string& model_path, const fs::path& base, int round) {
+    fs::path executed = base / "execute", pairs = base / "preferences";
+    if (!completed(executed)) {
+      say("round " + std::to_string(round) + ": sample " + std::to_string(config_.samples_per_task) + " per task of " +
+          std::to_string(train_tasks_.tasks.size()) + " tasks from " + model_path + ", then execute");
+      SampleConfig sampling = config_.sampling;
+      sampling.sampling.samples_per_prompt = config_.samples_per_task;
+      sampling.sampling.seed += uint64_t(round) * 1000003;  // other rounds, other samples
+      evaluation::Report report = sample_and_execute(model_path, train_tasks_, sampling, config_.execution, executed);
+      complete(executed, report_json(report));
+    }
+    if (auto done = completed(pairs)) return *done;
+    fs::create_directories(pairs);
+    std::string samples = (executed / "samples.jsonl").string(), results = (executed / "results.jsonl").string();
+    auto judged = preferences::read_judged(samples, results, train_tasks_);
+    preferences::Pairs made = preferences::make_pairs(judged, config_.pairs);
+    preferences::Provenance provenance{round, model_path};
+    preferences::write_pairs((pairs / "pairs.jsonl").string(), made, train_tasks_, provenance);
+    auto rft = preferences::rft_examples(judged, config_.rft_max_per_task, config_.pairs.seed);
+    preferences::write_rft((pairs / "rft.jsonl").string(), rft, train_tasks_);
+    Json stats = made.stats.to_json();
+    stats["rft_examples"] = rft.size();
+    stats["execution"] = *completed(executed);
+    say("round " + std::to_string(round) + ": " + std::to_string(made.stats.pairs) + " pairs, " +
+        std::to_string(rft.size()) + " RFT examples from " + std::to_string(judged.size()) + " samples");
+    return complete(pairs, stats);
+  }
+
+  // Trains `method` from `model_path` on the round's data and evaluates the result.
+  Json train_and_evaluate(const std::string& method, const std::string& model_path, const fs::path& base, int round,
+                          const Json& data) {
+    bool dpo = method == "dpo";
+    size_t examples = data.at(dpo ? "pairs" : "rft_examples").get<size_t>();
+    if (examples == 0) {
+      say("round " + std::to_string(round) + ": no " + (dpo ? "pairs" : "RFT examples") + " for " + method +
+          "; its policy stays as it was");
+      return {{"examples", 0}, {"skipped", "no training data"}};
+    }
+    fs::path stage = base.parent_path() / method / "train";
+    if (!completed(stage)) {
+      say("round " + std::to_string(round) + ": train " + method + " on " + std::to_string(examples) + " examples");
+      training::TrainConfig train = dpo ? config_.dpo : config_.rft;
+      train.mode = dpo ? "dpo" : "sft";
+      train.prompts.chat = config_.sampling.chat;
+      fs::path data_file = base / "preferences" / (dpo ? "pairs.jsonl" : "rft.jsonl");
+      training::TrainPaths paths{model_path, tokenizer_path_, data_file.string(), stage.string()};
+      if (!training::train(train, paths, fs::exists(stage)))
+        throw Error("align: training was interrupted; run again with --resume to continue");
+      complete(stage, {{"examples", examples}, {"metrics", last_metrics(stage)}});
+    }
+    Json result = *completed(stage);
+    result["model"] = stage.string();
+    result["eval"] = evaluate_policy(stage.string(), base.parent_path() / method);
+    return result;
+  }
+
+  const AlignConfig& config_;
+  fs::path dir_;
+  tasks::TaskSet train_tasks_;
+  std::vector<tasks::TaskSet> eval_sets_;
+  std::string tokenizer_path_;
+  std::optional<tokenizer::Tokenizer> tokenizer_;
+  std::unique_ptr<sandbox::Executor> executor_;
+};
+
+}  // namespace
+
+Json align(const AlignConfig& config, const std::string& run_dir, bool resume) {
+  if (config.rounds < 1) throw Error("align: rounds must be at least 1");
+  for (const std::string& method : config.methods)
+    if (method != "dpo" && method != "rft") throw Error("align: unknown method '" + method + "' (valid: dpo, rft)");
+  if (!resume && fs::exists(run_dir) && !fs::is_empty(run_dir))
+    throw Error("align: run directory '" + run_dir + "' is not empty (hint: --resume to continue it, or a new --out)");
+  fs::create_directories(run_dir);
+  std::string options_path = (fs::path(run_dir) / "config.toml").string();
+  if (resume && fs::exists(options_path) && read_file(options_path) != config.options_text)
+    throw Error("align: the options differ from those the run in '" + run_dir + "' started with (" + options_path +
+                "); resume with the same options");
+  AtomicFile options(options_path);
+  options.write(config.options_text);
+  options.commit();
+  return Run(config, run_dir).run();
+}
+
+}  // namespace codealign::pipeline

@@ -1,0 +1,63 @@
+// Sampling a task set into samples JSONL: the on-policy stage of a round, and `codealign sample`.
+#include <nlohmann/json.hpp>
+
+#include "common/files.h"
+#include "common/progress.h"
+#include "pipeline/pipeline.h"
+
+namespace codealign::pipeline {
+namespace {
+
+// The first ```-fenced block of an answer (its language tag dropped), or the whole answer.
+std::string first_code_block(const std::string& text) {
+  size_t open = text.find("```");
+  if (open == std::string::npos) return text;
+  size_t body = text.find('\n', open);
+  if (body == std::string::npos) return text;
+  size_t close = text.find("```", body + 1);
+  return text.substr(body + 1, close == std::string::npos ? std::string::npos : close - body - 1);
+}
+
+// Completion-style code ends where the next top-level statement would begin.
+const std::vector<std::string> completion_stops = {"\ndef ", "\nclass ", "\nif __name__", "\nprint(", "\nassert "};
+
+nlohmann::json sample_line(const std::string& task_id, const generation::Sample& s, bool chat) {
+  nlohmann::json line = chat ? nlohmann::json{{"task_id", task_id}, {"solution", first_code_block(s.text)},
+                                              {"response", s.text}}
+                             : nlohmann::json{{"task_id", task_id}, {"completion", s.text}};
+  // The sampled ids of the text, so that training scores the tokens the policy produced.
+  line["completion_ids"] = std::vector<tokenizer::TokenId>(s.ids.begin(), s.ids.begin() + long(s.text_ids));
+  return line;
+}
+
+}  // namespace
+
+void sample_tasks(const model::CausalLM& model, const tokenizer::Tokenizer& tokenizer, const tasks::TaskSet& tasks,
+                  const SampleConfig& config, const std::string& out_path) {
+  generation::SamplingConfig sampling = config.sampling;
+  sampling.stop_ids = generation::stop_ids(model, tokenizer);
+  if (!config.chat) sampling.stop_strings.insert(sampling.stop_strings.end(), completion_stops.begin(), completion_stops.end());
+
+  AtomicFile out(out_path);
+  Progress progress("sample (" + tasks.name + ")", tasks.tasks.size() * size_t(sampling.samples_per_prompt));
+  for (size_t first = 0; first < tasks.tasks.size(); first += config.batch) {
+    size_t last = std::min(tasks.tasks.size(), first + config.batch);
+    std::vector<std::vector<tokenizer::TokenId>> prompts;
+    for (size_t i = first; i < last; ++i) {
+      const std::string& text = tasks.tasks[i].prompt;  // benchmark text: never parsed for special tokens
+      tokenizer::Prompt prompt =
+          config.chat ? tokenizer::render_chat(*config.chat, text) : tokenizer::Prompt{text, {{0, text.size()}}};
+      prompts.push_back(tokenizer::encode_prompt_completion(tokenizer, prompt, "", false).prompt);
+    }
+    // A batch's seed depends on its position only, so a resumed or re-batched run samples alike.
+    sampling.seed = config.sampling.seed + first;
+    auto samples = generation::generate(model, tokenizer, prompts, sampling, [&](const generation::Sample&) { progress.advance(); });
+    for (const auto& s : samples)
+      out.write(sample_line(tasks.tasks[first + s.prompt_index].task_id, s, config.chat.has_value())
+                    .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+                "\n");
+  }
+  out.commit();
+}
+
+}  // namespace codealign::pipeline

@@ -1,0 +1,172 @@
+// `codealign align` end to end on CPU: stories260K (a real, tiny llama2.c model) writing Python
+// comments, so that a sample passes unless it breaks out of its comment line, which gives
+// mixed outcomes, pairs and RFT data within seconds.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "common/files.h"
+#include "common/jsonl.h"
+#include "support/test_support.h"
+
+namespace codealign::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+const char* train_tasks =
+    R"({"task_id": "t/0", "prompt": "x = 1\n#", "tests": ["assert x == 1"]})" "\n"
+    R"({"task_id": "t/1", "prompt": "y = 2\n#", "tests": ["assert y == 2"]})" "\n"
+    R"({"task_id": "t/2", "prompt": "z = 3\n#", "tests": ["assert z == 3"]})" "\n";
+const char* eval_tasks = R"({"task_id": "e/0", "prompt": "w = 4\n#", "tests": ["assert w == 4"]})" "\n";
+
+class Align : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    write_text(dir_.path + "/train.jsonl", train_tasks);
+    write_text(dir_.path + "/eval.jsonl", eval_tasks);
+  }
+  // Two rounds of DPO and RFT into `run` (relative to the test's directory).
+  CommandResult align(const std::string& run, const std::string& extra = "") const {
+    std::string stories = data_dir() + "/models/stories260K/";
+    return run_codealign("align -m " + stories + "stories260K.bin --tokenizer " + stories + "tok512.bin --train-tasks " +
+                         dir_.path + "/train.jsonl --eval " + dir_.path + "/eval.jsonl --method dpo,rft --rounds 2 " +
+                         "--samples-per-task 8 --max-new-tokens 48 --eval-max-new-tokens 32 -j 2 --train-max-length 128 " +
+                         "--data-dir " + data_dir() + " -o " + dir_.path + "/" + run + " " + extra + " 2>&1");
+  }
+  std::string path(const std::string& relative) const { return dir_.path + "/" + relative; }
+  size_t jsonl_lines(const std::string& relative) const {
+    size_t lines = 0;
+    std::string file = path(relative);
+    for_each_jsonl_line(file, read_file(file), [&](const JsonlLine& line) {
+      parse_json_object(line);
+      ++lines;
+    });
+    return lines;
+  }
+  Json json(const std::string& relative) const { return Json::parse(read_file(path(relative))); }
+
+  TempDir dir_;
+};
+
+TEST_F(Align, TwoRoundsOfDpoAndRftWriteEveryStage) {
+  CommandResult result = align("run");
+  ASSERT_EQ(result.status, 0) << result.output;
+  Json summary = json("run/summary.json");
+  EXPECT_EQ(summary["methods"], Json::parse(R"(["dpo", "rft"])"));
+  ASSERT_EQ(summary["rounds"].size(), 3u);
+  EXPECT_TRUE(summary["rounds"][0]["eval"].contains("eval"));
+  EXPECT_EQ(jsonl_lines("run/round-0/eval/eval/samples.jsonl"), 1u);
+
+  // Round 1: one set of samples from the shared starting model; round 2: one per method.
+  EXPECT_EQ(summary["rounds"][1]["samples"].size(), 1u);
+  EXPECT_TRUE(summary["rounds"][1]["samples"].contains("shared"));
+  EXPECT_TRUE(summary["rounds"][2]["samples"].contains("dpo"));
+  EXPECT_TRUE(summary["rounds"][2]["samples"].contains("rft"));
+  for (const std::string base : {"run/round-1/shared", "run/round-2/dpo", "run/round-2/rft"}) {
+    EXPECT_EQ(jsonl_lines(base + "/execute/samples.jsonl"), 24u) << base;
+    EXPECT_EQ(jsonl_lines(base + "/execute/results.jsonl"), 24u) << base;
+    Json stats = json(base + "/preferences/stage.json");
+    EXPECT_EQ(jsonl_lines(base + "/preferences/pairs.jsonl"), stats["pairs"].get<size_t>()) << base;
+    EXPECT_EQ(jsonl_lines(base + "/preferences/rft.jsonl"), stats["rft_examples"].get<size_t>()) << base;
+  }
+  Json shared = json("run/round-1/shared/preferences/stage.json");
+  ASSERT_GT(shared["pairs"].get<size_t>(), 0u) << "the test needs mixed outcomes in round 1";
+  std::string pairs = read_file(path("run/round-1/shared/preferences/pairs.jsonl"));
+  Json pair = Json::parse(pairs.substr(0, pairs.find('\n')));
+  for (const char* field : {"prompt", "chosen", "rejected", "chosen_ids", "rejected_ids", "task_id", "round", "model"})
+    EXPECT_TRUE(pair.contains(field)) << field;
+
+  for (int round = 1; round <= 2; ++round)
+    for (const std::string method : {"dpo", "rft"}) {
+      std::string base = "run/round-" + std::to_string(round) + "/" + method;
+      const Json& record = summary["rounds"][round]["methods"][method];
+      ASSERT_TRUE(record.contains("model")) << base << ": " << record.dump();
+      EXPECT_TRUE(fs::exists(path(base + "/train/config.json"))) << base;
+      EXPECT_GT(jsonl_lines(base + "/train/metrics.jsonl"), 0u) << base;
+      EXPECT_TRUE(record["eval"]["eval"]["base"].contains("pass@1")) << base;
+      EXPECT_EQ(jsonl_lines(base + "/eval/eval/results.jsonl"), 1u) << base;
+    }
+  EXPECT_NE(result.output.find("round  method  examples"), std::string::npos) << result.output;
+}
+
+TEST_F(Align, ResumeRedoesOnlyWhatIsMissingAndGivesTheSameFiles) {
+  ASSERT_EQ(align("run").status, 0);
+  std::string pairs = read_file(path("run/round-2/dpo/preferences/pairs.jsonl"));
+  std::string model = read_file(path("run/round-2/dpo/train/model.safetensors"));
+  std::string summary = read_file(path("run/summary.json"));
+  // As if killed in round 2: its DPO training, the evaluations after it and the summary undone.
+  fs::remove(path("run/round-2/dpo/preferences/stage.json"));
+  fs::remove(path("run/round-2/dpo/preferences/pairs.jsonl"));
+  fs::remove(path("run/round-2/dpo/train/stage.json"));
+  fs::remove_all(path("run/round-2/dpo/eval"));
+  fs::remove(path("run/summary.json"));
+
+  CommandResult refused = align("run");
+  EXPECT_NE(refused.status, 0);
+  EXPECT_NE(refused.output.find("codealign: error: align: run directory '" + path("run") +
+                                "' is not empty (hint: --resume to continue it, or a new --out)"),
+            std::string::npos)
+      << refused.output;
+  CommandResult changed = align("run", "--resume --train-beta 0.2");
+  EXPECT_NE(changed.status, 0);
+  EXPECT_NE(changed.output.find("align: the options differ from those the run in '" + path("run") + "' started with"),
+            std::string::npos)
+      << changed.output;
+
+  CommandResult resumed = align("run", "--resume");
+  ASSERT_EQ(resumed.status, 0) << resumed.output;
+  EXPECT_EQ(resumed.output.find("round 1: sample"), std::string::npos) << "round 1 was complete:\n" << resumed.output;
+  EXPECT_EQ(read_file(path("run/round-2/dpo/preferences/pairs.jsonl")), pairs);
+  EXPECT_EQ(read_file(path("run/round-2/dpo/train/model.safetensors")), model);
+  EXPECT_EQ(read_file(path("run/summary.json")), summary);
+}
+
+TEST_F(Align, EvaluationTasksThatOverlapTrainingAreRefused) {
+  write_text(path("eval.jsonl"), std::string(eval_tasks) +
+                                     R"({"task_id": "other", "prompt": "Y = 2 \n#", "tests": ["assert Y == 2"]})" "\n" +
+                                     R"({"task_id": "t/0", "prompt": "anything", "tests": ["assert True"]})" "\n");
+  CommandResult result = align("run");
+  EXPECT_NE(result.status, 0);
+  EXPECT_NE(result.output.find("codealign: error: align: 2 evaluation task(s) overlap the training tasks '" +
+                               path("train.jsonl") + "'; the first:\n"
+                               "  eval 'other' (the same prompt as training task 't/1')\n"
+                               "  eval 't/0' (the same id as training task 't/0')"),
+            std::string::npos)
+      << result.output;
+  EXPECT_FALSE(fs::exists(path("run/round-0"))) << "nothing runs before the check";
+}
+
+TEST_F(Align, ConfigFileSetsOptionsByTableAndNamesItsMistakes) {
+  write_text(path("run.toml"), "rounds = 1\n[sampling]\ntemperature = 0.5\n[train]\nbeta = 0.25\nlora_rank = 4\n"
+                               "[tasks]\neval = [\"nonesuch\"]\n");
+  // The run stops at the unknown evaluation set, after writing the options it resolved.
+  CommandResult result = run_codealign("align -m model --config " + path("run.toml") + " -o " + path("run") + " 2>&1");
+  EXPECT_NE(result.status, 0);
+  EXPECT_NE(result.output.find("unknown benchmark 'nonesuch'"), std::string::npos) << result.output;
+  std::string options = read_file(path("run/config.toml"));
+  for (const char* line : {"rounds=1\n", "temperature=0.5\n", "train-beta=0.25\n", "train-lora-rank=4\n", "eval=\"nonesuch\"\n"})
+    EXPECT_NE(options.find(line), std::string::npos) << line << " not in:\n" << options;
+
+  write_text(path("bad.toml"), "rounds = 1\n\n[train]\nbetta = 0.1\n");
+  result = run_codealign("align -m model --config " + path("bad.toml") + " -o " + path("run2") + " 2>&1");
+  EXPECT_NE(result.output.find("codealign: error: " + path("bad.toml") +
+                               ":4: unknown option 'train-betta' (did you mean 'train-beta'?) (see codealign align --help)"),
+            std::string::npos)
+      << result.output;
+  write_text(path("bad.toml"), "[sampling]\ntemperature = \"hot\"\n");
+  result = run_codealign("align -m model --config " + path("bad.toml") + " -o " + path("run2") + " 2>&1");
+  EXPECT_NE(result.output.find(path("bad.toml") + ":2: bad value for 'temperature'"), std::string::npos) << result.output;
+  write_text(path("bad.toml"), "[sampeling]\ntemperature = 1\n");
+  result = run_codealign("align -m model --config " + path("bad.toml") + " -o " + path("run2") + " 2>&1");
+  EXPECT_NE(result.output.find(path("bad.toml") + ":1: unknown table [sampeling] (did you mean 'sampling'?)"),
+            std::string::npos)
+      << result.output;
+  write_text(path("bad.toml"), "rounds = = 1\n");
+  result = run_codealign("align -m model --config " + path("bad.toml") + " -o " + path("run2") + " 2>&1");
+  EXPECT_NE(result.output.find(path("bad.toml") + ":1: "), std::string::npos) << result.output;
+}
+
+}  // namespace
+}  // namespace codealign::testing
