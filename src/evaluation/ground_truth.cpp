@@ -68,7 +68,14 @@ void write_cache(const std::string& path, const std::map<std::string, GroundTrut
 std::map<std::string, GroundTruth> ground_truth(const tasks::TaskSet& tasks, sandbox::Executor& executor,
                                                 const Options& options) {
   std::string cache = cache_path(tasks, options, executor);
-  if (!cache.empty() && file_exists(cache)) return read_cache(cache);
+  if (!cache.empty() && file_exists(cache)) {
+    auto truth = read_cache(cache);
+    for (const auto& task : tasks.tasks)
+      if (!truth.count(task.task_id))
+        throw Error(cache + ": corrupt ground-truth cache (delete it, or pass --no-cache): task '" + task.task_id +
+                    "' is missing");
+    return truth;
+  }
 
   std::vector<sandbox::Job> jobs;
   for (const auto& task : tasks.tasks) {
