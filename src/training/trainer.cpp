@@ -2,6 +2,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -109,9 +110,13 @@ std::vector<std::pair<double, double>> reference_logps(const model::CausalLM& mo
   std::vector<std::pair<double, double>> out;
   if (fs::exists(cache)) {
     std::ifstream in(cache);
-    for (std::string line; std::getline(in, line);) {
-      json j = json::parse(line);
-      out.emplace_back(j.at("chosen").get<double>(), j.at("rejected").get<double>());
+    try {
+      for (std::string line; std::getline(in, line);) {
+        json j = json::parse(line);
+        out.emplace_back(j.at("chosen").get<double>(), j.at("rejected").get<double>());
+      }
+    } catch (const json::exception&) {
+      out.clear();  // cut mid-line or damaged: like a stale cache, computed again
     }
     if (out.size() == examples.size()) return out;
     out.clear();  // a stale or cut cache: compute again
@@ -285,6 +290,10 @@ bool train(const TrainConfig& config, const TrainPaths& paths, bool resume) {
     fs::rename(temp, final_dir);
   };
 
+  // Test hook: stop (SIGSTOP) once step N is logged, so that tests signal or kill the run at
+  // a known step whatever the machine's speed (tests/training/train_test.cpp).
+  const char* pause_variable = std::getenv("CODEALIGN_TEST_PAUSE_AFTER_STEP");
+  int64_t pause_after = pause_variable ? std::atoll(pause_variable) : -1;
   interrupted = 0;
   auto previous_handler = std::signal(SIGINT, on_sigint);
   Progress progress("train", size_t(total_steps - step));
@@ -362,6 +371,7 @@ bool train(const TrainConfig& config, const TrainPaths& paths, bool resume) {
               std::to_string(metrics["rewards/margins"].get<double>()).substr(0, 6);
     progress.advance(1, line);
     if (c.save_steps > 0 && step % c.save_steps == 0 && step < total_steps) save_checkpoint(step);
+    if (step == pause_after) std::raise(SIGSTOP);  // a SIGINT sent meanwhile is seen just below
     if (interrupted) {
       save_checkpoint(step);
       finished = false;

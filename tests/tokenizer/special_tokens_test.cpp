@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include <nlohmann/json.hpp>
+
 #include "common/error.h"
 #include "support/test_support.h"
 
@@ -160,6 +162,39 @@ TEST(PromptCompletion, prompt_ids_are_a_prefix_and_bos_eos_appear_once) {
   auto qwen_ids = encode_prompt_completion(qwen(), prompt, "<|im_end|>", true);
   EXPECT_EQ(std::count(qwen_ids.completion.begin(), qwen_ids.completion.end(), *qwen().eos_id()), 1);
   EXPECT_EQ(qwen().decode(qwen_ids.completion), "<|im_end|><|im_end|>");
+}
+
+TEST(SpecialIds, pad_prefix_and_suffix_ids_are_as_the_files_say) {
+  // Qwen: no BOS, <|im_end|> ends, <|endoftext|> pads, add_special_tokens adds nothing.
+  EXPECT_EQ(qwen().bos_id(), std::nullopt);
+  EXPECT_EQ(qwen().eos_id(), std::optional<TokenId>(151645));
+  EXPECT_EQ(qwen().pad_id(), std::optional<TokenId>(151643));
+  EXPECT_TRUE(qwen().prefix_ids().empty());
+  EXPECT_TRUE(qwen().suffix_ids().empty());
+  // Llama 2's tokenizer.model: <s> before the text, nothing after, no pad piece.
+  EXPECT_EQ(llama().pad_id(), std::nullopt);
+  EXPECT_EQ(llama().prefix_ids(), std::vector<TokenId>{1});
+  EXPECT_TRUE(llama().suffix_ids().empty());
+}
+
+TEST(ChatFormats, detected_from_the_chat_template_of_tokenizer_config_json) {
+  TempDir dir;
+  auto detect = [&](const nlohmann::json& config) {
+    write_text(dir.path + "/tokenizer_config.json", config.dump());
+    auto format = detect_chat_format(dir.path + "/tokenizer_config.json");
+    return format ? format->name : "none";
+  };
+  auto with_template = [&](const std::string& text) { return detect({{"chat_template", text}}); };
+  EXPECT_EQ(with_template("{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"), "chatml");
+  EXPECT_EQ(with_template("<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant."),
+            "qwen2.5");
+  EXPECT_EQ(with_template("{{ bos_token }}{{ system }}### Instruction:\n{{ m.content }}\n### Response:\n"), "deepseek-coder");
+  EXPECT_EQ(with_template("[INST] <<SYS>>\n{{ system }}\n<</SYS>>\n\n{{ m.content }} [/INST]"), "llama-2");
+  EXPECT_EQ(with_template("[INST] {{ m.content }} [/INST]"), "none");  // Mistral's: no <<SYS>>, not llama-2
+  EXPECT_EQ(detect({{"eos_token", "</s>"}}), "none");                 // no template
+  auto published = detect_chat_format(data_dir() + "/tokenizers/qwen/tokenizer_config.json");
+  ASSERT_TRUE(published.has_value());
+  EXPECT_EQ(published->name, "chatml");  // this template has <|im_start|> but no default system prompt
 }
 
 }  // namespace

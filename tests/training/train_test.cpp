@@ -1,26 +1,101 @@
 // Training end to end through the CLI: DPO learns the preference, SFT lowers the NLL,
-// a SIGKILLed run resumes to identical weights, and bad data is named by file:line.
+// a SIGKILLed run resumes to identical weights, and bad data is named by file:line. Runs are
+// cut at a known step through the trainer's CODEALIGN_TEST_PAUSE_AFTER_STEP hook (it stops
+// the process there), so no outcome depends on the machine's speed.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 
 #include "common/files.h"
 #include "model/model.h"
 #include "support/test_support.h"
 #include "training/train_support.h"
 
+extern char** environ;
+
 namespace codealign::testing {
 namespace {
 
+namespace fs = std::filesystem;
+
+// The run's metrics log, a JSON object per step. A missing log throws (the test fails), so
+// that two runs that both failed to write one never compare equal.
 std::vector<nlohmann::json> metrics(const std::string& out) {
-  std::vector<nlohmann::json> lines;
   std::ifstream in(out + "/metrics.jsonl");
+  if (!in) throw std::runtime_error("no metrics log in " + out);
+  std::vector<nlohmann::json> lines;
   for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line));
   return lines;
 }
+
+// Compared as bytes, without printing megabytes of weights when they differ.
+bool same_bytes(const std::string& a, const std::string& b) { return read_file(a) == read_file(b); }
+
+// The reference log-prob caches the trainer wrote beside `data`.
+std::vector<std::string> reference_caches(const std::string& data) {
+  std::vector<std::string> found;
+  std::string prefix = fs::path(data).filename().string() + ".reference-";
+  for (const auto& entry : fs::directory_iterator(fs::path(data).parent_path()))
+    if (entry.path().filename().string().rfind(prefix, 0) == 0) found.push_back(entry.path().string());
+  return found;
+}
+
+// `codealign ARGS` started with the pause hook at `step`; output to `log_path`. paused() waits
+// until the process has stopped there (false if it ended instead); the destructor kills a
+// process still alive, so a failed assertion leaves none behind.
+class PausedRun {
+ public:
+  PausedRun(const std::string& args, int step, const std::string& log_path) {
+    // Everything exec needs is built before fork: the child only calls exec.
+    std::string command = "exec " + std::string(CODEALIGN_BINARY) + " " + args + " >" + log_path + " 2>&1";
+    std::vector<std::string> env{"CODEALIGN_TEST_PAUSE_AFTER_STEP=" + std::to_string(step)};
+    for (char** e = environ; *e; ++e)
+      if (std::string(*e).rfind("CODEALIGN_TEST_PAUSE_AFTER_STEP=", 0) != 0) env.emplace_back(*e);
+    std::vector<char*> envp;
+    for (auto& e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    const char* argv[] = {"sh", "-c", command.c_str(), nullptr};
+    pid_ = fork();
+    if (pid_ == 0) {
+      execve("/bin/sh", const_cast<char**>(argv), envp.data());
+      _exit(127);
+    }
+  }
+  ~PausedRun() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  bool paused() {
+    int status = 0;
+    if (waitpid(pid_, &status, WUNTRACED) != pid_) return false;
+    if (WIFSTOPPED(status)) return true;
+    pid_ = -1;  // it ended
+    return false;
+  }
+  // Sends `signal`, lets the process continue, and returns its wait status.
+  int finish_with(int signal) {
+    kill(pid_, signal);
+    kill(pid_, SIGCONT);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return status;
+  }
+
+ private:
+  pid_t pid_ = -1;
+};
 
 TEST(Train, dpo_learns_the_preference) {
   TempDir dir;
@@ -59,21 +134,67 @@ TEST(Train, sft_lowers_the_completion_nll) {
 TEST(Train, killed_run_resumes_to_identical_weights) {
   TempDir dir;
   write_tiny_model(dir.path + "/model");
-  write_pairs(dir.path + "/pairs.jsonl", 16);
-  std::string common = "train dpo --model " + dir.path + "/model --data " + dir.path +
-                       "/pairs.jsonl --learning-rate 1e-3 --batch-size 2 --gradient-accumulation-steps 2 --epochs 3 "
-                       "--save-steps 3 --out ";
-  ASSERT_EQ(run_codealign(common + dir.path + "/whole").status, 0);
-  // Kill -9 once checkpoint-6 exists, then resume.
-  auto killed = run_command("(" + std::string(CODEALIGN_BINARY) + " " + common + dir.path + "/cut >/dev/null 2>&1 & pid=$!; "
-                            "for i in $(seq 1500); do [ -d " + dir.path + "/cut/checkpoint-6 ] && break; sleep 0.02; done; "
-                            "kill -9 $pid; wait $pid) 2>&1");
-  ASSERT_TRUE(std::filesystem::exists(dir.path + "/cut/checkpoint-6"));
-  EXPECT_FALSE(std::filesystem::exists(dir.path + "/cut/model.safetensors"));
-  auto resumed = run_codealign(common + dir.path + "/cut --resume");
+  // Each run has its own data file, so its own reference cache: the resumed run must compute
+  // the reference from the base model it reloads, not read what another run wrote.
+  write_pairs(dir.path + "/whole.jsonl", 16);
+  write_pairs(dir.path + "/cut.jsonl", 16);
+  auto args = [&](const std::string& name) {
+    return "train dpo --model " + dir.path + "/model --data " + dir.path + "/" + name + ".jsonl --out " + dir.path + "/" +
+           name + " --learning-rate 1e-3 --batch-size 2 --gradient-accumulation-steps 2 --epochs 3 --save-steps 3";
+  };
+  auto whole = run_codealign(args("whole"));
+  ASSERT_EQ(whole.status, 0) << whole.output;
+  ASSERT_EQ(metrics(dir.path + "/whole").size(), 12u);
+  {
+    // SIGKILL after step 7: checkpoint-6 is the newest, and the log has a line past it.
+    PausedRun cut(args("cut"), 7, dir.path + "/cut.log");
+    ASSERT_TRUE(cut.paused()) << read_file(dir.path + "/cut.log");
+    int status = cut.finish_with(SIGKILL);
+    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+  }
+  ASSERT_TRUE(fs::exists(dir.path + "/cut/checkpoint-6"));
+  EXPECT_FALSE(fs::exists(dir.path + "/cut/checkpoint-9"));
+  EXPECT_FALSE(fs::exists(dir.path + "/cut/model.safetensors"));
+  EXPECT_EQ(metrics(dir.path + "/cut").size(), 7u);
+  auto caches = reference_caches(dir.path + "/cut.jsonl");
+  ASSERT_EQ(caches.size(), 1u);
+  fs::remove(caches[0]);
+  auto resumed = run_codealign(args("cut") + " --resume");
   ASSERT_EQ(resumed.status, 0) << resumed.output;
-  EXPECT_NE(resumed.output.find("train: resuming from " + dir.path + "/cut/checkpoint-"), std::string::npos) << resumed.output;
-  EXPECT_EQ(read_file(dir.path + "/cut/model.safetensors"), read_file(dir.path + "/whole/model.safetensors"));
+  EXPECT_NE(resumed.output.find("train: resuming from " + dir.path + "/cut/checkpoint-6 at step 6"), std::string::npos)
+      << resumed.output;
+  EXPECT_EQ(reference_caches(dir.path + "/cut.jsonl").size(), 1u);  // computed again, by the resumed run
+  EXPECT_TRUE(same_bytes(dir.path + "/cut/model.safetensors", dir.path + "/whole/model.safetensors"));
+  EXPECT_EQ(metrics(dir.path + "/cut"), metrics(dir.path + "/whole"));
+}
+
+TEST(Train, killed_lora_run_resumes_to_identical_adapters) {
+  TempDir dir;
+  write_tiny_model(dir.path + "/model");
+  write_pairs(dir.path + "/whole.jsonl", 8);
+  write_pairs(dir.path + "/cut.jsonl", 8);
+  // Dropout on: the resumed run must also draw the same masks.
+  auto args = [&](const std::string& name) {
+    return "train dpo --model " + dir.path + "/model --data " + dir.path + "/" + name + ".jsonl --out " + dir.path + "/" +
+           name + " --learning-rate 5e-3 --batch-size 2 --epochs 2 --save-steps 2 --lora-rank 4 --lora-alpha 8 "
+           "--lora-dropout 0.1 --lora-target-modules q_proj,v_proj";
+  };
+  auto whole = run_codealign(args("whole"));
+  ASSERT_EQ(whole.status, 0) << whole.output;
+  ASSERT_EQ(metrics(dir.path + "/whole").size(), 8u);
+  {
+    PausedRun cut(args("cut"), 5, dir.path + "/cut.log");
+    ASSERT_TRUE(cut.paused()) << read_file(dir.path + "/cut.log");
+    cut.finish_with(SIGKILL);
+  }
+  ASSERT_TRUE(fs::exists(dir.path + "/cut/checkpoint-4"));
+  EXPECT_FALSE(fs::exists(dir.path + "/cut/model.safetensors"));
+  auto resumed = run_codealign(args("cut") + " --resume");
+  ASSERT_EQ(resumed.status, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("train: resuming from " + dir.path + "/cut/checkpoint-4 at step 4"), std::string::npos)
+      << resumed.output;
+  EXPECT_TRUE(same_bytes(dir.path + "/cut/adapter/adapter_model.safetensors", dir.path + "/whole/adapter/adapter_model.safetensors"));
+  EXPECT_TRUE(same_bytes(dir.path + "/cut/model.safetensors", dir.path + "/whole/model.safetensors"));
   EXPECT_EQ(metrics(dir.path + "/cut"), metrics(dir.path + "/whole"));
 }
 
@@ -85,7 +206,9 @@ TEST(Train, lora_changes_only_adapters_and_exports_base_plus_scaled_BA) {
                            "/out --learning-rate 5e-3 --batch-size 4 --epochs 3 --warmup-ratio 0 --lora-rank 4 --lora-alpha 8 "
                            "--lora-target-modules q_proj,v_proj,down_proj");
   ASSERT_EQ(run.status, 0) << run.output;
-  EXPECT_GT(metrics(dir.path + "/out").back()["rewards/margins"].get<double>(), 0.0);
+  auto log = metrics(dir.path + "/out");
+  ASSERT_EQ(log.size(), 12u);
+  EXPECT_GT(log.back()["rewards/margins"].get<double>(), 0.0);
   auto base = model::CausalLM::load(dir.path + "/model");
   auto merged = model::CausalLM::load(dir.path + "/out");
   auto with_adapters = model::CausalLM::load(dir.path + "/model");
@@ -113,17 +236,102 @@ TEST(Train, sigint_saves_a_checkpoint_and_exits_130_and_a_config_file_sets_optio
   write_tiny_model(dir.path + "/model");
   write_pairs(dir.path + "/pairs.jsonl", 16);
   write_text(dir.path + "/run.toml", "learning-rate = 1e-3\nbatch-size = 2\nepochs = 40\nloss-type = \"ipo\"\n");
-  auto run = run_command("(" + std::string(CODEALIGN_BINARY) + " train dpo --config " + dir.path + "/run.toml --model " + dir.path +
-                         "/model --data " + dir.path + "/pairs.jsonl --out " + dir.path + "/out >/dev/null 2>&1 & pid=$!; "
-                         "for i in $(seq 1500); do [ -s " + dir.path + "/out/metrics.jsonl ] && break; sleep 0.02; done; "
-                         "kill -INT $pid; wait $pid; echo $?)");
-  EXPECT_EQ(run.output, "130\n");
+  int status = 0;
+  {
+    // SIGINT arrives while the run is stopped after step 2 (its handler long installed), so
+    // it stops after exactly that step.
+    PausedRun run("train dpo --config " + dir.path + "/run.toml --model " + dir.path + "/model --data " + dir.path +
+                  "/pairs.jsonl --out " + dir.path + "/out", 2, dir.path + "/run.log");
+    ASSERT_TRUE(run.paused()) << read_file(dir.path + "/run.log");
+    status = run.finish_with(SIGINT);
+  }
+  ASSERT_TRUE(WIFEXITED(status)) << read_file(dir.path + "/run.log");
+  EXPECT_EQ(WEXITSTATUS(status), 130) << read_file(dir.path + "/run.log");
   auto log = metrics(dir.path + "/out");
-  ASSERT_FALSE(log.empty());
-  EXPECT_LT(log.size(), 320u);  // stopped early (40 epochs x 8 batches)
-  EXPECT_TRUE(std::filesystem::exists(dir.path + "/out/checkpoint-" + std::to_string(log.back()["step"].get<int>())));
-  EXPECT_NEAR(log.front()["learning_rate"].get<double>(), 0.0, 1e-12);  // warm-up starts at 0, as in HF
+  ASSERT_EQ(log.size(), 2u);
+  EXPECT_TRUE(fs::exists(dir.path + "/out/checkpoint-2/trainer_state.json"));
+  EXPECT_FALSE(fs::exists(dir.path + "/out/model.safetensors"));  // not a finished run
+  EXPECT_NEAR(log[0]["learning_rate"].get<double>(), 0.0, 1e-12);  // warm-up starts at 0, as in HF
   EXPECT_NEAR(log[1]["learning_rate"].get<double>(), 1e-3 / 32, 1e-9);  // 10% of 320 steps: 32 warm-up steps
+  // ipo from the config file: its loss at policy == reference is (0 - 1/(2 beta))^2 = 25.
+  EXPECT_NEAR(log[0]["loss"].get<double>(), 25.0, 1e-4);
+}
+
+TEST(Train, a_stale_or_cut_reference_cache_is_computed_again) {
+  TempDir dir;
+  write_tiny_model(dir.path + "/a", 1);
+  write_tiny_model(dir.path + "/b", 2);
+  write_pairs(dir.path + "/pairs.jsonl", 4);
+  // At step 1 the policy is the reference, so the rewards are 0 only when the reference
+  // log-probs are this model's, of these pairs.
+  auto check_run = [&](const std::string& model, const std::string& out) {
+    auto run = run_codealign("train dpo --model " + dir.path + "/" + model + " --data " + dir.path + "/pairs.jsonl --out " +
+                             dir.path + "/" + out + " --batch-size 2 --max-steps 1");
+    ASSERT_EQ(run.status, 0) << run.output;
+    auto log = metrics(dir.path + "/" + out);
+    ASSERT_EQ(log.size(), 1u);
+    EXPECT_NEAR(log[0]["rewards/chosen"].get<double>(), 0.0, 1e-5) << out;
+    EXPECT_NEAR(log[0]["rewards/rejected"].get<double>(), 0.0, 1e-5) << out;
+  };
+  check_run("a", "a1");
+  check_run("b", "b1");  // a's cache beside the same data is stale for b
+  auto caches = reference_caches(dir.path + "/pairs.jsonl");
+  ASSERT_EQ(caches.size(), 2u);
+  // One cache cut mid-line (a full disk, a copy cut short), one short of lines with wrong values.
+  std::string text = read_file(caches[0]);
+  write_text(caches[0], text.substr(0, text.size() / 2 + 3));
+  write_text(caches[1], R"({"chosen": -1.0, "rejected": -2.0})" "\n");
+  check_run("a", "a2");
+  check_run("b", "b2");
+  for (const std::string& cache : reference_caches(dir.path + "/pairs.jsonl")) {
+    std::string written = read_file(cache);
+    EXPECT_EQ(std::count(written.begin(), written.end(), '\n'), 4) << cache;
+  }
+}
+
+TEST(Train, the_last_step_of_an_uneven_accumulation_averages_the_micro_batches_it_has) {
+  TempDir dir;
+  write_tiny_model(dir.path + "/model");
+  // Identical examples: every micro-batch has the same loss and gradient at the same weights.
+  std::string line = R"({"prompt": "def square(x):\n", "completion": "    return x * x\n"})" "\n";
+  write_text(dir.path + "/three.jsonl", line + line + line);
+  write_text(dir.path + "/two.jsonl", line + line);
+  std::string common = "train sft --model " + dir.path + "/model --batch-size 1 --learning-rate 1e-3 "
+                       "--lr-scheduler-type constant --warmup-ratio 0 --epochs 1";
+  // 3 micro-batches, 2 per step: step 2 has one. Against 2 steps of one micro-batch each.
+  auto uneven = run_codealign(common + " --gradient-accumulation-steps 2 --data " + dir.path + "/three.jsonl --out " +
+                              dir.path + "/uneven");
+  ASSERT_EQ(uneven.status, 0) << uneven.output;
+  auto single = run_codealign(common + " --data " + dir.path + "/two.jsonl --out " + dir.path + "/single");
+  ASSERT_EQ(single.status, 0) << single.output;
+  auto got = metrics(dir.path + "/uneven"), expected = metrics(dir.path + "/single");
+  ASSERT_EQ(got.size(), 2u);
+  ASSERT_EQ(expected.size(), 2u);
+  for (size_t i = 0; i < 2; ++i)
+    for (const char* key : {"loss", "grad_norm"})
+      EXPECT_NEAR(got[i][key].get<double>(), expected[i][key].get<double>(), 1e-6 * expected[i][key].get<double>())
+          << "step " << i + 1 << " " << key;
+  EXPECT_TRUE(same_bytes(dir.path + "/uneven/model.safetensors", dir.path + "/single/model.safetensors"));
+}
+
+TEST(Train, simpo_needs_no_reference_and_rewards_length_normalised_log_probs) {
+  TempDir dir;
+  write_tiny_model(dir.path + "/model");
+  write_pairs(dir.path + "/pairs.jsonl", 4);
+  auto run = run_codealign("train dpo --loss-type simpo --beta 2 --simpo-gamma 1 --model " + dir.path + "/model --data " +
+                           dir.path + "/pairs.jsonl --out " + dir.path + "/out --batch-size 1 --max-steps 2");
+  ASSERT_EQ(run.status, 0) << run.output;
+  EXPECT_TRUE(reference_caches(dir.path + "/pairs.jsonl").empty());  // reference-free: none computed
+  auto log = metrics(dir.path + "/out");
+  ASSERT_EQ(log.size(), 2u);
+  for (const auto& step : log) {
+    // One pair per step; " a + b\n" and " a - b\n" are 4 tokens each, plus EOS.
+    double chosen = step["rewards/chosen"].get<double>(), rejected = step["rewards/rejected"].get<double>();
+    EXPECT_NEAR(chosen, 2 * step["logps/chosen"].get<double>() / 5, 1e-4);
+    EXPECT_NEAR(rejected, 2 * step["logps/rejected"].get<double>() / 5, 1e-4);
+    // SimPO eq. 6: -log sigmoid(beta (avg_w - avg_l) - gamma).
+    EXPECT_NEAR(step["loss"].get<double>(), std::log1p(std::exp(-(chosen - rejected - 1.0))), 1e-5);
+  }
 }
 
 TEST(Train, a_non_finite_loss_stops_the_run_naming_step_and_lines) {
