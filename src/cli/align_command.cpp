@@ -45,15 +45,18 @@ void print_summary(const Json& summary) {
   }
 }
 
-// The options as TOML that `--config` reads back: where the run lives, whether it resumes and
-// how many workers run it are left out (they change nothing in its results), and so are unset
+// The options as TOML that `--config` reads back: where the run lives, whether it resumes, how
+// many workers run it and where outcomes are cached are left out (they change nothing in its
+// results), and so are unset
 // values (written as "", which would read back as an empty stop string).
 std::string options_text(const CLI::App* command) {
   std::istringstream lines(command->config_to_str(true, false));
   std::string text;
   for (std::string line; std::getline(lines, line);) {
     std::string key = line.substr(0, line.find('='));
-    if (key == "config" || key == "out" || key == "resume" || key == "workers" || line.ends_with("=\"\"")) continue;
+    if (key == "config" || key == "out" || key == "resume" || key == "workers" || key == "execution-cache" ||
+        line.ends_with("=\"\""))
+      continue;
     text += line + "\n";
   }
   return text;
@@ -75,6 +78,7 @@ Command add_align_command(CLI::App& app) {
   pipeline::AlignConfig& c = o->config;
   c.data_dir = tasks::default_data_dir();
   c.execution.hardened = true;
+  c.execution_cache = evaluation::default_cache_dir().empty() ? "" : evaluation::default_cache_dir() + "/executions.sqlite";
   CLI::App* sub = app.add_subcommand(
       "align", "Align a model with execution feedback: on-policy rounds of sample, execute, pairs, DPO/RFT, evaluate");
   sub->add_option("--config", o->config_file,
@@ -112,6 +116,10 @@ Command add_align_command(CLI::App& app) {
   sub->add_flag("--official-execution", o->official_execution,
                 "Judge training samples with the official harnesses' semantics instead of hardened tests (which "
                 "refuse objects whose __eq__ lies)");
+  sub->add_option("--execution-cache", c.execution_cache,
+                  "SQLite file of execution outcomes shared by rounds and runs: a program judged before is not "
+                  "run again (\"\": none)")
+      ->capture_default_str();
   sub->add_option("--data-dir", c.data_dir, "Benchmark data ($CODEALIGN_DATA_DIR)")->capture_default_str();
   add_train_options(sub, o->train, "train-");
   return [o, sub] {

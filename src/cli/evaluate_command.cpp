@@ -11,12 +11,6 @@
 namespace codealign::cli {
 namespace {
 
-std::string default_cache_dir() {
-  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return std::string(xdg) + "/codealign";
-  if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.cache/codealign";
-  return "";
-}
-
 std::vector<evaluation::Sample> canonical_samples(const tasks::TaskSet& set) {
   std::vector<evaluation::Sample> samples;
   for (const auto& task : set.tasks) {
@@ -32,7 +26,7 @@ std::vector<evaluation::Sample> canonical_samples(const tasks::TaskSet& set) {
 Command add_evaluate_command(CLI::App& app) {
   struct Options {
     std::string benchmark = "humaneval", tasks_file, samples, out, data_dir = tasks::default_data_dir();
-    std::string interpreter = "/usr/bin/python3", cache_dir = default_cache_dir();
+    std::string interpreter = "/usr/bin/python3", cache_dir = evaluation::default_cache_dir();
     int workers = 0;
     size_t memory_mb = 4096;
     bool json = false, no_cache = false;

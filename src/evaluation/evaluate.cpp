@@ -36,6 +36,36 @@ sandbox::Outcome too_large(size_t bytes, size_t limit) {
   return o;
 }
 
+// Runs the jobs the execution cache (if any) has not seen, and keeps their outcomes there.
+std::vector<sandbox::Outcome> run_jobs(const std::vector<sandbox::Job>& jobs, sandbox::Executor& executor,
+                                       ExecutionCache* cache, const std::string& label, Report& report) {
+  std::vector<sandbox::Outcome> outcomes(jobs.size());
+  std::vector<std::string> keys(jobs.size());
+  std::vector<size_t> missing;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    std::optional<sandbox::Outcome> known;
+    if (cache) known = cache->find(keys[i] = executor.job_key(jobs[i]));
+    if (known) outcomes[i] = std::move(*known);
+    else missing.push_back(i);
+  }
+  std::vector<sandbox::Job> to_run;
+  for (size_t i : missing) to_run.push_back(jobs[i]);
+  std::vector<sandbox::Outcome> ran;
+  {
+    Progress progress("evaluate (" + label + ")", to_run.size());
+    ran = executor.run(to_run, [&](size_t n) { progress.advance(n); });
+  }
+  std::vector<std::pair<std::string, sandbox::Outcome>> fresh;
+  for (size_t j = 0; j < missing.size(); ++j) {
+    outcomes[missing[j]] = ran[j];
+    if (cache && ran[j].verdict != sandbox::Verdict::crashed) fresh.emplace_back(keys[missing[j]], ran[j]);
+  }
+  if (cache) cache->store(fresh);
+  report.jobs = jobs.size();
+  report.cached_jobs = jobs.size() - missing.size();
+  return outcomes;
+}
+
 void compute_pass_at_k(Report& report, const std::vector<int>& ks, bool has_plus) {
   std::map<std::string, std::pair<int, int>> base, plus;  // task -> (n, c)
   for (const auto& r : report.results) {
@@ -99,11 +129,7 @@ Report evaluate(const tasks::TaskSet& tasks, const std::vector<Sample>& samples,
       jobs.back().hardened = options.hardened;
     }
   }
-  std::vector<sandbox::Outcome> outcomes;
-  {
-    Progress progress("evaluate (" + tasks.name + ")", jobs.size());
-    outcomes = executor.run(jobs, [&](size_t n) { progress.advance(n); });
-  }
+  std::vector<sandbox::Outcome> outcomes = run_jobs(jobs, executor, options.execution_cache, tasks.name, report);
   for (size_t i = 0; i < samples.size(); ++i) {
     if (base_job[i] >= 0) report.results[i].base = outcomes[base_job[i]];
     if (plus_job[i] >= 0) report.results[i].plus = outcomes[plus_job[i]];

@@ -5,6 +5,7 @@
 // left half-written.
 #pragma once
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -28,6 +29,29 @@ struct Sample {
 // malformed JSON, non-UTF-8 bytes, missing fields and task ids absent from `tasks`.
 std::vector<Sample> read_samples(const std::string& path, const tasks::TaskSet& tasks);
 
+// Where codealign keeps caches: $XDG_CACHE_HOME/codealign, else ~/.cache/codealign ("" when
+// neither is set).
+std::string default_cache_dir();
+
+// Outcomes of jobs already run, kept in SQLite and shared by rounds and runs: a job whose key
+// (sandbox::Executor::job_key) is there is not run again. Crashes (a worker lost) are not kept.
+// Writers take turns through SQLite's lock.
+class ExecutionCache {
+ public:
+  explicit ExecutionCache(const std::string& path);  // created when missing; Error names the path
+  ~ExecutionCache();
+  ExecutionCache(const ExecutionCache&) = delete;
+  ExecutionCache& operator=(const ExecutionCache&) = delete;
+
+  std::optional<sandbox::Outcome> find(const std::string& key);
+  void store(const std::vector<std::pair<std::string, sandbox::Outcome>>& outcomes);  // one transaction
+
+ private:
+  struct Database;
+  std::unique_ptr<Database> db_;
+  std::string path_;
+};
+
 struct Options {
   std::vector<int> ks = {1, 10, 100};
   double timeout_s = 10.0;            // assertion-style tests, per sample
@@ -37,6 +61,7 @@ struct Options {
   size_t max_program_bytes = 1 << 20; // larger programs are not run (verdict runtime_error)
   std::string cache_dir;              // ground-truth cache; "" disables it
   bool hardened = false;              // assertion tests compare plain values only (sandbox::Job::hardened)
+  ExecutionCache* execution_cache = nullptr;  // outcomes of jobs run before (not owned); null: none
 };
 
 struct SampleResult {
@@ -53,6 +78,7 @@ struct Report {
   std::vector<SampleResult> results;                      // in input order
   std::map<std::string, std::map<std::string, double>> pass_at_k;  // group -> "pass@k" -> value
   std::map<std::string, size_t> verdicts;                 // base verdict counts
+  size_t jobs = 0, cached_jobs = 0;                       // jobs answered, of them from the execution cache
   double wall_s = 0;
 };
 

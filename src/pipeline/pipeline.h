@@ -64,6 +64,7 @@ struct AlignConfig {
   sandbox::Config sandbox;
   evaluation::Options execution;  // training tasks' execution (hardened by default)
   evaluation::Options evaluation;  // evaluation sets' (the official harnesses' semantics)
+  std::string execution_cache;     // SQLite file of outcomes shared by rounds and runs; "": none
   std::string options_text;  // the resolved options as TOML: written to config.toml, compared on resume
 };
 
@@ -74,7 +75,9 @@ std::vector<std::string> overlapping_tasks(const tasks::TaskSet& train, const ta
 
 // Runs (or, with `resume`, continues) the rounds in `run_dir`, which must be new or empty or,
 // with `resume`, hold a run started with the same options_text. Returns the summary JSON (also
-// written to summary.json).
+// written to summary.json) and says on stderr how many jobs the execution cache answered.
+// The run directory's files do not depend on the cache, the number of workers or
+// interruptions: a resumed run ends with the files of a whole one (wall times aside).
 nlohmann::json align(const AlignConfig& config, const std::string& run_dir, bool resume);
 
 }  // namespace codealign::pipeline

@@ -60,6 +60,10 @@ class Run {
     for (const std::string& name : config.eval_sets) eval_sets_.push_back(tasks::load_task_source(name, config.data_dir));
     check_overlap();
     tokenizer_path_ = config.tokenizer.empty() ? config.model : config.tokenizer;
+    if (!config.execution_cache.empty()) {
+      fs::create_directories(fs::absolute(config.execution_cache).parent_path());
+      cache_ = std::make_unique<evaluation::ExecutionCache>(config.execution_cache);
+    }
   }
 
   Json run() {
@@ -80,7 +84,7 @@ class Run {
         record["samples"][label] = samples;
         for (const std::string& method : methods) {
           Json result = train_and_evaluate(method, model, base, round, samples);
-          if (result.contains("model")) policy[method] = result["model"].get<std::string>();
+          if (result.contains("model")) policy[method] = (dir_ / result["model"].get<std::string>()).string();
           else stop = stop || config_.stop_on_empty_round;
           record["methods"][method] = result;
         }
@@ -88,6 +92,9 @@ class Run {
       summary["rounds"].push_back(record);
       if (stop) say("round " + std::to_string(round) + " gave no training data; stopping (stop_on_empty_round)");
     }
+    if (cache_)
+      say("execution cache: " + std::to_string(cached_jobs_) + " of " + std::to_string(jobs_) +
+          " jobs of this invocation answered without running (" + config_.execution_cache + ")");
     AtomicFile file((dir_ / "summary.json").string());
     file.write(summary.dump(2) + "\n");
     file.commit();
@@ -104,6 +111,13 @@ class Run {
     for (size_t i = 0; i < std::min<size_t>(3, found.size()); ++i) first += "\n  " + found[i];
     throw Error("align: " + std::to_string(found.size()) + " evaluation task(s) overlap the training tasks '" +
                 config_.train_tasks + "'; the first:" + first);
+  }
+
+  // A model trained in this run by its path inside the run directory (so that a run's files do
+  // not depend on where it lives); any other as given.
+  std::string name_of(const std::string& model_path) const {
+    fs::path relative = fs::path(model_path).lexically_relative(dir_);
+    return !relative.empty() && *relative.begin() != ".." ? relative.string() : model_path;
   }
 
   sandbox::Executor& executor() {
@@ -126,9 +140,13 @@ class Run {
       model::CausalLM model = model::CausalLM::load(model_path);
       sample_tasks(model, tokenizer(), tasks, sampling, samples_path);
     }
+    evaluation::Options cached = options;
+    cached.execution_cache = cache_.get();
     evaluation::Report report =
-        evaluation::evaluate(tasks, evaluation::read_samples(samples_path, tasks), executor(), options);
+        evaluation::evaluate(tasks, evaluation::read_samples(samples_path, tasks), executor(), cached);
     evaluation::write_results(report, (stage / "results.jsonl").string());
+    jobs_ += report.jobs;
+    cached_jobs_ += report.cached_jobs;
     return report;
   }
 
@@ -140,7 +158,7 @@ class Run {
         results[set.name] = *done;
         continue;
       }
-      say("evaluate " + model_path + " on " + set.name + " (greedy, " + std::to_string(set.tasks.size()) + " tasks)");
+      say("evaluate " + name_of(model_path) + " on " + set.name + " (greedy, " + std::to_string(set.tasks.size()) + " tasks)");
       SampleConfig greedy = config_.sampling;
       greedy.sampling.temperature = 0;
       greedy.sampling.samples_per_prompt = 1;
@@ -155,7 +173,7 @@ class Run {
     fs::path executed = base / "execute", pairs = base / "preferences";
     if (!completed(executed)) {
       say("round " + std::to_string(round) + ": sample " + std::to_string(config_.samples_per_task) + " per task of " +
-          std::to_string(train_tasks_.tasks.size()) + " tasks from " + model_path + ", then execute");
+          std::to_string(train_tasks_.tasks.size()) + " tasks from " + name_of(model_path) + ", then execute");
       SampleConfig sampling = config_.sampling;
       sampling.sampling.samples_per_prompt = config_.samples_per_task;
       sampling.sampling.seed += uint64_t(round) * 1000003;  // other rounds, other samples
@@ -167,7 +185,7 @@ class Run {
     std::string samples = (executed / "samples.jsonl").string(), results = (executed / "results.jsonl").string();
     auto judged = preferences::read_judged(samples, results, train_tasks_);
     preferences::Pairs made = preferences::make_pairs(judged, config_.pairs);
-    preferences::Provenance provenance{round, model_path};
+    preferences::Provenance provenance{round, name_of(model_path)};
     preferences::write_pairs((pairs / "pairs.jsonl").string(), made, train_tasks_, provenance);
     auto rft = preferences::rft_examples(judged, config_.rft_max_per_task, config_.pairs.seed);
     preferences::write_rft((pairs / "rft.jsonl").string(), rft, train_tasks_);
@@ -202,7 +220,7 @@ class Run {
       complete(stage, {{"examples", examples}, {"metrics", last_metrics(stage)}});
     }
     Json result = *completed(stage);
-    result["model"] = stage.string();
+    result["model"] = name_of(stage.string());
     result["eval"] = evaluate_policy(stage.string(), base.parent_path() / method);
     return result;
   }
@@ -214,6 +232,8 @@ class Run {
   std::string tokenizer_path_;
   std::optional<tokenizer::Tokenizer> tokenizer_;
   std::unique_ptr<sandbox::Executor> executor_;
+  std::unique_ptr<evaluation::ExecutionCache> cache_;
+  size_t jobs_ = 0, cached_jobs_ = 0;
 };
 
 }  // namespace

@@ -39,10 +39,7 @@ std::vector<int32_t> ids_field(const Json& j, const JsonlLine& line) {
 
 sandbox::Verdict verdict_field(const Json& j, const char* name, const JsonlLine& line) {
   std::string text = string_field(j, name, line);
-  for (sandbox::Verdict v : {sandbox::Verdict::passed, sandbox::Verdict::failed, sandbox::Verdict::runtime_error,
-                             sandbox::Verdict::syntax_error, sandbox::Verdict::timeout,
-                             sandbox::Verdict::out_of_memory, sandbox::Verdict::crashed})
-    if (text == sandbox::verdict_name(v)) return v;
+  if (auto verdict = sandbox::verdict_from_name(text)) return *verdict;
   throw Error(line.where() + "field '" + name + "' holds an unknown verdict '" + text + "'");
 }
 

@@ -23,9 +23,8 @@ ScoreConfig parse_score_config(const std::string& spec) {
     size_t eq = item.find('=');
     if (eq == std::string::npos) throw Error("preferences: score weight '" + item + "' is not VERDICT=WEIGHT");
     std::string name = item.substr(0, eq), value = item.substr(eq + 1);
-    auto verdict = std::find_if(all_verdicts.begin(), all_verdicts.end(),
-                                [&](sandbox::Verdict v) { return name == sandbox::verdict_name(v); });
-    if (verdict == all_verdicts.end()) {
+    auto verdict = sandbox::verdict_from_name(name);
+    if (!verdict) {
       std::vector<std::string> names;
       for (sandbox::Verdict v : all_verdicts) names.push_back(sandbox::verdict_name(v));
       throw Error("preferences: unknown verdict '" + name + "' in score weights" + did_you_mean(name, names));

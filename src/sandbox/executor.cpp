@@ -54,9 +54,7 @@ Wire to_wire(const Job& job, const Limits& limits) {
 }
 
 Verdict parse_verdict(const std::string& name) {
-  for (Verdict v : {Verdict::passed, Verdict::failed, Verdict::runtime_error, Verdict::syntax_error, Verdict::timeout,
-                    Verdict::out_of_memory, Verdict::crashed})
-    if (name == verdict_name(v)) return v;
+  if (auto verdict = verdict_from_name(name)) return *verdict;
   throw Error("sandbox: unknown verdict '" + name + "' from the harness");
 }
 
@@ -138,6 +136,11 @@ Executor::~Executor() = default;
 const std::string& Executor::isolation() const { return impl_->isolation; }
 const Config& Executor::config() const { return impl_->config; }
 const std::string& Executor::interpreter_version() const { return impl_->interpreter_version; }
+
+std::string Executor::job_key(const Job& job) const {
+  Wire wire = to_wire(job, impl_->config.limits);
+  return ContentHash().add(wire.message).add(wire.expected).add(impl_->interpreter_version).hex();
+}
 
 Outcome Executor::run_one(const Job& job) { return run({job}).front(); }
 

@@ -15,4 +15,11 @@ const char* verdict_name(Verdict verdict) {
   return "crashed";
 }
 
+std::optional<Verdict> verdict_from_name(std::string_view name) {
+  for (Verdict v : {Verdict::passed, Verdict::failed, Verdict::runtime_error, Verdict::syntax_error, Verdict::timeout,
+                    Verdict::out_of_memory, Verdict::crashed})
+    if (name == verdict_name(v)) return v;
+  return std::nullopt;
+}
+
 }  // namespace codealign::sandbox

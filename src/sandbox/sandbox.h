@@ -19,7 +19,9 @@
 #pragma once
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace codealign::sandbox {
@@ -43,6 +45,7 @@ struct Config {
 
 enum class Verdict { passed, failed, runtime_error, syntax_error, timeout, out_of_memory, crashed };
 const char* verdict_name(Verdict verdict);
+std::optional<Verdict> verdict_from_name(std::string_view name);  // nullopt for an unknown name
 
 // How a program is tested. Exactly one of `tests` and `inputs_json` is used.
 struct Job {
@@ -103,6 +106,9 @@ class Executor {
   // The sandboxed interpreter's version as its harness reported it ("python 3.11.2, numpy"):
   // part of every cache key of results that depend on the interpreter.
   const std::string& interpreter_version() const;
+  // A content hash of all that decides `job`'s outcome here: the job, the limits and the
+  // interpreter's version. Keys caches of outcomes kept across runs.
+  std::string job_key(const Job& job) const;
 
  private:
   struct Impl;

@@ -3,8 +3,8 @@
 // mixed outcomes, pairs and RFT data within seconds.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <filesystem>
-#include <fstream>
 
 #include "common/files.h"
 #include "common/jsonl.h"
@@ -33,7 +33,8 @@ class Align : public ::testing::Test {
     return run_codealign("align -m " + stories + "stories260K.bin --tokenizer " + stories + "tok512.bin --train-tasks " +
                          dir_.path + "/train.jsonl --eval " + dir_.path + "/eval.jsonl --method dpo,rft --rounds 2 " +
                          "--samples-per-task 8 --max-new-tokens 48 --eval-max-new-tokens 32 -j 2 --train-max-length 128 " +
-                         "--data-dir " + data_dir() + " -o " + dir_.path + "/" + run + " " + extra + " 2>&1");
+                         "--data-dir " + data_dir() + " --execution-cache " + dir_.path + "/executions.sqlite -o " +
+                         dir_.path + "/" + run + " " + extra + " 2>&1");
   }
   std::string path(const std::string& relative) const { return dir_.path + "/" + relative; }
   size_t jsonl_lines(const std::string& relative) const {
@@ -121,6 +122,27 @@ TEST_F(Align, ResumeRedoesOnlyWhatIsMissingAndGivesTheSameFiles) {
   EXPECT_EQ(read_file(path("run/round-2/dpo/preferences/pairs.jsonl")), pairs);
   EXPECT_EQ(read_file(path("run/round-2/dpo/train/model.safetensors")), model);
   EXPECT_EQ(read_file(path("run/summary.json")), summary);
+}
+
+// "align: execution cache: C of J jobs ..." -> {C, J}
+std::pair<int, int> cache_use(const std::string& output) {
+  size_t at = output.find("align: execution cache: ");
+  int cached = -1, jobs = -1;
+  if (at != std::string::npos) std::sscanf(output.c_str() + at, "align: execution cache: %d of %d", &cached, &jobs);
+  return {cached, jobs};
+}
+
+TEST_F(Align, AnotherRunOfTheSameProgramsRunsNothingAndWritesTheSameFiles) {
+  CommandResult first = align("run");
+  ASSERT_EQ(first.status, 0) << first.output;
+  int jobs = cache_use(first.output).second;  // programs repeated within the run were cached already
+  EXPECT_GT(jobs, 70) << first.output;          // 3 x 24 on-policy samples and 5 greedy evaluations
+  CommandResult second = align("again");
+  ASSERT_EQ(second.status, 0) << second.output;
+  EXPECT_EQ(cache_use(second.output), std::make_pair(jobs, jobs)) << second.output;
+  EXPECT_EQ(read_file(path("again/summary.json")), read_file(path("run/summary.json")));
+  EXPECT_EQ(read_file(path("again/round-2/rft/preferences/pairs.jsonl")),
+            read_file(path("run/round-2/rft/preferences/pairs.jsonl")));
 }
 
 TEST_F(Align, EvaluationTasksThatOverlapTrainingAreRefused) {
