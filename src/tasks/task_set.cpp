@@ -64,7 +64,7 @@ sandbox::Job assertion_job(const Task& task, const std::string& program) {
 
 std::string default_data_dir() {
   const char* env = std::getenv("CODEALIGN_DATA_DIR");
-  return env && *env ? env : "../shared/data";
+  return env && *env ? env : CODEALIGN_BUNDLED_DATA_DIR;
 }
 
 std::string read_source(TaskSet& set) {

@@ -66,7 +66,7 @@ std::string sample_program(const Task& task, const std::string& text, bool is_co
 // The assertion-style job for a program.
 sandbox::Job assertion_job(const Task& task, const std::string& program);
 
-// The data directory: $CODEALIGN_DATA_DIR, else ../shared/data.
+// The data directory: $CODEALIGN_DATA_DIR, else the benchmarks shipped in the checkout's data/.
 std::string default_data_dir();
 
 }  // namespace codealign::tasks

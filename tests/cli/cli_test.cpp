@@ -5,6 +5,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "common/files.h"
 #include "support/test_support.h"
 
 namespace codealign {
@@ -39,6 +40,24 @@ TEST(Cli, EvaluateWritesResultsAndJsonSummary) {
   EXPECT_EQ(results[1]["passed"], true);
   EXPECT_EQ(results[1]["result"], "passed");
   EXPECT_EQ(results[1]["tests_passed"], results[1]["tests_total"]);
+}
+
+// Users have no ../shared/data: without $CODEALIGN_DATA_DIR the binary reads the benchmarks
+// shipped in the checkout's data/, which must be the files the tests check against.
+TEST(Cli, BenchmarksShipWithTheCheckout) {
+  for (const char* file : {"humaneval/HumanEval.jsonl.gz", "humanevalplus/HumanEvalPlus.jsonl.gz", "mbpp/mbpp.jsonl",
+                           "mbpp/sanitized-mbpp.json", "mbppplus/MbppPlus.jsonl.gz"}) {
+    std::string shipped = std::string(CODEALIGN_SOURCE_DIR) + "/data/benchmarks/" + file;
+    EXPECT_TRUE(read_file(shipped) == read_file(testing::data_dir() + "/benchmarks/" + file)) << shipped;
+  }
+  testing::TempDir dir;
+  auto result = testing::run_command("cd " + dir.path + " && env -u CODEALIGN_DATA_DIR " + CODEALIGN_BINARY +
+                                     " evaluate --benchmark mbpp:prompt --json 2>&1");
+  ASSERT_EQ(result.status, 0) << result.output;
+  auto summary = nlohmann::json::parse(result.output);
+  EXPECT_EQ(summary["benchmark"], "mbpp:prompt");
+  EXPECT_EQ(summary["tasks"], 10);
+  EXPECT_DOUBLE_EQ(summary["base"]["pass@1"].get<double>(), 1.0);
 }
 
 TEST(Cli, BadSamplesFailWithFileAndLineAndNoOutput) {
