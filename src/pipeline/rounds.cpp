@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "common/files.h"
 #include "common/jsonl.h"
+#include "pipeline/pause_point.h"
 #include "pipeline/pipeline.h"
 
 namespace codealign::pipeline {
@@ -28,6 +29,14 @@ Json complete(const fs::path& stage, const Json& summary) {
   file.write(summary.dump(2) + "\n");
   file.commit();
   return summary;
+}
+
+// The temporary files (common/files.h: "<path>.tmp.<pid>") that a killed run left in a stage
+// it had not completed.
+void remove_partial_files(const fs::path& stage) {
+  for (const auto& entry : fs::directory_iterator(stage))
+    if (entry.is_regular_file() && entry.path().filename().string().find(".tmp.") != std::string::npos)
+      fs::remove(entry.path());
 }
 
 // "mbpp:test" -> "mbpp-test"; a tasks file -> its stem.
@@ -135,6 +144,7 @@ class Run {
                                         const SampleConfig& sampling, const evaluation::Options& options,
                                         const fs::path& stage) {
     fs::create_directories(stage);
+    remove_partial_files(stage);
     std::string samples_path = (stage / "samples.jsonl").string();
     if (!fs::exists(samples_path)) {  // an atomic file: present means whole
       model::CausalLM model = model::CausalLM::load(model_path);
@@ -144,6 +154,7 @@ class Run {
     cached.execution_cache = cache_.get();
     evaluation::Report report =
         evaluation::evaluate(tasks, evaluation::read_samples(samples_path, tasks), executor(), cached);
+    pause_point("execute:" + tasks.name);
     evaluation::write_results(report, (stage / "results.jsonl").string());
     jobs_ += report.jobs;
     cached_jobs_ += report.cached_jobs;
@@ -182,6 +193,7 @@ class Run {
     }
     if (auto done = completed(pairs)) return *done;
     fs::create_directories(pairs);
+    remove_partial_files(pairs);
     std::string samples = (executed / "samples.jsonl").string(), results = (executed / "results.jsonl").string();
     auto judged = preferences::read_judged(samples, results, train_tasks_);
     preferences::Pairs made = preferences::make_pairs(judged, config_.pairs);

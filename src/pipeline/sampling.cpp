@@ -3,6 +3,7 @@
 
 #include "common/files.h"
 #include "common/progress.h"
+#include "pipeline/pause_point.h"
 #include "pipeline/pipeline.h"
 
 namespace codealign::pipeline {
@@ -56,6 +57,7 @@ void sample_tasks(const model::CausalLM& model, const tokenizer::Tokenizer& toke
       out.write(sample_line(tasks.tasks[first + s.prompt_index].task_id, s, config.chat.has_value())
                     .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
                 "\n");
+    pause_point("sample:" + tasks.name);
   }
   out.commit();
 }

@@ -3,8 +3,12 @@
 // mixed outcomes, pairs and RFT data within seconds.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+
 #include <cstdio>
 #include <filesystem>
+#include <map>
 
 #include "common/files.h"
 #include "common/jsonl.h"
@@ -27,14 +31,18 @@ class Align : public ::testing::Test {
     write_text(dir_.path + "/train.jsonl", train_tasks);
     write_text(dir_.path + "/eval.jsonl", eval_tasks);
   }
-  // Two rounds of DPO and RFT into `run` (relative to the test's directory).
-  CommandResult align(const std::string& run, const std::string& extra = "") const {
+  // Two rounds of DPO and RFT into `run` (relative to the test's directory); `cache`: the
+  // test's execution cache, or none.
+  std::string align_args(const std::string& run, const std::string& extra = "", bool cache = true) const {
     std::string stories = data_dir() + "/models/stories260K/";
-    return run_codealign("align -m " + stories + "stories260K.bin --tokenizer " + stories + "tok512.bin --train-tasks " +
-                         dir_.path + "/train.jsonl --eval " + dir_.path + "/eval.jsonl --method dpo,rft --rounds 2 " +
-                         "--samples-per-task 8 --max-new-tokens 48 --eval-max-new-tokens 32 -j 2 --train-max-length 128 " +
-                         "--data-dir " + data_dir() + " --execution-cache " + dir_.path + "/executions.sqlite -o " +
-                         dir_.path + "/" + run + " " + extra + " 2>&1");
+    return "align -m " + stories + "stories260K.bin --tokenizer " + stories + "tok512.bin --train-tasks " + dir_.path +
+           "/train.jsonl --eval " + dir_.path + "/eval.jsonl --method dpo,rft --rounds 2 --samples-per-task 8 " +
+           "--max-new-tokens 48 --eval-max-new-tokens 32 -j 2 --train-max-length 128 --data-dir " + data_dir() +
+           " --execution-cache '" + (cache ? dir_.path + "/executions.sqlite" : "") + "' -o " + dir_.path + "/" + run + " " +
+           extra;
+  }
+  CommandResult align(const std::string& run, const std::string& extra = "") const {
+    return run_codealign(align_args(run, extra) + " 2>&1");
   }
   std::string path(const std::string& relative) const { return dir_.path + "/" + relative; }
   size_t jsonl_lines(const std::string& relative) const {
@@ -122,6 +130,54 @@ TEST_F(Align, ResumeRedoesOnlyWhatIsMissingAndGivesTheSameFiles) {
   EXPECT_EQ(read_file(path("run/round-2/dpo/preferences/pairs.jsonl")), pairs);
   EXPECT_EQ(read_file(path("run/round-2/dpo/train/model.safetensors")), model);
   EXPECT_EQ(read_file(path("run/summary.json")), summary);
+}
+
+// The files a run ends with that do not hold wall times: samples, pairs, RFT data, trained
+// weights, stage markers and the summary; and no temporary file anywhere.
+std::map<std::string, std::string> outcome_files(const std::string& run) {
+  std::map<std::string, std::string> files;
+  for (const auto& entry : fs::recursive_directory_iterator(run)) {
+    std::string name = entry.path().filename().string();
+    if (name.find(".tmp.") != std::string::npos) files["temporary " + entry.path().string()] = "";
+    if (!entry.is_regular_file() || entry.path().string().find("/checkpoint-") != std::string::npos) continue;
+    if (name == "samples.jsonl" || name == "pairs.jsonl" || name == "rft.jsonl" || name == "model.safetensors" ||
+        name == "stage.json" || name == "summary.json" || name == "config.toml")
+      files[fs::relative(entry.path(), run).string()] = read_file(entry.path().string());
+  }
+  return files;
+}
+
+// SIGKILL in the middle of a stage, then --resume: the same files as a run never cut.
+TEST_F(Align, KilledDuringSamplingExecutionOrTrainingResumesToTheSameFiles) {
+  // The executions cached by one run would let the next skip the stage being cut: none here.
+  auto align_uncached = [&](const std::string& run, const std::string& extra) {
+    return run_codealign(align_args(run, extra + " --batch 1", false) + " 2>&1");
+  };
+  ASSERT_EQ(align_uncached("whole", "").status, 0);
+  auto expected = outcome_files(path("whole"));
+  ASSERT_GT(expected.size(), 30u);
+  // Sampling round 1 after its first batch, executing it before its results are written, and
+  // training (round 1's RFT: 3 steps) after step 2.
+  const std::vector<std::string> pauses = {"CODEALIGN_TEST_PAUSE_AT=sample:train", "CODEALIGN_TEST_PAUSE_AT=execute:train",
+                                           "CODEALIGN_TEST_PAUSE_AFTER_STEP=2"};
+  for (size_t i = 0; i < pauses.size(); ++i) {
+    const std::string& pause = pauses[i];
+    std::string run = "cut-" + std::to_string(i);
+    {
+      PausedRun cut(align_args(run, "--batch 1", false), pause, path(run + ".log"));
+      ASSERT_TRUE(cut.paused()) << pause << ": " << read_file(path(run + ".log"));
+      int status = cut.finish_with(SIGKILL);
+      ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << pause;
+    }
+    EXPECT_FALSE(fs::exists(path(run + "/summary.json"))) << pause;
+    CommandResult resumed = align_uncached(run, "--resume");
+    ASSERT_EQ(resumed.status, 0) << pause << ": " << resumed.output;
+    auto files = outcome_files(path(run));
+    EXPECT_EQ(files.size(), expected.size()) << pause;
+    for (const auto& [name, bytes] : expected)
+      EXPECT_TRUE(files.count(name) && files[name] == bytes) << pause << ": " << name << " differs or is missing";
+    for (const auto& [name, bytes] : files) EXPECT_TRUE(expected.count(name)) << pause << ": extra " << name;
+  }
 }
 
 // "align: execution cache: C of J jobs ..." -> {C, J}

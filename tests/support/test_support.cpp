@@ -1,12 +1,17 @@
 #include "support/test_support.h"
 
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <vector>
+
+extern char** environ;
 
 namespace codealign::testing {
 
@@ -44,6 +49,48 @@ CommandResult run_command(const std::string& command) {
   while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) output.append(buffer, n);
   int status = pclose(pipe);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+PausedRun::PausedRun(const std::string& args, const std::string& pause, const std::string& log_path) {
+  // Everything exec needs is built before fork: the child only calls exec.
+  std::string command = "exec " + std::string(CODEALIGN_BINARY) + " " + args + " >" + log_path + " 2>&1";
+  std::string name = pause.substr(0, pause.find('=') + 1);
+  std::vector<std::string> env{pause};
+  for (char** e = environ; *e; ++e)
+    if (std::string(*e).rfind(name, 0) != 0) env.emplace_back(*e);
+  std::vector<char*> envp;
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  const char* argv[] = {"sh", "-c", command.c_str(), nullptr};
+  pid_ = fork();
+  if (pid_ == 0) {
+    execve("/bin/sh", const_cast<char**>(argv), envp.data());
+    _exit(127);
+  }
+}
+
+PausedRun::~PausedRun() {
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+}
+
+bool PausedRun::paused() {
+  int status = 0;
+  if (waitpid(pid_, &status, WUNTRACED) != pid_) return false;
+  if (WIFSTOPPED(status)) return true;
+  pid_ = -1;  // it ended
+  return false;
+}
+
+int PausedRun::finish_with(int signal) {
+  kill(pid_, signal);
+  kill(pid_, SIGCONT);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return status;
 }
 
 sandbox::Config test_config(double timeout_s) {

@@ -29,6 +29,26 @@ CommandResult run_codealign(const std::string& args);
 // Runs a shell command; returns exit status and stdout (stderr too when the command says 2>&1).
 CommandResult run_command(const std::string& command);
 
+// `codealign ARGS` started in the background with `pause` ("NAME=VALUE") added to its
+// environment: a test hook that makes it stop itself (SIGSTOP) at a known point, so that a
+// test can signal it there whatever the machine's speed (the trainer's
+// CODEALIGN_TEST_PAUSE_AFTER_STEP, align's CODEALIGN_TEST_PAUSE_AT). Output goes to
+// `log_path`. paused() waits until the process has stopped (false if it ended instead); the
+// destructor kills a process still alive, so a failed assertion leaves none behind.
+class PausedRun {
+ public:
+  PausedRun(const std::string& args, const std::string& pause, const std::string& log_path);
+  ~PausedRun();
+  PausedRun(const PausedRun&) = delete;
+  PausedRun& operator=(const PausedRun&) = delete;
+  bool paused();
+  // Sends `signal`, lets the process continue, and returns its wait status.
+  int finish_with(int signal);
+
+ private:
+  int pid_ = -1;
+};
+
 // A small executor for tests: 2 workers, short timeout, 1 GiB of memory.
 sandbox::Config test_config(double timeout_s = 3.0);
 

@@ -20,7 +20,6 @@
 #include "support/test_support.h"
 #include "training/train_support.h"
 
-extern char** environ;
 
 namespace codealign::testing {
 namespace {
@@ -48,54 +47,6 @@ std::vector<std::string> reference_caches(const std::string& data) {
     if (entry.path().filename().string().rfind(prefix, 0) == 0) found.push_back(entry.path().string());
   return found;
 }
-
-// `codealign ARGS` started with the pause hook at `step`; output to `log_path`. paused() waits
-// until the process has stopped there (false if it ended instead); the destructor kills a
-// process still alive, so a failed assertion leaves none behind.
-class PausedRun {
- public:
-  PausedRun(const std::string& args, int step, const std::string& log_path) {
-    // Everything exec needs is built before fork: the child only calls exec.
-    std::string command = "exec " + std::string(CODEALIGN_BINARY) + " " + args + " >" + log_path + " 2>&1";
-    std::vector<std::string> env{"CODEALIGN_TEST_PAUSE_AFTER_STEP=" + std::to_string(step)};
-    for (char** e = environ; *e; ++e)
-      if (std::string(*e).rfind("CODEALIGN_TEST_PAUSE_AFTER_STEP=", 0) != 0) env.emplace_back(*e);
-    std::vector<char*> envp;
-    for (auto& e : env) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    const char* argv[] = {"sh", "-c", command.c_str(), nullptr};
-    pid_ = fork();
-    if (pid_ == 0) {
-      execve("/bin/sh", const_cast<char**>(argv), envp.data());
-      _exit(127);
-    }
-  }
-  ~PausedRun() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  bool paused() {
-    int status = 0;
-    if (waitpid(pid_, &status, WUNTRACED) != pid_) return false;
-    if (WIFSTOPPED(status)) return true;
-    pid_ = -1;  // it ended
-    return false;
-  }
-  // Sends `signal`, lets the process continue, and returns its wait status.
-  int finish_with(int signal) {
-    kill(pid_, signal);
-    kill(pid_, SIGCONT);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return status;
-  }
-
- private:
-  pid_t pid_ = -1;
-};
 
 TEST(Train, dpo_learns_the_preference) {
   TempDir dir;
@@ -147,7 +98,7 @@ TEST(Train, killed_run_resumes_to_identical_weights) {
   ASSERT_EQ(metrics(dir.path + "/whole").size(), 12u);
   {
     // SIGKILL after step 7: checkpoint-6 is the newest, and the log has a line past it.
-    PausedRun cut(args("cut"), 7, dir.path + "/cut.log");
+    PausedRun cut(args("cut"), "CODEALIGN_TEST_PAUSE_AFTER_STEP=7", dir.path + "/cut.log");
     ASSERT_TRUE(cut.paused()) << read_file(dir.path + "/cut.log");
     int status = cut.finish_with(SIGKILL);
     ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
@@ -183,7 +134,7 @@ TEST(Train, killed_lora_run_resumes_to_identical_adapters) {
   ASSERT_EQ(whole.status, 0) << whole.output;
   ASSERT_EQ(metrics(dir.path + "/whole").size(), 8u);
   {
-    PausedRun cut(args("cut"), 5, dir.path + "/cut.log");
+    PausedRun cut(args("cut"), "CODEALIGN_TEST_PAUSE_AFTER_STEP=5", dir.path + "/cut.log");
     ASSERT_TRUE(cut.paused()) << read_file(dir.path + "/cut.log");
     cut.finish_with(SIGKILL);
   }
@@ -241,7 +192,8 @@ TEST(Train, sigint_saves_a_checkpoint_and_exits_130_and_a_config_file_sets_optio
     // SIGINT arrives while the run is stopped after step 2 (its handler long installed), so
     // it stops after exactly that step.
     PausedRun run("train dpo --config " + dir.path + "/run.toml --model " + dir.path + "/model --data " + dir.path +
-                  "/pairs.jsonl --out " + dir.path + "/out", 2, dir.path + "/run.log");
+                      "/pairs.jsonl --out " + dir.path + "/out",
+                  "CODEALIGN_TEST_PAUSE_AFTER_STEP=2", dir.path + "/run.log");
     ASSERT_TRUE(run.paused()) << read_file(dir.path + "/run.log");
     status = run.finish_with(SIGINT);
   }
