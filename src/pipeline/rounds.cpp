@@ -68,7 +68,10 @@ class Run {
     train_tasks_ = tasks::load_task_source(config.train_tasks, config.data_dir);
     for (const std::string& name : config.eval_sets) eval_sets_.push_back(tasks::load_task_source(name, config.data_dir));
     check_overlap();
+    if (config.tokenizer.empty() && !fs::is_directory(config.model))
+      throw Error("align: the model '" + config.model + "' is a file (llama2.c): pass --tokenizer (its tok*.bin)");
     tokenizer_path_ = config.tokenizer.empty() ? config.model : config.tokenizer;
+    tokenizer_ = tokenizer::Tokenizer::load(tokenizer_path_);  // a missing tokenizer fails before anything runs
     if (!config.execution_cache.empty()) {
       fs::create_directories(fs::absolute(config.execution_cache).parent_path());
       cache_ = std::make_unique<evaluation::ExecutionCache>(config.execution_cache);
@@ -134,10 +137,7 @@ class Run {
     return *executor_;
   }
 
-  tokenizer::Tokenizer& tokenizer() {
-    if (!tokenizer_) tokenizer_ = tokenizer::Tokenizer::load(tokenizer_path_);
-    return *tokenizer_;
-  }
+  tokenizer::Tokenizer& tokenizer() { return *tokenizer_; }
 
   // Samples `tasks` with `model` into stage/samples.jsonl and runs them into stage/results.jsonl.
   evaluation::Report sample_and_execute(const std::string& model_path, const tasks::TaskSet& tasks,

@@ -216,6 +216,25 @@ TEST_F(Align, EvaluationTasksThatOverlapTrainingAreRefused) {
   EXPECT_FALSE(fs::exists(path("run/round-0"))) << "nothing runs before the check";
 }
 
+TEST_F(Align, AModelWithoutItsTokenizerIsRefusedBeforeAnythingRuns) {
+  fs::create_directories(path("bare"));
+  write_text(path("bare/config.json"), "{}");
+  CommandResult result = run_codealign("align -m " + path("bare") + " --train-tasks " + path("train.jsonl") + " --eval " +
+                                       path("eval.jsonl") + " --execution-cache '' -o " + path("run") + " 2>&1");
+  EXPECT_NE(result.output.find("codealign: error: tokenizer: directory '" + path("bare") +
+                               "' has no tokenizer.json, tokenizer.model or vocab.json"),
+            std::string::npos)
+      << result.output;
+  EXPECT_FALSE(fs::exists(path("run/round-0")));
+  std::string stories = data_dir() + "/models/stories260K/stories260K.bin";
+  result = run_codealign("align -m " + stories + " --train-tasks " + path("train.jsonl") + " --eval " +
+                         path("eval.jsonl") + " --execution-cache '' -o " + path("run2") + " 2>&1");
+  EXPECT_NE(result.output.find("codealign: error: align: the model '" + stories +
+                               "' is a file (llama2.c): pass --tokenizer (its tok*.bin)"),
+            std::string::npos)
+      << result.output;
+}
+
 TEST_F(Align, ConfigFileSetsOptionsByTableAndNamesItsMistakes) {
   write_text(path("run.toml"), "rounds = 1\n[sampling]\ntemperature = 0.5\n[train]\nbeta = 0.25\nlora_rank = 4\n"
                                "[tasks]\neval = [\"nonesuch\"]\n");
