@@ -28,14 +28,6 @@ testing::CommandResult evaluate(const std::string& args, const std::string& shel
   return testing::run_command(shell_prefix + binary() + " evaluate " + args + " 2>&1");
 }
 
-std::vector<json> jsonl(const std::string& path) {
-  std::vector<json> rows;
-  std::ifstream in(path);
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty()) rows.push_back(json::parse(line));
-  return rows;
-}
-
 std::vector<std::string> files_in(const std::string& dir) {
   std::vector<std::string> names;
   if (!std::filesystem::exists(dir)) return names;
@@ -84,7 +76,7 @@ TEST_F(EvaluateCli, HumanEvalPlusReportsBothGroupsAndCachesTheGroundTruth) {
   EXPECT_EQ(summary["tasks"], 2);
   EXPECT_EQ(summary["base"], json({{"pass@1", 1.0}}));
   EXPECT_EQ(summary["plus"], json({{"pass@1", 0.5}}));
-  auto rows = jsonl(samples + ".results.jsonl");
+  auto rows = testing::read_jsonl(samples + ".results.jsonl");
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0]["plus_passed"], true);
   EXPECT_EQ(rows[1]["passed"], true);
@@ -96,7 +88,7 @@ TEST_F(EvaluateCli, HumanEvalPlusReportsBothGroupsAndCachesTheGroundTruth) {
   ASSERT_EQ(cached.size(), 1u);
   EXPECT_TRUE(std::regex_match(cached[0], std::regex(cache + "/ground-truth-humanevalp-[0-9a-f]{16}\\.jsonl")))
       << cached[0];
-  EXPECT_EQ(jsonl(cached[0]).size(), 2u);
+  EXPECT_EQ(testing::read_jsonl(cached[0]).size(), 2u);
 
   // The next run reads the cache: a corrupt one is refused, naming it...
   const std::string corrupt_text = R"({"task_id": "HumanEval/0", "base": "[]", "plus": "[]", "base_times": []})" "\n";
@@ -145,7 +137,7 @@ TEST_F(EvaluateCli, CanonicalModeRunsTheCanonicalSolutions) {
   auto summary = json::parse(result.output);
   EXPECT_EQ(summary["results"], "humaneval+-canonical.results.jsonl");
   EXPECT_EQ(summary["verdicts"], json({{"passed", 2}}));
-  auto rows = jsonl(dir.path + "/humaneval+-canonical.results.jsonl");
+  auto rows = testing::read_jsonl(dir.path + "/humaneval+-canonical.results.jsonl");
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0]["task_id"], "HumanEval/0");
   EXPECT_EQ(rows[1]["task_id"], "HumanEval/35");
@@ -169,7 +161,7 @@ TEST_F(EvaluateCli, OwnTaskFiles) {
   EXPECT_EQ(summary["benchmark"], "my_tasks");  // the file's stem
   EXPECT_EQ(summary["verdicts"], json({{"failed", 1}, {"passed", 1}}));
   EXPECT_FALSE(summary.contains("plus"));
-  auto rows = jsonl(samples + ".results.jsonl");
+  auto rows = testing::read_jsonl(samples + ".results.jsonl");
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0]["tests_passed"], 1);  // abs(a) + b is right for add(1, 2) only
   EXPECT_EQ(rows[0]["tests_total"], 2);
@@ -195,7 +187,7 @@ TEST_F(EvaluateCli, WorkersBoundsTheSandboxWorkers) {
   testing::write_text(samples, lines);
   auto result = evaluate("--tasks " + tasks + " --samples " + samples + " --workers 1");
   ASSERT_EQ(result.status, 0) << result.output;
-  auto rows = jsonl(samples + ".results.jsonl");
+  auto rows = testing::read_jsonl(samples + ".results.jsonl");
   ASSERT_EQ(rows.size(), 6u);
   for (int i = 0; i < 6; ++i) EXPECT_EQ(rows[i]["stdout"], "/tmp/job-" + std::to_string(i + 1) + "\n") << i;
 }
@@ -207,7 +199,7 @@ TEST_F(EvaluateCli, MemoryLimitIsPerSample) {
   auto small = evaluate("--tasks " + tasks + " --samples " + samples + " --memory-mb 256 --json");
   ASSERT_EQ(small.status, 0) << small.output;
   EXPECT_EQ(json::parse(small.output)["verdicts"], json({{"out_of_memory", 1}}));
-  EXPECT_EQ(jsonl(samples + ".results.jsonl")[0]["error_type"], "MemoryError");
+  EXPECT_EQ(testing::read_jsonl(samples + ".results.jsonl")[0]["error_type"], "MemoryError");
   auto large = evaluate("--tasks " + tasks + " --samples " + samples + " --memory-mb 2048 --json");
   ASSERT_EQ(large.status, 0) << large.output;
   EXPECT_EQ(json::parse(large.output)["verdicts"], json({{"passed", 1}}));
@@ -231,7 +223,7 @@ TEST_F(EvaluateCli, MaxTaskTimeoutCapsAPlusJob) {
   auto result = evaluate("--benchmark humaneval+ --data-dir " + data + " --samples " + samples + " --cache-dir " +
                          cache + " --min-time-limit 100 --max-task-timeout 1");
   ASSERT_EQ(result.status, 0) << result.output;
-  auto rows = jsonl(samples + ".results.jsonl");
+  auto rows = testing::read_jsonl(samples + ".results.jsonl");
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0]["verdict"], "timeout");
   EXPECT_EQ(rows[0]["result"], "timed out");

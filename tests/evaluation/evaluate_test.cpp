@@ -41,14 +41,6 @@ std::vector<std::string> files_in(const std::string& dir) {
   return names;
 }
 
-std::vector<json> jsonl(const std::string& path) {
-  std::vector<json> rows;
-  std::ifstream in(path);
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty()) rows.push_back(json::parse(line));
-  return rows;
-}
-
 class Evaluate : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { executor = new sandbox::Executor(testing::test_config(30)); }
@@ -68,7 +60,7 @@ TEST_F(Evaluate, GroundTruthIsCachedPerTaskFileAndInterpreter) {
   auto files = files_in(options.cache_dir);
   ASSERT_EQ(files.size(), 1u);
   EXPECT_EQ(files[0].rfind(options.cache_dir + "/ground-truth-values-", 0), 0u) << files[0];
-  auto rows = jsonl(files[0]);
+  auto rows = testing::read_jsonl(files[0]);
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0]["task_id"], "t/0");
   EXPECT_EQ(rows[0]["base"], "[2, 4]");  // the harness's record of the canonical outputs
@@ -184,7 +176,7 @@ TEST_F(Evaluate, ResultsFileHoldsEveryOutcome) {
                            *executor, options);
   std::string path = dir.path + "/results.jsonl";
   write_results(report, path);
-  auto rows = jsonl(path);
+  auto rows = testing::read_jsonl(path);
   ASSERT_EQ(rows.size(), 2u);
   for (auto& row : rows) {
     EXPECT_TRUE(row["wall_time"].is_number_float());
@@ -211,7 +203,7 @@ TEST_F(Evaluate, ResultsFileHoldsEveryOutcome) {
   auto set = tasks::load_task_file(dir.path + "/tasks.jsonl");
   Report asserted = evaluate(set, {{1, "a/0", "def f():\n    return 1\n", true}}, *executor, options);
   write_results(asserted, path);
-  rows = jsonl(path);
+  rows = testing::read_jsonl(path);
   ASSERT_EQ(rows.size(), 1u);
   rows[0].erase("wall_time");
   EXPECT_EQ(rows[0], json({{"task_id", "a/0"}, {"completion", "def f():\n    return 1\n"},

@@ -2,6 +2,9 @@
 // without it), temporary directories, and running the codealign binary.
 #pragma once
 #include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "sandbox/sandbox.h"
 
@@ -16,6 +19,9 @@ struct TempDir {
   ~TempDir();
   std::string path;
 };
+
+// The JSON values of a JSONL file's non-empty lines.
+std::vector<nlohmann::json> read_jsonl(const std::string& path);
 
 // Writes `text` to `path`.
 void write_text(const std::string& path, const std::string& text);
