@@ -46,7 +46,8 @@ Command add_evaluate_command(CLI::App& app) {
   sub->add_option("-k,--k", o->evaluation.ks, "pass@k values to report")->delimiter(',')->capture_default_str();
   sub->add_flag("--json", o->json, "Print the summary as one JSON object");
   sub->add_option("-j,--workers", o->workers, "Sandbox workers (default: one per core)");
-  sub->add_option("--timeout", o->evaluation.timeout_s, "Seconds per sample for assertion-style tests")
+  sub->add_option("--timeout", o->evaluation.timeout_s,
+                  "Seconds per sample (all its tests) for assertion-style and stdin/stdout tests")
       ->capture_default_str();
   sub->add_option("--min-time-limit", o->evaluation.min_time_limit_s,
                   "HumanEval+/MBPP+: minimum seconds per input (evalplus rule max(min, factor x ground truth))")

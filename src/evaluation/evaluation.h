@@ -54,7 +54,7 @@ class ExecutionCache {
 
 struct Options {
   std::vector<int> ks = {1, 10, 100};
-  double timeout_s = 10.0;            // assertion-style tests, per sample
+  double timeout_s = 10.0;            // assertion-style and stdin/stdout tests: per sample, all its tests
   double min_time_limit_s = 4.0;      // evalplus: per-input limit = max(min, factor * ground truth)
   double time_limit_factor = 4.0;
   double max_task_timeout_s = 60.0;   // evalplus: a value-test job gets min(this, sum of limits) + 1 s

@@ -30,11 +30,19 @@ struct Wire {
   double timeout_s;
 };
 
+// A job mixing styles would be judged by one and silently ignore the other's tests.
+void check_one_style(const Job& job) {
+  if (!job.stdin_inputs.empty() && (!job.tests.empty() || !job.entry_point.empty()))
+    throw Error("sandbox: a job with stdin inputs has assertion tests or an entry point too; it takes one style");
+}
+
 Wire to_wire(const Job& job, const Limits& limits) {
+  check_one_style(job);
   double timeout = job.timeout_s > 0 ? job.timeout_s : limits.timeout_s;
   bool values = !job.entry_point.empty();
   Json j = {{"program", job.program},
             {"tests", job.tests},
+            {"stdin_inputs", job.stdin_inputs},
             {"entry_point", job.entry_point},
             {"inputs", values ? job.inputs_json : ""},
             {"adapter", job.input_adapter},
@@ -49,7 +57,8 @@ Wire to_wire(const Job& job, const Limits& limits) {
               {"file_size", limits.file_size_bytes},
               {"open_files", limits.open_files},
               {"processes", limits.processes},
-              {"output", limits.output_bytes}}}};
+              {"output", limits.output_bytes},
+              {"test_output", limits.test_output_bytes}}}};
   return {j.dump(-1, ' ', false, Json::error_handler_t::replace), job.expected_json, timeout};
 }
 

@@ -2,12 +2,14 @@
 #
 # Protocol on fds 3 (in) and 4 (out); a message is an 8-byte little-endian length and bytes:
 #   -> {"ready": true, ...}        <- "<uid> <gid>" the jobs switch to (-1: stay)
-#   <- job (JSON, see executor.cpp) <- expected outputs (JSON text, empty unless comparing values)
+#   <- job (JSON, see executor.cpp) <- expected outputs (JSON text, empty unless comparing values or stdout)
 #   -> result (JSON)
 # Trust: this process is trusted, the child forked for a job is not. The child reports on a
 # private pipe (its fd 3, a JSON object per line); the verdict is decided here from those
-# reports, the child's exit status and the clock. Expected outputs are read only after the fork,
-# so the child never holds them, and values are compared here, outside the child.
+# reports, the child's exit status and the clock. A job that compares outputs (values, stdout)
+# runs in a supervisor, a fork of this process that forks the child and only then reads the
+# expected outputs, compares them with what the child reported, and dies with them: neither the
+# child nor the children of later jobs, forked from this process, ever hold them.
 import ast, datetime, decimal, fractions, hashlib, json, math, os, pickle, resource, select, signal, struct, sys, time
 
 os.environ.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
@@ -55,12 +57,27 @@ def receive():
     return read_exact(CONTROL_IN, size) if size else b""
 
 
-def send(obj):
-    payload = json.dumps(obj).encode()
-    os.write(CONTROL_OUT, struct.pack("<Q", len(payload)))
-    view = memoryview(payload)
+def write_all(fd, data):
+    view = memoryview(data)
     while view:
-        view = view[os.write(CONTROL_OUT, view):]
+        view = view[os.write(fd, view):]
+
+
+def read_all(fd):
+    chunks = []
+    while True:
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+def send_payload(payload):
+    write_all(CONTROL_OUT, struct.pack("<Q", len(payload)) + payload)
+
+
+def send(obj):
+    send_payload(json.dumps(obj).encode())
 
 
 # ---- values: a JSON encoding that keeps Python types (tuple vs list, int vs float, sets) ----
@@ -310,12 +327,19 @@ def describe(error):
     return {"type": type(error).__name__, "message": text[:500]}
 
 
-def load_program(job):
-    """Compiles and runs the program; returns its globals or None after reporting why not."""
+def compile_program(job):
+    """The program's code object, or None after reporting the syntax error."""
     try:
-        code = compile(job["program"], "<solution>", "exec")
+        return compile(job["program"], "<solution>", "exec")
     except (SyntaxError, ValueError) as error:
         report({"syntax_error": describe(error)})
+        return None
+
+
+def load_program(job):
+    """Compiles and runs the program; returns its globals or None after reporting why not."""
+    code = compile_program(job)
+    if code is None:
         return None
     namespace = {}
     try:
@@ -448,6 +472,183 @@ def run_inputs(job, namespace):
         report({"test": index, "value": value, "time": elapsed})
 
 
+# ---- stdin/stdout tests (APPS, CodeContests, TACO): the program as a script, once per test ----
+# Each test runs in a fresh fork of the child, so that no state carries over from one test to the
+# next, with the test's input on fd 0 and a pipe on fd 1: input(), sys.stdin, open(0) and
+# os.write(1, ...) all behave as under a judge. The child reports each test's captured stdout;
+# the supervisor compares it (judge), so the expected outputs never enter the child. Hardened
+# mode does not apply: there is no value of the program's to check, only text compared outside.
+
+def exit_outcome(code):
+    """The outcome of SystemExit(code): exit() and sys.exit(0) end a script normally."""
+    if code is None or code == 0:
+        return {"ok": True}
+    if isinstance(code, int):
+        return {"ok": False, "type": "SystemExit", "message": "exit code %d" % code}
+    return {"ok": False, "type": "SystemExit", "message": "exit code 1: %s" % (code,)}  # exit("why")
+
+
+def join_threads():
+    """Waits for the program's non-daemon threads, as the interpreter does at exit (CP programs
+    often run main() in a thread with a bigger stack)."""
+    threading = sys.modules.get("threading")
+    if threading is None:
+        return
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join()
+
+
+def flush_outputs():
+    """What the interpreter's exit does: flush sys.stdout, whatever the program made it (fast-IO
+    templates buffer everything until then), and the original streams."""
+    for stream in (sys.stdout, sys.__stdout__, sys.stderr, sys.__stderr__):
+        try:
+            stream.flush()
+        except BaseException:
+            pass  # e.g. the output went over the cap and its pipe is closed: the test failed already
+
+
+def script_main(code, stdin_r, stdout_w, outcome_w):
+    """In the fork for one test: runs the program as __main__ and reports how it ended on
+    `outcome_w`, which takes the place of the report channel (the program never holds that)."""
+    os.dup2(stdin_r, 0)
+    os.dup2(stdout_w, 1)
+    os.dup2(outcome_w, CHANNEL)
+    os.closerange(CHANNEL + 1, 1 << 16)
+    try:
+        exec(code, {"__name__": "__main__"})
+        join_threads()
+        outcome = {"ok": True}
+    except SystemExit as error:
+        outcome = exit_outcome(error.code)
+    except BaseException as error:
+        outcome = {"ok": False, **describe(error)}
+    flush_outputs()
+    report(outcome)
+
+
+def drain(fd, output, cap):
+    """Appends what `fd` holds now, without waiting; False once past `cap` bytes."""
+    os.set_blocking(fd, False)
+    while len(output) <= cap:
+        try:
+            chunk = os.read(fd, 1 << 16)
+        except BlockingIOError:
+            break
+        if not chunk:
+            break
+        output += chunk
+    return len(output) <= cap
+
+
+def exchange(pid, stdin_w, stdout_r, data, cap):
+    """Feeds `data` to the run's stdin while reading its stdout (a program may fill its output
+    pipe before it reads all its input) until the run ends; a process it started may hold its
+    stdout open longer, and is not waited for. Returns (output, overflowed): past `cap` bytes it
+    stops and says so."""
+    os.set_blocking(stdin_w, False)
+    pidfd = os.pidfd_open(pid)
+    pending, output = memoryview(data), bytearray()
+    writing, reading = [stdin_w], [stdout_r]
+    try:
+        while True:
+            if writing and not pending:
+                os.close(stdin_w)  # EOF on the program's stdin
+                writing = []
+            readable, writable, _ = select.select(reading + [pidfd], writing, [])
+            if writable:
+                try:
+                    pending = pending[os.write(stdin_w, pending[:1 << 16]):]
+                except BlockingIOError:
+                    pass
+                except BrokenPipeError:  # the program stopped reading: the rest of its input is moot
+                    pending = pending[:0]
+            if stdout_r in readable:
+                chunk = os.read(stdout_r, 1 << 16)
+                if not chunk:
+                    reading = []  # it closed its stdout; it may still be running
+                output += chunk
+                if len(output) > cap:
+                    return bytes(output[:cap]), True
+            if pidfd in readable:  # it ended: all it wrote is in the pipe
+                fits = drain(stdout_r, output, cap)
+                return bytes(output[:cap]), not fits
+    finally:
+        os.close(pidfd)
+        if writing:
+            os.close(stdin_w)
+
+
+def script_outcome(raw_status, outcome_raw):
+    """How the test's fork ended: its own report, else its exit status."""
+    if os.WIFSIGNALED(raw_status):
+        signal_number = os.WTERMSIG(raw_status)
+        if signal_number == signal.SIGXCPU:
+            return {"ok": False, "timeout": True}
+        name = SIGNAL_NAMES.get(signal_number, "signal %d" % signal_number)
+        return {"ok": False, "type": name, "message": "killed by %s" % name}
+    reports = parse_reports(outcome_raw)
+    if reports:
+        return reports[-1]
+    return exit_outcome(os.WEXITSTATUS(raw_status))  # os._exit(): no report, only a status
+
+
+def run_script(code, data, cap):
+    """Runs the program once on `data` as stdin; the test's report, with its captured stdout."""
+    stdin_r, stdin_w = os.pipe()
+    stdout_r, stdout_w = os.pipe()
+    outcome_r, outcome_w = os.pipe()
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()  # nothing buffered here may reach the program's stdout
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setpgid(0, 0)  # a group of its own, which ends with the run
+            script_main(code, stdin_r, stdout_w, outcome_w)
+        finally:
+            os._exit(0)
+    for fd in (stdin_r, stdout_w, outcome_w):
+        os.close(fd)
+    output, overflowed = exchange(pid, stdin_w, stdout_r, data, cap)
+    # Whatever the run started ends with it, so that the next test runs alone. Not reaped yet,
+    # the run keeps its pid, and so its group id, from being reused.
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    _, raw_status = os.waitpid(pid, 0)
+    os.set_blocking(outcome_r, False)
+    try:
+        outcome_raw = os.read(outcome_r, 1 << 16)
+    except BlockingIOError:
+        outcome_raw = b""
+    for fd in (stdout_r, outcome_r):
+        os.close(fd)
+    outcome = {"ok": True} if overflowed else script_outcome(raw_status, outcome_raw)
+    return {**outcome, "stdout": output.decode(errors="replace"), "overflow": overflowed}
+
+
+def run_stdin_tests(job):
+    code = compile_program(job)
+    if code is None:
+        return
+    report({"loaded": True})
+    cap = job["limits"]["test_output"]
+    for index, text in enumerate(job["stdin_inputs"]):
+        report({"test": index, **run_script(code, text.encode(errors="replace"), cap)})
+    report({"done": job["nonce"]})
+
+
+def run_loaded_program(job):
+    """Assertion and value styles: the program runs once, then its tests in its globals."""
+    namespace = load_program(job)
+    if namespace is not None:
+        report({"loaded": True})
+        (run_inputs if job["entry_point"] else run_assertions)(job, namespace)
+        report({"done": job["nonce"]})
+
+
 def child_main(job, scratch, stdout_w, stderr_w, channel_w, ids):
     os.setsid()
     null = os.open("/dev/null", os.O_RDONLY)
@@ -470,11 +671,10 @@ def child_main(job, scratch, stdout_w, stderr_w, channel_w, ids):
         resource.setrlimit(resource_id, (value, value))
     os.environ.clear()
     sys.argv = [""]
-    namespace = load_program(job)
-    if namespace is not None:
-        report({"loaded": True})
-        (run_inputs if job["entry_point"] else run_assertions)(job, namespace)
-        report({"done": job["nonce"]})
+    if job["stdin_inputs"]:
+        run_stdin_tests(job)
+    else:
+        run_loaded_program(job)
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
@@ -521,18 +721,28 @@ def collect(pid, fds, deadline, output_cap):
     return buffers[stdout_r], buffers[stderr_r], buffers[channel_r], dropped, timed_out
 
 
+def kill_namespace():
+    """As init of the job's pid namespace: kills every process the job left (daemons that left
+    its process group included), since kill(-1) reaches everything but us, and reaps them all."""
+    while True:
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            return
+
+
 def kill_leftovers(pid):
-    """Kills every process the job left (daemons included) and reaps them all."""
-    if os.getpid() == 1:  # init of the namespace: kill(-1) reaches everything but us
-        while True:
-            try:
-                os.kill(-1, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            try:
-                os.waitpid(-1, 0)
-            except ChildProcessError:
-                return
+    """Kills every process the job left (daemons included) and reaps them all. The fork server,
+    as init of the namespace, reaches them all by kill(-1); a supervisor (or a server without a
+    namespace) kills the job's process group, which its child `pid` made, and the server, as
+    init, then kills what left that group (clean_up)."""
+    if os.getpid() == 1:
+        kill_namespace()
+        return
     try:
         os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
@@ -547,10 +757,29 @@ def kill_leftovers(pid):
 SIGNAL_NAMES = {int(s): s.name for s in signal.Signals}
 
 
+def normalise_output(text):
+    """Judges' rule (APPS, CodeContests): \\r\\n is \\n, and trailing whitespace of each line and
+    trailing empty lines do not count."""
+    lines = [line.rstrip() for line in text.replace("\r\n", "\n").split("\n")]
+    while lines and not lines[-1]:
+        lines.pop()
+    return "\n".join(lines)
+
+
+def output_mismatch(entry, expected, index, cap):
+    """Why a stdin/stdout test's captured stdout is not its expected output; None when it is."""
+    if entry.get("overflow"):
+        return "test %d: output exceeds the cap of %d bytes" % (index, cap)
+    got = entry.get("stdout")
+    if isinstance(got, str) and index < len(expected) and normalise_output(got) == normalise_output(expected[index]):
+        return None
+    return "test %d: output differs from the expected" % index
+
+
 def judge(job, reports, status, timed_out, expected_raw, channel_dropped):
     """The verdict from the child's reports, its exit status and the clock."""
-    result = {"tests_total": len(job["tests"]) if not job["entry_point"] else None, "tests_passed": 0,
-              "test_passed": [], "error_type": "", "message": ""}
+    result = {"tests_total": len(job["stdin_inputs"] or job["tests"]) if not job["entry_point"] else None,
+              "tests_passed": 0, "test_passed": [], "error_type": "", "message": ""}
     verdict = None
     by_test, done, loaded = {}, False, False
     for entry in reports:
@@ -584,6 +813,11 @@ def judge(job, reports, status, timed_out, expected_raw, channel_dropped):
                 ok = index < len(expected) and comparison.matches(decode(entry["value"]), expected[index], inputs[index])
                 if not ok and first_failure is None:
                     first_failure = {"type": "WrongAnswer", "message": "input %d: output differs from the expected" % index}
+        elif ok and job["stdin_inputs"]:
+            mismatch = output_mismatch(entry, expected, index, job["limits"]["test_output"])
+            ok = mismatch is None
+            if mismatch and first_failure is None:
+                first_failure = {"type": "WrongAnswer", "message": mismatch}
         result["test_passed"].append(bool(ok))
         if ok:
             result["tests_passed"] += 1
@@ -635,6 +869,7 @@ def parse_reports(raw):
 
 
 def run_job(job, number, ids):
+    """Runs the job's child, then judges it (in the job's supervisor when it compares outputs)."""
     scratch = "/tmp/job-%d" % number
     os.mkdir(scratch, 0o700)
     if ids[0] >= 0:
@@ -672,6 +907,48 @@ def run_job(job, number, ids):
     return result
 
 
+def compares_outputs(job):
+    """Whether the job gets expected outputs: value jobs that are not ground truth, and
+    stdin/stdout jobs. Assertion and ground-truth jobs get none."""
+    return bool(job["stdin_inputs"]) or (bool(job["entry_point"]) and not job["record"])
+
+
+def result_payload(job, number, ids):
+    try:
+        result = run_job(job, number, ids)
+    except Exception as error:  # a harness fault is reported, never mistaken for a verdict
+        result = {"harness_error": "%s: %s" % (type(error).__name__, error)}
+    return json.dumps(result).encode()
+
+
+def supervised_payload(job, number, ids):
+    """result_payload in a fork of this server, the job's supervisor. The supervisor forks the
+    job's child and only then reads the expected outputs, so the child never holds them; and as
+    they die with the supervisor, they never linger in this server's memory either, from which
+    every later job's child is forked. (One more fork: only for the jobs that compare.)"""
+    result_r, result_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(result_r)
+            write_all(result_w, result_payload(job, number, ids))
+        finally:
+            os._exit(0)
+    os.close(result_w)
+    payload = read_all(result_r)
+    os.close(result_r)
+    os.waitpid(pid, 0)
+    return payload or json.dumps({"harness_error": "the job's supervisor died"}).encode()
+
+
+def clean_up(number):
+    """After a job: as init of its pid namespace, kill what escaped its process group too; then
+    remove its scratch directory again, now that nothing can write there."""
+    if os.getpid() == 1:
+        kill_namespace()
+    shutil.rmtree("/tmp/job-%d" % number, ignore_errors=True)
+
+
 def main():
     send({"ready": True, "python": sys.version.split()[0], "numpy": numpy is not None})
     ids = tuple(int(x) for x in receive().split())
@@ -685,11 +962,9 @@ def main():
             return
         number += 1
         job = json.loads(raw)
-        try:
-            result = run_job(job, number, ids)
-        except Exception as error:  # a harness fault is reported, never mistaken for a verdict
-            result = {"harness_error": "%s: %s" % (type(error).__name__, error)}
-        send(result)
+        payload = (supervised_payload if compares_outputs(job) else result_payload)(job, number, ids)
+        clean_up(number)
+        send_payload(payload)
 
 
 main()

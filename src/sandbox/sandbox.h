@@ -3,16 +3,19 @@
 // What it does: each worker is a pre-started Python interpreter (a fork server, "zygote") living
 // in its own user, pid, network, mount, IPC and UTS namespaces, behind a seccomp filter, on a
 // read-only root with only system directories and a size-capped /tmp. A job costs one fork of
-// that interpreter. The forked job drops to an unprivileged uid, gets rlimits (address space,
-// CPU, file size, open files, processes), an empty environment, no inherited descriptors and a
-// fresh scratch directory; after it, every process left in the namespace is killed and the
-// scratch directory removed. The verdict is computed by the zygote from messages on a private
-// pipe, never from the program's exit status or output.
+// that interpreter (two when it compares outputs, see below; one more per stdin/stdout test).
+// The forked job drops to an unprivileged uid, gets rlimits (address space, CPU, file size,
+// open files, processes), an empty environment, no inherited descriptors and a fresh scratch
+// directory; after it, every process left in the namespace is killed and the scratch directory
+// removed. The verdict is computed by the zygote from messages on a private pipe, never from the
+// program's exit status or output.
 //
 // What it does not do: it does not make assertion-style tests (HumanEval's check(), MBPP asserts)
 // tamper-proof against code that deliberately inspects the test harness inside its own
-// interpreter; value-comparison jobs (HumanEval+/MBPP+) compare outputs outside the untrusted
-// process, which never sees the expected outputs.
+// interpreter; value-comparison jobs (HumanEval+/MBPP+) and stdin/stdout jobs (APPS,
+// CodeContests) compare outputs outside the untrusted process, which never sees the expected ones:
+// a fork of the zygote (the job's supervisor) reads them after forking the job and dies with
+// them, so that they do not linger in the memory later jobs are forked from.
 //
 // Where the kernel refuses namespaces the executor falls back (see isolation()) and says so once
 // on stderr. Executor is thread-compatible: one run() at a time.
@@ -35,6 +38,7 @@ struct Limits {
   int open_files = 256;                     // RLIMIT_NOFILE
   int processes = 32;                       // RLIMIT_NPROC for the job's own uid namespace
   size_t output_bytes = 64ull << 10;        // stdout and stderr kept, each
+  size_t test_output_bytes = 16ull << 20;   // stdin/stdout tests: stdout kept per test; more fails the test
 };
 
 struct Config {
@@ -47,7 +51,7 @@ enum class Verdict { passed, failed, runtime_error, syntax_error, timeout, out_o
 const char* verdict_name(Verdict verdict);
 std::optional<Verdict> verdict_from_name(std::string_view name);  // nullopt for an unknown name
 
-// How a program is tested. Exactly one of `tests` and `inputs_json` is used.
+// How a program is tested. Exactly one of `tests`, `inputs_json` and `stdin_inputs` is used.
 struct Job {
   std::string program;  // the whole Python program (prompt + completion, or a solution)
 
@@ -61,15 +65,23 @@ struct Job {
   std::string inputs_json;
   std::string input_adapter;          // evalplus input reshaping, e.g. "mbpp+/2"
   std::vector<double> time_limits_s;  // per input
-  std::string expected_json;          // outputs as recorded by a ground-truth job
+  std::string expected_json;          // outputs as recorded by a ground-truth job (stdin style: see below)
   std::string oracle;                 // special comparison: "find_zero", "set_equal", ...
   double atol = 0;
 
-  double timeout_s = 0;  // 0: Limits::timeout_s
+  // Stdin/stdout style (APPS, CodeContests, TACO): the program runs as a script (__name__ ==
+  // "__main__") once per input, with the input as its standard input; each run is one test. Its
+  // stdout must equal the same test's entry of `expected_json` (a JSON array of strings) once
+  // "\r\n" is "\n" and trailing whitespace of lines and trailing empty lines are dropped.
+  // exit() and sys.exit(0) end a run normally. Needs no entry_point.
+  std::vector<std::string> stdin_inputs;
+
+  double timeout_s = 0;  // 0: Limits::timeout_s; covers all of a job's tests together
 
   // Assertion style: what a function of the program returns to a test must be a plain value
   // (exact built-in types, recursively) or the test fails as UntrustedValue, so that objects
-  // whose __eq__ always says True cannot pass. Off: the official harnesses' semantics.
+  // whose __eq__ always says True cannot pass. Off: the official harnesses' semantics. Stdin
+  // style ignores it: its outputs are compared as text outside the process, with nothing to forge.
   bool hardened = false;
 };
 

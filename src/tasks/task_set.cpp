@@ -1,9 +1,11 @@
 #include <algorithm>
 #include <cstdlib>
+#include <optional>
 
 #include "common/error.h"
 #include "common/files.h"
 #include "common/hash.h"
+#include "common/jsonl.h"
 #include "tasks/loaders.h"
 #include "tasks/tasks.h"
 
@@ -33,7 +35,37 @@ TaskSet load_benchmark(const std::string& name, const std::string& data_dir) {
               "; expected one of: " + valid + " (or --tasks FILE)");
 }
 
-TaskSet load_task_source(const std::string& spec, const std::string& data_dir) {
+namespace {
+
+// "SOURCE[begin:end]": the tasks of SOURCE from `begin` up to, not including, `end`, in file
+// order (either bound may be left out, as in Python and in HF datasets' "train[:100]").
+struct Slice {
+  size_t begin = 0, end = SIZE_MAX;
+};
+
+std::optional<Slice> parse_slice(const std::string& spec, std::string& source) {
+  source = spec;
+  size_t open = spec.rfind('[');
+  if (!spec.ends_with(']') || open == std::string::npos) return std::nullopt;
+  std::string inside = spec.substr(open + 1, spec.size() - open - 2);
+  size_t colon = inside.find(':');
+  auto bound = [](const std::string& digits, size_t fallback) -> std::optional<size_t> {
+    if (digits.empty()) return fallback;
+    if (digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+    return std::stoul(digits);
+  };
+  std::optional<size_t> begin, end;
+  if (colon != std::string::npos) {
+    begin = bound(inside.substr(0, colon), 0);
+    end = bound(inside.substr(colon + 1), SIZE_MAX);
+  }
+  if (!begin || !end || open == 0)
+    throw Error("tasks: '" + spec + "': a slice is SOURCE[begin:end] with whole numbers, e.g. mbpp:train[:50]");
+  source = spec.substr(0, open);
+  return Slice{*begin, *end};
+}
+
+TaskSet load_unsliced_source(const std::string& spec, const std::string& data_dir) {
   if (spec.find('/') != std::string::npos || spec.ends_with(".jsonl")) return load_task_file(spec);
   size_t colon = spec.find(':');
   if (colon == std::string::npos) return load_benchmark(spec, data_dir);
@@ -51,6 +83,21 @@ TaskSet load_task_source(const std::string& spec, const std::string& data_dir) {
   return set;
 }
 
+}  // namespace
+
+TaskSet load_task_source(const std::string& spec, const std::string& data_dir) {
+  std::string source;
+  std::optional<Slice> slice = parse_slice(spec, source);
+  TaskSet set = load_unsliced_source(source, data_dir);
+  if (!slice) return set;
+  size_t size = set.tasks.size(), end = std::min(slice->end, size), begin = std::min(slice->begin, end);
+  set.tasks = std::vector<Task>(set.tasks.begin() + long(begin), set.tasks.begin() + long(end));
+  if (set.tasks.empty())
+    throw Error("tasks: '" + spec + "' holds no tasks ('" + source + "' has " + std::to_string(size) + ")");
+  set.name = spec;
+  return set;
+}
+
 std::string sample_program(const Task& task, const std::string& text, bool is_completion) {
   return is_completion ? task.code_prompt + text : text;
 }
@@ -60,6 +107,23 @@ sandbox::Job assertion_job(const Task& task, const std::string& program) {
   job.program = program;
   job.tests = task.tests;
   return job;
+}
+
+sandbox::Job io_job(const Task& task, const std::string& program) {
+  sandbox::Job job;
+  job.program = program;
+  Json expected = Json::array();
+  for (const Task::IoTest& test : task.io_tests) {
+    job.stdin_inputs.push_back(test.input);
+    expected.push_back(test.output);
+  }
+  // The outputs travel apart from the job and reach only the fork server, after the fork.
+  job.expected_json = expected.dump(-1, ' ', false, Json::error_handler_t::replace);
+  return job;
+}
+
+sandbox::Job job_for(const Task& task, const std::string& program) {
+  return task.has_io_tests() ? io_job(task, program) : assertion_job(task, program);
 }
 
 std::string default_data_dir() {

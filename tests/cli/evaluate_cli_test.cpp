@@ -176,6 +176,23 @@ TEST_F(EvaluateCli, OwnTaskFiles) {
   EXPECT_EQ(bare.output, "codealign: error: evaluate: task 'bare' has no canonical_solution; pass --samples\n");
 }
 
+// A task set converted from APPS/CodeContests: stdin/stdout tests, whole-program canonical
+// solutions behind a docstring prompt.
+TEST_F(EvaluateCli, OwnStdinStdoutTaskFilesInCanonicalMode) {
+  std::string tasks = dir.path + "/cp.jsonl";
+  testing::write_text(tasks, R"({"task_id": "sum", "prompt": "\"\"\"Print the sum of two integers.\"\"\"\n", )"
+                             R"("canonical_solution": "import sys\nprint(sum(map(int, sys.stdin.read().split())))\n", )"
+                             R"("tests": [{"input": "1 2\n", "output": "3\n"}, {"input": "-1 1", "output": "0"}]})" "\n");
+  auto result = evaluate("--tasks " + tasks + " --timeout 120 --out " + dir.path + "/canonical.jsonl --json");
+  ASSERT_EQ(result.status, 0) << result.output;
+  auto summary = json::parse(result.output);
+  EXPECT_EQ(summary["verdicts"], json({{"passed", 1}}));
+  EXPECT_EQ(summary["base"], json({{"pass@1", 1.0}}));
+  auto rows = testing::read_jsonl(dir.path + "/canonical.jsonl");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0]["tests_total"], 2);
+}
+
 // With one worker, jobs run one after another in the same sandbox worker, which numbers its
 // scratch directories in order; with more, the numbering restarts in each worker.
 TEST_F(EvaluateCli, WorkersBoundsTheSandboxWorkers) {

@@ -212,6 +212,53 @@ TEST_F(Evaluate, ResultsFileHoldsEveryOutcome) {
                            {"tests_total", 2}}));
 }
 
+// APPS/CodeContests-style tasks: whole programs on stdin, judged on stdout.
+TEST_F(Evaluate, StdinStdoutTasksAreJudgedOnTheirOutput) {
+  testing::write_text(dir.path + "/cp.jsonl",
+                      R"({"task_id": "cp/sum", "prompt": "", "tests": [{"input": "1 2\n", "output": "3\n"}, )"
+                      R"({"input": "2 2\n", "output": "4\n"}], )"
+                      R"("canonical_solution": "a, b = map(int, input().split())\nprint(a + b)\n"})" "\n"
+                      R"({"task_id": "cp/echo", "prompt": "import sys\n", "tests": [{"input": "x \r\n", "output": "x"}], )"
+                      R"("canonical_solution": "sys.stdout.write(sys.stdin.read())\n"})" "\n");
+  auto set = tasks::load_task_file(dir.path + "/cp.jsonl");
+  Options options;
+  options.ks = {1};
+  options.timeout_s = 120;  // far beyond the work: no verdict here depends on speed
+  options.hardened = true;  // no bearing on stdin/stdout tasks
+  const std::string product = "a, b = map(int, input().split())\nprint(a * b)\n";
+  Report report = evaluate(set,
+                           {{1, "cp/sum", "a, b = map(int, input().split())\nprint(a + b)\n", false},
+                            {2, "cp/sum", product, false},
+                            {3, "cp/echo", "print(input())\n", true},
+                            {4, "cp/echo", "print(input())\nexit(3)\n", true}},
+                           *executor, options);
+  EXPECT_EQ(report.pass_at_k["base"], (std::map<std::string, double>{{"pass@1", 0.5}}));  // (1/2 + 1/2) / 2
+  EXPECT_EQ(report.verdicts, (std::map<std::string, size_t>{{"failed", 1}, {"passed", 2}, {"runtime_error", 1}}));
+  std::string path = dir.path + "/results.jsonl";
+  write_results(report, path);
+  auto rows = testing::read_jsonl(path);
+  ASSERT_EQ(rows.size(), 4u);
+  for (auto& row : rows) row.erase("wall_time");
+  EXPECT_EQ(rows[0]["result"], "passed");
+  EXPECT_EQ(rows[0]["tests_passed"], 2);
+  EXPECT_EQ(rows[1], json({{"task_id", "cp/sum"}, {"solution", product},
+                           {"result", "failed: WrongAnswer: test 0: output differs from the expected"},
+                           {"passed", false}, {"verdict", "failed"}, {"error_type", "WrongAnswer"},
+                           {"message", "test 0: output differs from the expected"}, {"tests_passed", 1},
+                           {"tests_total", 2}}));
+  EXPECT_EQ(rows[2]["result"], "passed");  // prompt + completion, run on "x \r\n"
+  EXPECT_EQ(rows[3], json({{"task_id", "cp/echo"}, {"completion", "print(input())\nexit(3)\n"},
+                           {"result", "failed: SystemExit: exit code 3"}, {"passed", false},
+                           {"verdict", "runtime_error"}, {"error_type", "SystemExit"},
+                           {"message", "exit code 3"}, {"tests_passed", 0}, {"tests_total", 1}}));
+
+  // The canonical solutions, as `evaluate` without samples runs them.
+  std::vector<Sample> canonical;
+  for (const auto& task : set.tasks) canonical.push_back({0, task.task_id, task.canonical_solution, false});
+  Report truth = evaluate(set, canonical, *executor, options);
+  EXPECT_EQ(truth.pass_at_k["base"], (std::map<std::string, double>{{"pass@1", 1.0}}));
+}
+
 Report hand_made_report() {
   Report report;
   report.benchmark = "humaneval+";

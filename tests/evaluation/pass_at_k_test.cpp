@@ -17,7 +17,9 @@ TEST(PassAtK, MatchesTheBinomialDefinition) {
   for (int n : {1, 5, 10, 200})
     for (int c = 0; c <= n; c += std::max(1, n / 7))
       for (int k : {1, 2, 10, 100})
-        if (k <= n) EXPECT_NEAR(pass_at_k(n, c, k), binomial_reference(n, c, k), 1e-9) << n << " " << c << " " << k;
+        if (k <= n) {
+          EXPECT_NEAR(pass_at_k(n, c, k), binomial_reference(n, c, k), 1e-9) << n << " " << c << " " << k;
+        }
 }
 
 TEST(PassAtK, HandChecked) {

@@ -89,5 +89,59 @@ TEST(Loaders, UserTaskFileErrorsNameTheLine) {
   EXPECT_EQ(set.tasks.at(0).tests.size(), 1u);
 }
 
+TEST(Loaders, UserTaskFileWithStdinStdoutTests) {
+  testing::TempDir dir;
+  std::string path = dir.path + "/cp.jsonl";
+  testing::write_text(path, R"({"task_id": "sum", "prompt": "", "tests": [{"input": "1 2\n", "output": "3\n"}, )"
+                            R"({"input": "5 5\n", "output": "10\n", "explanation": "ignored"}]})" "\n");
+  TaskSet set = load_task_file(path);
+  const Task& task = set.tasks.at(0);
+  EXPECT_TRUE(task.has_io_tests());
+  EXPECT_TRUE(task.tests.empty());
+  ASSERT_EQ(task.io_tests.size(), 2u);
+  EXPECT_EQ(task.io_tests[1].input, "5 5\n");
+  EXPECT_EQ(task.io_tests[1].output, "10\n");
+
+  sandbox::Job job = job_for(task, "print(sum(map(int, input().split())))\n");
+  EXPECT_EQ(job.program, "print(sum(map(int, input().split())))\n");
+  EXPECT_EQ(job.stdin_inputs, (std::vector<std::string>{"1 2\n", "5 5\n"}));
+  EXPECT_EQ(job.expected_json, R"(["3\n","10\n"])");
+  EXPECT_TRUE(job.tests.empty());
+  EXPECT_TRUE(job.entry_point.empty());
+
+  // Assertion tasks keep their assertion jobs.
+  testing::write_text(path, R"({"task_id": "a", "prompt": "", "tests": ["assert True"]})" "\n");
+  sandbox::Job asserted = job_for(load_task_file(path).tasks.at(0), "x = 1\n");
+  EXPECT_EQ(asserted.tests, (std::vector<std::string>{"assert True"}));
+  EXPECT_TRUE(asserted.stdin_inputs.empty());
+  EXPECT_TRUE(asserted.expected_json.empty());
+}
+
+TEST(Loaders, StdinStdoutTestErrorsNameTheLine) {
+  testing::TempDir dir;
+  std::string path = dir.path + "/cp.jsonl";
+  auto error_for = [&](const std::string& tests) -> std::string {
+    testing::write_text(path, R"({"task_id": "ok", "prompt": "", "tests": ["assert True"]})" "\n"
+                              R"({"task_id": "t", "prompt": "", "tests": )" + tests + "}\n");
+    try {
+      load_task_file(path);
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  const std::string mixed = path + ":2: field 'tests' mixes assertion strings and {\"input\", \"output\"} objects";
+  EXPECT_EQ(error_for(R"([{"input": "", "output": ""}, "assert True"])"), mixed);
+  EXPECT_EQ(error_for(R"(["assert True", {"input": "", "output": ""}])"), mixed);
+  EXPECT_EQ(error_for(R"([{"output": "1"}])"), path + ":2: tests[0]: field 'input' is missing");
+  EXPECT_EQ(error_for(R"([{"input": "", "output": ""}, {"input": "1"}])"), path + ":2: tests[1]: field 'output' is missing");
+  EXPECT_EQ(error_for(R"([{"input": 1, "output": "1"}])"), path + ":2: tests[0]: field 'input' is not a string");
+  EXPECT_EQ(error_for(R"([{"input": "1", "output": ["1"]}])"), path + ":2: tests[0]: field 'output' is not a string");
+  EXPECT_EQ(error_for(R"([{"input": "1", "output": "1"}, 7])"), path + ":2: tests[1] is not an object");
+  EXPECT_EQ(error_for(R"(["assert True", 7])"), path + ":2: field 'tests' holds a non-string");
+  EXPECT_EQ(error_for("[]"),
+            path + ":2: field 'tests' must be a non-empty list of strings or of {\"input\", \"output\"} objects");
+}
+
 }  // namespace
 }  // namespace codealign::tasks
