@@ -14,29 +14,48 @@
 namespace codealign::cli {
 namespace {
 
-// The per-round table: method, pairs (or RFT examples), last loss, greedy pass@1 per evaluation set.
-void print_summary(const Json& summary) {
-  std::vector<std::string> eval_sets;
-  for (const auto& [set, result] : summary["rounds"][0]["eval"].items()) eval_sets.push_back(set);
-  std::cout << std::left << std::setw(7) << "round" << std::setw(8) << "method" << std::setw(10) << "examples"
-            << std::setw(10) << "loss";
-  for (const std::string& set : eval_sets) std::cout << std::setw(16) << (set + " pass@1");
-  std::cout << "\n";
-  auto pass1 = [](const Json& eval, const std::string& set) {
-    if (!eval.contains(set) || !eval[set].contains("base")) return std::string("-");
+// One column of the summary table: a pass@k of one evaluation set, greedy or sampled. A
+// HumanEval+/MBPP+ set shows its "plus" group (base + extra tests), any other its "base".
+struct PassColumn {
+  std::string header, evaluation, set, metric;  // evaluation: "eval" (greedy) or "eval_sampled"
+
+  std::string cell(const Json& record) const {
+    if (!record.contains(evaluation) || !record[evaluation].contains(set)) return "-";
+    const Json& report = record[evaluation][set];
+    const char* group = report.contains("plus") ? "plus" : "base";
+    if (!report.contains(group) || !report[group].contains(metric)) return "-";
     std::ostringstream text;
-    text << std::fixed << std::setprecision(3) << eval[set]["base"].value("pass@1", 0.0);
+    text << std::fixed << std::setprecision(3) << report[group][metric].get<double>();
     return text.str();
-  };
+  }
+};
+
+std::vector<PassColumn> pass_columns(const Json& start) {
+  std::vector<PassColumn> columns;
+  for (const auto& [set, report] : start["eval"].items()) columns.push_back({set + " pass@1", "eval", set, "pass@1"});
+  if (start.contains("eval_sampled"))
+    for (const auto& [set, report] : start["eval_sampled"].items())
+      for (const auto& [metric, value] : report[report.contains("plus") ? "plus" : "base"].items())
+        columns.push_back({set + " " + metric + " (sampled)", "eval_sampled", set, metric});
+  return columns;
+}
+
+// The per-round table: method, pairs (or RFT examples), last loss, pass@k per evaluation set.
+void print_summary(const Json& summary) {
+  std::vector<PassColumn> columns = pass_columns(summary["rounds"][0]);
+  std::cout << std::left << std::setw(7) << "round" << std::setw(16) << "method" << std::setw(10) << "examples"
+            << std::setw(10) << "loss";
+  for (const PassColumn& column : columns) std::cout << std::setw(int(column.header.size()) + 2) << column.header;
+  std::cout << "\n";
   for (const Json& round : summary["rounds"]) {
     auto row = [&](const std::string& method, const Json& result) {
-      std::cout << std::setw(7) << round["round"].get<int>() << std::setw(8) << method << std::setw(10)
+      std::cout << std::setw(7) << round["round"].get<int>() << std::setw(16) << method << std::setw(10)
                 << (result.contains("examples") ? std::to_string(result["examples"].get<size_t>()) : "-");
       std::ostringstream loss;
       if (result.contains("metrics") && result["metrics"].contains("loss"))
         loss << std::setprecision(4) << result["metrics"]["loss"].get<double>();
       std::cout << std::setw(10) << (loss.str().empty() ? "-" : loss.str());
-      for (const std::string& set : eval_sets) std::cout << std::setw(16) << pass1(result.value("eval", Json::object()), set);
+      for (const PassColumn& column : columns) std::cout << std::setw(int(column.header.size()) + 2) << column.cell(result);
       std::cout << "\n";
     };
     if (round["round"] == 0) row("start", round);
@@ -89,16 +108,33 @@ Command add_align_command(CLI::App& app) {
   o->model.add_to(sub, 0.8, 512);
   sub->add_option("--train-tasks", c.train_tasks, "Tasks to sample and train on: mbpp:train, a benchmark, or a tasks JSONL")
       ->capture_default_str();
-  sub->add_option("--eval", c.eval_sets, "Evaluation sets (greedy pass@1): benchmarks, splits such as mbpp:test, files")
+  sub->add_option("--eval", c.eval_sets, "Evaluation sets: benchmarks, splits such as mbpp:test, files")
       ->delimiter(',')
       ->capture_default_str();
-  sub->add_option("--method", c.methods, "dpo and/or rft (repeatable: both train on the same round-1 samples)")
+  sub->add_option("--method", c.methods,
+                  "dpo, rft and/or dpo-off-policy (repeatable: dpo and rft train on the same round-1 samples; "
+                  "dpo-off-policy on pairs from --off-policy-samples)")
       ->delimiter(',')
+      ->capture_default_str();
+  sub->add_option("--off-policy-samples", c.off_policy_samples,
+                  "Another model's samples of the training tasks (samples JSONL): method dpo-off-policy trains on "
+                  "their pairs, the paper's off-policy ablation");
+  sub->add_option("--reference", c.reference,
+                  "DPO's frozen reference: round (the policy the round starts from) or initial (--model)")
       ->capture_default_str();
   sub->add_option("--rounds", c.rounds, "Rounds of sampling and training")->capture_default_str();
   sub->add_option("--samples-per-task", c.samples_per_task, "On-policy samples per training task")->capture_default_str();
   sub->add_option("--batch", c.sampling.batch, "Prompts per generation batch")->capture_default_str();
   sub->add_option("--eval-max-new-tokens", c.eval_max_new_tokens, "Tokens per evaluation answer at most")
+      ->capture_default_str();
+  sub->add_option("--eval-samples", c.eval_samples,
+                  "Samples per evaluation task for sampled pass@k beside greedy pass@1 (0: greedy only)")
+      ->capture_default_str();
+  sub->add_option("--eval-temperature", c.eval_temperature, "Temperature of the sampled evaluation")
+      ->capture_default_str();
+  sub->add_option("--eval-top-p", c.eval_top_p, "Nucleus of the sampled evaluation")->capture_default_str();
+  sub->add_option("--eval-k", c.evaluation.ks, "The k of sampled pass@k (those up to --eval-samples)")
+      ->delimiter(',')
       ->capture_default_str();
   sub->add_option("--strategy", o->strategy, "Pairs: best-worst, all or margin (see codealign preferences)")
       ->capture_default_str();

@@ -57,8 +57,10 @@ Command add_train_command(CLI::App& app) {
                   "(command-line values win)");
   sub->add_option("mode", c.mode, "sft or dpo")->required()->check(CLI::IsMember({"sft", "dpo"}));
   sub->add_option("-m,--model", o->paths.model,
-                  "Model to start from (HF directory or llama2.c .bin); also the DPO reference")
+                  "Model to start from (HF directory or llama2.c .bin); also the DPO reference unless --reference")
       ->required();
+  sub->add_option("--reference", o->paths.reference,
+                  "dpo: the frozen reference model (TRL's ref_model), sharing the model's tokenizer (default: --model)");
   sub->add_option("--tokenizer", o->paths.tokenizer, "Tokenizer (default: the model directory's)");
   sub->add_option("-d,--data", o->paths.data, "Training data JSONL")->required();
   sub->add_option("-o,--out", o->paths.output, "Output directory: the trained model, checkpoint-N/, metrics.jsonl")

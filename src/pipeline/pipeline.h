@@ -8,10 +8,13 @@
 //   round-R/<policy>/execute/      results.jsonl: their execution outcomes (hardened tests)
 //   round-R/<policy>/preferences/  pairs.jsonl, pairs.stats.json, rft.jsonl
 //   round-R/<method>/train/        the trained model (HF layout), metrics.jsonl, checkpoints
-//   round-R/<method>/eval/<set>/   samples.jsonl, results.jsonl
+//   round-R/<method>/eval/<set>/   samples.jsonl, results.jsonl (greedy)
+//   round-R/<method>/eval-sampled/<set>/  the same for sampled pass@k (with eval_samples > 0)
+//   off-policy/execute/, off-policy/preferences/  another model's samples (without their token
+//                                  ids), outcomes and pairs, shared by every round of dpo-off-policy
 //   summary.json                   per round and method: pairs, loss, pass@1 per evaluation set
-// <policy> is the method whose policy sampled ("shared" when every method starts from the same
-// model, as in round 1, so that DPO and RFT learn from identical samples). Each stage directory
+// <policy> is the method whose policy sampled ("shared" when every on-policy method starts from
+// the same model, as in round 1, so that DPO and RFT learn from identical samples). Each stage directory
 // is complete when its stage.json exists; it is written last, atomically, so resume skips
 // complete stages, trains on from the newest checkpoint and reruns anything half-done.
 #pragma once
@@ -52,11 +55,17 @@ struct AlignConfig {
   std::string data_dir;          // benchmarks
   std::string train_tasks = "mbpp:train";
   std::vector<std::string> eval_sets = {"humaneval", "mbpp:test"};
-  std::vector<std::string> methods = {"dpo"};  // dpo and/or rft
+  // dpo and/or rft train on the policy's own samples; dpo-off-policy on pairs from
+  // `off_policy_samples`, another model's samples of the training tasks (the paper's ablation).
+  std::vector<std::string> methods = {"dpo"};
+  std::string off_policy_samples;
+  std::string reference = "round";  // DPO's reference: "round" (the round's starting policy) or "initial"
   int rounds = 1;
   int64_t samples_per_task = 8;
   SampleConfig sampling;       // for the training tasks
-  int64_t eval_max_new_tokens = 512;  // evaluation is greedy pass@1
+  int64_t eval_max_new_tokens = 512;  // evaluation: greedy pass@1, and with eval_samples > 0 also
+  int64_t eval_samples = 0;           // sampled pass@k (k in evaluation.ks up to eval_samples)
+  double eval_temperature = 0.8, eval_top_p = 0.95;
   preferences::PairConfig pairs;
   size_t rft_max_per_task = 4;
   training::TrainConfig dpo, rft;  // mode is set per method

@@ -1,5 +1,6 @@
 // The rounds of `codealign align`: each stage writes its files atomically and then stage.json,
 // so that a run killed at any point resumes from the last complete stage.
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -39,9 +40,16 @@ void remove_partial_files(const fs::path& stage) {
       fs::remove(entry.path());
 }
 
-// "mbpp:test" -> "mbpp-test"; a tasks file -> its stem.
+// "mbpp:test" -> "mbpp-test", "mbpp:test[:50]" -> "mbpp-test-0-50"; a tasks file -> its stem.
 std::string directory_name(const std::string& set_name) {
-  std::string name = fs::path(set_name).stem().string();
+  std::string name = set_name, slice;
+  if (size_t open = name.rfind('['); open != std::string::npos && name.ends_with(']')) {
+    slice = name.substr(open + 1, name.size() - open - 2);
+    name.resize(open);
+    if (slice.starts_with(':')) slice = "0" + slice;
+    if (slice.ends_with(':')) slice += "end";
+  }
+  name = fs::path(name).stem().string() + (slice.empty() ? "" : "-" + slice);
   for (char& c : name) c = c == ':' || c == '/' ? '-' : c;
   return name;
 }
@@ -62,12 +70,29 @@ Json last_metrics(const fs::path& train_dir) {
   return last;
 }
 
+bool is_on_policy(const std::string& method) { return method != "dpo-off-policy"; }
+
+// A samples file without its token ids: another model's ids mean nothing to the policy, which
+// trains on its own tokenization of the text.
+void copy_without_ids(const std::string& from, const std::string& to) {
+  std::string text;
+  for_each_jsonl_line(from, read_file(from), [&](const JsonlLine& line) {
+    Json sample = parse_json_object(line);
+    sample.erase("completion_ids");
+    text += sample.dump() + "\n";
+  });
+  AtomicFile file(to);
+  file.write(text);
+  file.commit();
+}
+
 class Run {
  public:
   Run(const AlignConfig& config, fs::path dir) : config_(config), dir_(std::move(dir)) {
     train_tasks_ = tasks::load_task_source(config.train_tasks, config.data_dir);
     for (const std::string& name : config.eval_sets) eval_sets_.push_back(tasks::load_task_source(name, config.data_dir));
     check_overlap();
+    if (!config.off_policy_samples.empty()) evaluation::read_samples(config.off_policy_samples, train_tasks_);
     if (config.tokenizer.empty() && !fs::is_directory(config.model))
       throw Error("align: the model '" + config.model + "' is a file (llama2.c): pass --tokenizer (its tok*.bin)");
     tokenizer_path_ = config.tokenizer.empty() ? config.model : config.tokenizer;
@@ -76,30 +101,40 @@ class Run {
       fs::create_directories(fs::absolute(config.execution_cache).parent_path());
       cache_ = std::make_unique<evaluation::ExecutionCache>(config.execution_cache);
     }
+    for (const std::string& method : config.methods)
+      if (is_on_policy(method)) on_policy_methods_.push_back(method);
   }
 
   Json run() {
     Json summary = {{"methods", config_.methods}, {"train_tasks", config_.train_tasks}, {"rounds", Json::array()}};
-    summary["rounds"].push_back({{"round", 0}, {"eval", evaluate_policy(config_.model, dir_ / "round-0")}});
+    Json start = {{"round", 0}};
+    evaluate_policy(config_.model, dir_ / "round-0", start);
+    summary["rounds"].push_back(start);
     std::map<std::string, std::string> policy;  // method -> the model it samples from
     for (const std::string& method : config_.methods) policy[method] = config_.model;
     bool stop = false;
     for (int round = 1; round <= config_.rounds && !stop; ++round) {
       Json record = {{"round", round}, {"samples", Json::object()}, {"methods", Json::object()}};
-      // Methods whose policies are the same model share one set of samples.
+      fs::path round_dir = dir_ / ("round-" + std::to_string(round));
+      auto train_method = [&](const std::string& method, const fs::path& data_dir, const Json& data) {
+        Json result = train_and_evaluate(method, policy[method], data_dir, round_dir, round, data);
+        if (result.contains("model")) policy[method] = (dir_ / result["model"].get<std::string>()).string();
+        else stop = stop || config_.stop_on_empty_round;
+        record["methods"][method] = result;
+      };
+      // On-policy methods whose policies are the same model share one set of samples.
       std::map<std::string, std::vector<std::string>> by_policy;
-      for (const std::string& method : config_.methods) by_policy[policy[method]].push_back(method);
+      for (const std::string& method : on_policy_methods_) by_policy[policy[method]].push_back(method);
       for (const auto& [model, methods] : by_policy) {
-        std::string label = methods.size() == config_.methods.size() ? "shared" : methods[0];
-        fs::path base = dir_ / ("round-" + std::to_string(round)) / label;
-        Json samples = on_policy_data(model, base, round);
-        record["samples"][label] = samples;
-        for (const std::string& method : methods) {
-          Json result = train_and_evaluate(method, model, base, round, samples);
-          if (result.contains("model")) policy[method] = (dir_ / result["model"].get<std::string>()).string();
-          else stop = stop || config_.stop_on_empty_round;
-          record["methods"][method] = result;
-        }
+        std::string label = methods.size() == on_policy_methods_.size() ? "shared" : methods[0];
+        Json data = on_policy_data(model, round_dir / label, round);
+        record["samples"][label] = data;
+        for (const std::string& method : methods) train_method(method, round_dir / label / "preferences", data);
+      }
+      if (policy.count("dpo-off-policy")) {
+        Json data = off_policy_data();
+        record["samples"]["off-policy"] = data;
+        train_method("dpo-off-policy", dir_ / "off-policy" / "preferences", data);
       }
       summary["rounds"].push_back(record);
       if (stop) say("round " + std::to_string(round) + " gave no training data; stopping (stop_on_empty_round)");
@@ -139,7 +174,7 @@ class Run {
 
   tokenizer::Tokenizer& tokenizer() { return *tokenizer_; }
 
-  // Samples `tasks` with `model` into stage/samples.jsonl and runs them into stage/results.jsonl.
+  // Samples `tasks` with `model` into stage/samples.jsonl (unless a whole one is there) and runs them.
   evaluation::Report sample_and_execute(const std::string& model_path, const tasks::TaskSet& tasks,
                                         const SampleConfig& sampling, const evaluation::Options& options,
                                         const fs::path& stage) {
@@ -150,8 +185,14 @@ class Run {
       model::CausalLM model = model::CausalLM::load(model_path);
       sample_tasks(model, tokenizer(), tasks, sampling, samples_path);
     }
+    return execute(tasks, options, stage);
+  }
+
+  // Runs stage/samples.jsonl into stage/results.jsonl.
+  evaluation::Report execute(const tasks::TaskSet& tasks, const evaluation::Options& options, const fs::path& stage) {
     evaluation::Options cached = options;
     cached.execution_cache = cache_.get();
+    std::string samples_path = (stage / "samples.jsonl").string();
     evaluation::Report report =
         evaluation::evaluate(tasks, evaluation::read_samples(samples_path, tasks), executor(), cached);
     pause_point("execute:" + tasks.name);
@@ -161,27 +202,42 @@ class Run {
     return report;
   }
 
-  Json evaluate_policy(const std::string& model_path, const fs::path& base) {
+  // Greedy pass@1 of `model_path` on every evaluation set into record["eval"], and with
+  // eval_samples > 0 sampled pass@k into record["eval_sampled"]; stages under `base`.
+  void evaluate_policy(const std::string& model_path, const fs::path& base, Json& record) {
+    SampleConfig greedy = config_.sampling;
+    greedy.sampling.temperature = 0;
+    greedy.sampling.samples_per_prompt = 1;
+    greedy.sampling.max_new_tokens = config_.eval_max_new_tokens;
+    record["eval"] = evaluate_sets(model_path, base / "eval", greedy);
+    if (config_.eval_samples <= 0) return;
+    SampleConfig sampled = greedy;  // the same seed for every model, so that they meet the same draws
+    sampled.sampling.temperature = config_.eval_temperature;
+    sampled.sampling.top_p = config_.eval_top_p;
+    sampled.sampling.samples_per_prompt = config_.eval_samples;
+    record["eval_sampled"] = evaluate_sets(model_path, base / "eval-sampled", sampled);
+  }
+
+  Json evaluate_sets(const std::string& model_path, const fs::path& base, const SampleConfig& sampling) {
     Json results = Json::object();
     for (const tasks::TaskSet& set : eval_sets_) {
-      fs::path stage = base / "eval" / directory_name(set.name);
+      fs::path stage = base / directory_name(set.name);
       if (auto done = completed(stage)) {
         results[set.name] = *done;
         continue;
       }
-      say("evaluate " + name_of(model_path) + " on " + set.name + " (greedy, " + std::to_string(set.tasks.size()) + " tasks)");
-      SampleConfig greedy = config_.sampling;
-      greedy.sampling.temperature = 0;
-      greedy.sampling.samples_per_prompt = 1;
-      greedy.sampling.max_new_tokens = config_.eval_max_new_tokens;
-      results[set.name] = complete(stage, report_json(sample_and_execute(model_path, set, greedy, config_.evaluation, stage)));
+      say("evaluate " + name_of(model_path) + " on " + set.name + " (" +
+          (sampling.sampling.temperature == 0 ? std::string("greedy")
+                                              : std::to_string(sampling.sampling.samples_per_prompt) + " samples") +
+          " per task, " + std::to_string(set.tasks.size()) + " tasks)");
+      results[set.name] = complete(stage, report_json(sample_and_execute(model_path, set, sampling, config_.evaluation, stage)));
     }
     return results;
   }
 
   // Samples, outcomes and pairs of one round for the policy `model_path`, under `base`.
   Json on_policy_data(const std::string& model_path, const fs::path& base, int round) {
-    fs::path executed = base / "execute", pairs = base / "preferences";
+    fs::path executed = base / "execute";
     if (!completed(executed)) {
       say("round " + std::to_string(round) + ": sample " + std::to_string(config_.samples_per_task) + " per task of " +
           std::to_string(train_tasks_.tasks.size()) + " tasks from " + name_of(model_path) + ", then execute");
@@ -191,49 +247,72 @@ class Run {
       evaluation::Report report = sample_and_execute(model_path, train_tasks_, sampling, config_.execution, executed);
       complete(executed, report_json(report));
     }
+    return preference_data(base, {round, name_of(model_path)});
+  }
+
+  // Another model's samples (off_policy_samples), their outcomes and pairs: made once, under
+  // off-policy/, and trained on in every round.
+  Json off_policy_data() {
+    fs::path base = dir_ / "off-policy", executed = base / "execute";
+    if (!completed(executed)) {
+      say("off-policy: execute the samples of " + config_.off_policy_samples);
+      fs::create_directories(executed);
+      remove_partial_files(executed);
+      std::string samples = (executed / "samples.jsonl").string();
+      if (!fs::exists(samples)) copy_without_ids(config_.off_policy_samples, samples);
+      complete(executed, report_json(execute(train_tasks_, config_.execution, executed)));
+    }
+    return preference_data(base, {0, config_.off_policy_samples});
+  }
+
+  // Pairs and RFT data under base/preferences from the outcomes in base/execute.
+  Json preference_data(const fs::path& base, const preferences::Provenance& provenance) {
+    fs::path executed = base / "execute", pairs = base / "preferences";
     if (auto done = completed(pairs)) return *done;
     fs::create_directories(pairs);
     remove_partial_files(pairs);
     std::string samples = (executed / "samples.jsonl").string(), results = (executed / "results.jsonl").string();
     auto judged = preferences::read_judged(samples, results, train_tasks_);
     preferences::Pairs made = preferences::make_pairs(judged, config_.pairs);
-    preferences::Provenance provenance{round, name_of(model_path)};
     preferences::write_pairs((pairs / "pairs.jsonl").string(), made, train_tasks_, provenance);
     auto rft = preferences::rft_examples(judged, config_.rft_max_per_task, config_.pairs.seed);
     preferences::write_rft((pairs / "rft.jsonl").string(), rft, train_tasks_);
     Json stats = made.stats.to_json();
     stats["rft_examples"] = rft.size();
     stats["execution"] = *completed(executed);
-    say("round " + std::to_string(round) + ": " + std::to_string(made.stats.pairs) + " pairs, " +
-        std::to_string(rft.size()) + " RFT examples from " + std::to_string(judged.size()) + " samples");
+    say((provenance.round ? "round " + std::to_string(provenance.round) : std::string("off-policy")) + ": " +
+        std::to_string(made.stats.pairs) + " pairs, " + std::to_string(rft.size()) + " RFT examples from " +
+        std::to_string(judged.size()) + " samples");
     return complete(pairs, stats);
   }
 
-  // Trains `method` from `model_path` on the round's data and evaluates the result.
-  Json train_and_evaluate(const std::string& method, const std::string& model_path, const fs::path& base, int round,
-                          const Json& data) {
-    bool dpo = method == "dpo";
+  // Trains `method` from `model_path` on the data in `data_dir` and evaluates the result, under
+  // round_dir/method.
+  Json train_and_evaluate(const std::string& method, const std::string& model_path, const fs::path& data_dir,
+                          const fs::path& round_dir, int round, const Json& data) {
+    bool dpo = method != "rft";
     size_t examples = data.at(dpo ? "pairs" : "rft_examples").get<size_t>();
     if (examples == 0) {
       say("round " + std::to_string(round) + ": no " + (dpo ? "pairs" : "RFT examples") + " for " + method +
           "; its policy stays as it was");
       return {{"examples", 0}, {"skipped", "no training data"}};
     }
-    fs::path stage = base.parent_path() / method / "train";
+    fs::path stage = round_dir / method / "train";
     if (!completed(stage)) {
       say("round " + std::to_string(round) + ": train " + method + " on " + std::to_string(examples) + " examples");
       training::TrainConfig train = dpo ? config_.dpo : config_.rft;
       train.mode = dpo ? "dpo" : "sft";
       train.prompts.chat = config_.sampling.chat;
-      fs::path data_file = base / "preferences" / (dpo ? "pairs.jsonl" : "rft.jsonl");
-      training::TrainPaths paths{model_path, tokenizer_path_, data_file.string(), stage.string()};
+      fs::path data_file = data_dir / (dpo ? "pairs.jsonl" : "rft.jsonl");
+      training::TrainPaths paths{model_path, tokenizer_path_, data_file.string(), stage.string(),
+                                 config_.reference == "initial" ? config_.model : ""};
       if (!training::train(train, paths, fs::exists(stage)))
         throw Error("align: training was interrupted; run again with --resume to continue");
       complete(stage, {{"examples", examples}, {"metrics", last_metrics(stage)}});
     }
     Json result = *completed(stage);
     result["model"] = name_of(stage.string());
-    result["eval"] = evaluate_policy(stage.string(), base.parent_path() / method);
+    evaluate_policy(stage.string(), round_dir / method, result);
     return result;
   }
 
@@ -241,6 +320,7 @@ class Run {
   fs::path dir_;
   tasks::TaskSet train_tasks_;
   std::vector<tasks::TaskSet> eval_sets_;
+  std::vector<std::string> on_policy_methods_;
   std::string tokenizer_path_;
   std::optional<tokenizer::Tokenizer> tokenizer_;
   std::unique_ptr<sandbox::Executor> executor_;
@@ -253,7 +333,14 @@ class Run {
 Json align(const AlignConfig& config, const std::string& run_dir, bool resume) {
   if (config.rounds < 1) throw Error("align: rounds must be at least 1");
   for (const std::string& method : config.methods)
-    if (method != "dpo" && method != "rft") throw Error("align: unknown method '" + method + "' (valid: dpo, rft)");
+    if (method != "dpo" && method != "rft" && method != "dpo-off-policy")
+      throw Error("align: unknown method '" + method + "' (valid: dpo, rft, dpo-off-policy)");
+  bool off_policy = std::count(config.methods.begin(), config.methods.end(), "dpo-off-policy") > 0;
+  if (off_policy != !config.off_policy_samples.empty())
+    throw Error(off_policy ? "align: method dpo-off-policy needs --off-policy-samples (another model's samples of the training tasks)"
+                           : "align: --off-policy-samples is used by method dpo-off-policy only; add it to --method");
+  if (config.reference != "round" && config.reference != "initial")
+    throw Error("align: unknown reference '" + config.reference + "' (valid: round, initial)");
   if (!resume && fs::exists(run_dir) && !fs::is_empty(run_dir))
     throw Error("align: run directory '" + run_dir + "' is not empty (hint: --resume to continue it, or a new --out)");
   fs::create_directories(run_dir);

@@ -1,4 +1,6 @@
 // Sampling a task set into samples JSONL: the on-policy stage of a round, and `codealign sample`.
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "common/files.h"
@@ -19,8 +21,20 @@ std::string first_code_block(const std::string& text) {
   return text.substr(body + 1, close == std::string::npos ? std::string::npos : close - body - 1);
 }
 
-// Completion-style code ends where the next top-level statement would begin.
+// Completion-style code ends where the next top-level statement would begin. A whole program
+// (MBPP, whose prompt is prose) may define several functions and classes after its imports: it
+// ends only where code that drives or tests it would begin. A script judged on its stdout
+// (stdin/stdout tests) prints and may have a main guard: only the model's end of text ends it.
 const std::vector<std::string> completion_stops = {"\ndef ", "\nclass ", "\nif __name__", "\nprint(", "\nassert "};
+const std::vector<std::string> program_stops = {"\nif __name__", "\nprint(", "\nassert "};
+const std::vector<std::string> script_stops = {};
+
+const std::vector<std::string>& stops_for(const tasks::TaskSet& tasks) {
+  auto every_task = [&](bool (*holds)(const tasks::Task&)) { return std::all_of(tasks.tasks.begin(), tasks.tasks.end(), holds); };
+  if (every_task([](const tasks::Task& t) { return t.has_io_tests(); })) return script_stops;
+  if (every_task([](const tasks::Task& t) { return t.code_prompt.empty(); })) return program_stops;
+  return completion_stops;
+}
 
 nlohmann::json sample_line(const std::string& task_id, const generation::Sample& s, bool chat) {
   nlohmann::json line = chat ? nlohmann::json{{"task_id", task_id}, {"solution", first_code_block(s.text)},
@@ -37,7 +51,10 @@ void sample_tasks(const model::CausalLM& model, const tokenizer::Tokenizer& toke
                   const SampleConfig& config, const std::string& out_path) {
   generation::SamplingConfig sampling = config.sampling;
   sampling.stop_ids = generation::stop_ids(model, tokenizer);
-  if (!config.chat) sampling.stop_strings.insert(sampling.stop_strings.end(), completion_stops.begin(), completion_stops.end());
+  if (!config.chat) {
+    const auto& stops = stops_for(tasks);
+    sampling.stop_strings.insert(sampling.stop_strings.end(), stops.begin(), stops.end());
+  }
 
   AtomicFile out(out_path);
   Progress progress("sample (" + tasks.name + ")", tasks.tasks.size() * size_t(sampling.samples_per_prompt));

@@ -96,12 +96,12 @@ std::string model_fingerprint(const std::string& model_path) {
   return hash.hex();
 }
 
-// Reference log-probs of every pair, from the model before training, computed once and
-// cached beside the data (keyed by the reference model, the data and max_length).
+// Reference log-probs of every pair, from the reference model, computed once and cached beside
+// the data (keyed by the reference model and exactly the token ids it scores).
 std::vector<std::pair<double, double>> reference_logps(const model::CausalLM& model, const std::vector<Example>& examples,
                                                        const TrainConfig& c, const TrainPaths& paths) {
   ContentHash key;  // the reference model and exactly the token ids it scores
-  key.add(model_fingerprint(paths.model));
+  key.add(model_fingerprint(paths.reference_model()));
   for (const Example& e : examples)
     for (const Sequence* s : {&e.chosen, &e.rejected})
       key.add(std::string_view(reinterpret_cast<const char*>(s->ids.data()), s->ids.size() * sizeof(s->ids[0])))
@@ -221,11 +221,20 @@ bool train(const TrainConfig& config, const TrainPaths& paths, bool resume) {
   bool with_reference = c.mode == "dpo" && c.loss.loss_type != "simpo";
   std::vector<std::pair<double, double>> reference;
   if (with_reference) {
-    // The reference is the starting model: with LoRA the base with adapters switched off;
-    // otherwise loaded again on resume.
+    // A reference of its own is loaded for its log-probs only. Otherwise the reference is the
+    // starting model: with LoRA the base with adapters switched off; loaded again on resume.
+    bool own_reference = !paths.reference.empty() && paths.reference != paths.model;
     model.set_lora_enabled(false);
-    if (checkpoint && !use_lora) reference = reference_logps(model::CausalLM::load(paths.model), examples, c, paths);
-    else reference = reference_logps(model, examples, c, paths);
+    if (own_reference || (checkpoint && !use_lora)) {
+      model::CausalLM reference_model = model::CausalLM::load(paths.reference_model());
+      if (reference_model.config().vocab_size != model.config().vocab_size)
+        throw Error("training: the reference '" + paths.reference_model() + "' has a vocabulary of " +
+                    std::to_string(reference_model.config().vocab_size) + " tokens, the model '" + paths.model +
+                    "' one of " + std::to_string(model.config().vocab_size) + "; they must share a tokenizer");
+      reference = reference_logps(reference_model, examples, c, paths);
+    } else {
+      reference = reference_logps(model, examples, c, paths);
+    }
     model.set_lora_enabled(true);
   }
   model.set_training(true);

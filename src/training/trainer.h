@@ -38,6 +38,11 @@ void check(const TrainConfig& config);
 
 struct TrainPaths {
   std::string model, tokenizer, data, output;  // tokenizer "": the model directory's
+  // DPO's frozen reference (TRL's ref_model); "": the model trained from (with LoRA, the base
+  // with adapters off). Must share the model's tokenizer. align uses it to keep the initial
+  // model as the reference over rounds.
+  std::string reference;
+  const std::string& reference_model() const { return reference.empty() ? model : reference; }
 };
 
 // Trains and writes the model (HF format) to output; checkpoints go to output/checkpoint-N.

@@ -95,6 +95,32 @@ TEST(SampleCli, completions_stop_before_the_next_top_level_statement) {
   }
 }
 
+TEST(SampleCli, whole_programs_keep_every_definition) {
+  // MBPP's prompt is prose and a completion is the whole program: imports, helpers and classes
+  // before the function must stay. The prompt ends in "\n", so the chain "x\ndef y" replies
+  // "def yx\ndef yx..." from its "def" on.
+  TempDir dir;
+  write_gpt2_chain(dir.path + "/probe", {87});
+  write_gpt2_chain(dir.path + "/model", ids_of(dir.path + "/probe", "x\ndef y"));
+  auto run = run_codealign("sample --model " + dir.path + "/model -b 'mbpp:prompt[:1]' --data-dir " + data_dir() +
+                           " -t 0 --max-new-tokens 10 --out " + dir.path + "/samples.jsonl");
+  ASSERT_EQ(run.status, 0) << run.output;
+  auto lines = json_lines(read_file(dir.path + "/samples.jsonl"));
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0]["task_id"], "1");
+  EXPECT_EQ(lines[0]["completion"], "def yx\ndef yx\ndef y");
+
+  // A script judged on its stdout prints: only the end of text ends it.
+  write_gpt2_chain(dir.path + "/printer", ids_of(dir.path + "/probe", "x\nprint(y"));
+  write_text(dir.path + "/io.jsonl", R"({"task_id": "io/0", "prompt": "#", "tests": [{"input": "", "output": ""}]})" "\n");
+  run = run_codealign("sample --model " + dir.path + "/printer --tasks " + dir.path + "/io.jsonl -t 0 --max-new-tokens 10 --out " +
+                      dir.path + "/io-samples.jsonl");
+  ASSERT_EQ(run.status, 0) << run.output;
+  lines = json_lines(read_file(dir.path + "/io-samples.jsonl"));
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0]["completion"], "x\nprint(yx\nprint(y");
+}
+
 TEST(GenerateCli, prints_greedy_text_with_finish_reasons_and_stops) {
   TempDir dir;
   write_gpt2_chain(dir.path + "/probe", {87});

@@ -13,6 +13,7 @@
 #include "common/files.h"
 #include "common/jsonl.h"
 #include "support/test_support.h"
+#include "tasks/tasks.h"
 
 namespace codealign::testing {
 namespace {
@@ -33,16 +34,17 @@ class Align : public ::testing::Test {
   }
   // Two rounds of DPO and RFT into `run` (relative to the test's directory); `cache`: the
   // test's execution cache, or none.
-  std::string align_args(const std::string& run, const std::string& extra = "", bool cache = true) const {
+  std::string align_args(const std::string& run, const std::string& extra = "", bool cache = true,
+                         const std::string& methods = "dpo,rft") const {
     std::string stories = data_dir() + "/models/stories260K/";
     return "align -m " + stories + "stories260K.bin --tokenizer " + stories + "tok512.bin --train-tasks " + dir_.path +
-           "/train.jsonl --eval " + dir_.path + "/eval.jsonl --method dpo,rft --rounds 2 --samples-per-task 8 " +
+           "/train.jsonl --eval " + dir_.path + "/eval.jsonl --method " + methods + " --rounds 2 --samples-per-task 8 " +
            "--max-new-tokens 48 --eval-max-new-tokens 32 -j 2 --train-max-length 128 --data-dir " + data_dir() +
            " --execution-cache '" + (cache ? dir_.path + "/executions.sqlite" : "") + "' -o " + dir_.path + "/" + run + " " +
            extra;
   }
-  CommandResult align(const std::string& run, const std::string& extra = "") const {
-    return run_codealign(align_args(run, extra) + " 2>&1");
+  CommandResult align(const std::string& run, const std::string& extra = "", const std::string& methods = "dpo,rft") const {
+    return run_codealign(align_args(run, extra, true, methods) + " 2>&1");
   }
   std::string path(const std::string& relative) const { return dir_.path + "/" + relative; }
   size_t jsonl_lines(const std::string& relative) const {
@@ -55,6 +57,11 @@ class Align : public ::testing::Test {
     return lines;
   }
   Json json(const std::string& relative) const { return Json::parse(read_file(path(relative))); }
+  std::vector<Json> lines_of(const std::string& relative) const {
+    std::vector<Json> lines;
+    for (const auto& line : read_jsonl(path(relative))) lines.push_back(line);
+    return lines;
+  }
 
   TempDir dir_;
 };
@@ -97,7 +104,211 @@ TEST_F(Align, TwoRoundsOfDpoAndRftWriteEveryStage) {
       EXPECT_TRUE(record["eval"]["eval"]["base"].contains("pass@1")) << base;
       EXPECT_EQ(jsonl_lines(base + "/eval/eval/results.jsonl"), 1u) << base;
     }
-  EXPECT_NE(result.output.find("round  method  examples"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("round  method          examples"), std::string::npos) << result.output;
+  // Round 2's DPO starts from round 1's model, which is also its reference: no reward at step 1.
+  EXPECT_EQ(lines_of("run/round-2/dpo/train/metrics.jsonl").at(0)["rewards/margins"], 0.0);
+}
+
+TEST_F(Align, InitialReferenceAndSampledPassAtK) {
+  CommandResult result = align("run", "--reference initial -t 1.5 --train-learning-rate 1e-3 --train-warmup-ratio 0 --eval-samples 4 --eval-k 1,2,10", "dpo");
+  ASSERT_EQ(result.status, 0) << result.output;
+  Json summary = json("run/summary.json");
+  // The reference is the starting model, not round 1's: round 2 starts with rewards. (No
+  // warm-up: round 1's single step would have a learning rate of 0.)
+  ASSERT_TRUE(summary["rounds"][2]["methods"]["dpo"].contains("model")) << summary.dump();
+  EXPECT_NE(lines_of("run/round-2/dpo/train/metrics.jsonl").at(0)["rewards/margins"], 0.0);
+
+  const std::vector<std::pair<std::string, Json>> evaluated = {{"run/round-0", summary["rounds"][0]},
+                                                                {"run/round-1/dpo", summary["rounds"][1]["methods"]["dpo"]},
+                                                                {"run/round-2/dpo", summary["rounds"][2]["methods"]["dpo"]}};
+  for (const auto& [base, record] : evaluated) {
+    std::vector<Json> results = lines_of(base + "/eval-sampled/eval/results.jsonl");
+    ASSERT_EQ(results.size(), 4u) << base;
+    ASSERT_EQ(lines_of(base + "/eval/eval/results.jsonl").size(), 1u) << base;  // greedy as before
+    double passed = 0;
+    for (const Json& r : results) passed += r["passed"].get<bool>();
+    const Json& sampled = record["eval_sampled"]["eval"]["base"];
+    EXPECT_DOUBLE_EQ(sampled["pass@1"].get<double>(), passed / 4) << base;
+    EXPECT_TRUE(sampled.contains("pass@2")) << base;
+    EXPECT_FALSE(sampled.contains("pass@10")) << base << ": only k up to the samples per task";
+  }
+  EXPECT_NE(result.output.find("eval pass@1  eval pass@1 (sampled)  eval pass@2 (sampled)"), std::string::npos)
+      << result.output;
+}
+
+TEST_F(Align, OffPolicyDpoTrainsEachRoundOnPairsFromAnotherModelsSamples) {
+  // Another model's samples: one passes, one fails its assertion, one does not parse.
+  std::string samples;
+  for (const char* task : {"t/0", "t/1", "t/2"})
+    for (const char* completion : {" fine", " oops\nx = y = z = 0", " oops\n)"})
+      samples += Json{{"task_id", task}, {"completion", completion}, {"completion_ids", {5, 6, 7}}}.dump() + "\n";
+  write_text(path("other.jsonl"), samples);
+  CommandResult result = align("run", "--off-policy-samples " + path("other.jsonl"), "dpo,rft,dpo-off-policy");
+  ASSERT_EQ(result.status, 0) << result.output;
+  Json summary = json("run/summary.json");
+  EXPECT_EQ(summary["methods"], Json::parse(R"(["dpo", "rft", "dpo-off-policy"])"));
+
+  std::vector<Json> copied = lines_of("run/off-policy/execute/samples.jsonl");
+  ASSERT_EQ(copied.size(), 9u);
+  for (const Json& line : copied) EXPECT_FALSE(line.contains("completion_ids")) << line.dump();  // not the policy's ids
+  std::vector<Json> pairs = lines_of("run/off-policy/preferences/pairs.jsonl");
+  ASSERT_EQ(pairs.size(), 3u);  // best-worst: one per task
+  for (const Json& pair : pairs) {
+    EXPECT_EQ(pair["chosen"], " fine");
+    EXPECT_EQ(pair["rejected"], " oops\n)");
+    EXPECT_EQ(pair["rejected_verdict"], "syntax_error");
+    EXPECT_EQ(pair["model"], path("other.jsonl"));
+    EXPECT_FALSE(pair.contains("chosen_ids"));
+  }
+  for (int round = 1; round <= 2; ++round) {
+    const Json& record = summary["rounds"][round];
+    EXPECT_EQ(record["samples"]["off-policy"]["pairs"], 3) << round;
+    EXPECT_EQ(record["methods"]["dpo-off-policy"]["model"], "round-" + std::to_string(round) + "/dpo-off-policy/train");
+    EXPECT_EQ(lines_of("run/round-" + std::to_string(round) + "/dpo-off-policy/train/metrics.jsonl").size(), 1u);
+  }
+  // On-policy DPO and RFT still share their round-1 samples.
+  EXPECT_TRUE(summary["rounds"][1]["samples"].contains("shared"));
+  EXPECT_EQ(summary["rounds"][1]["samples"].size(), 2u);
+  EXPECT_NE(result.output.find("\n1      dpo-off-policy  3 "), std::string::npos) << result.output;
+}
+
+TEST_F(Align, OffPolicyAndReferenceMistakesAreNamed) {
+  write_text(path("other.jsonl"), R"({"task_id": "t/0", "completion": " a"})" "\n" R"({"task_id": "t/9", "completion": " b"})" "\n");
+  CommandResult result = align("run", "--off-policy-samples " + path("other.jsonl"), "dpo-off-policy");
+  EXPECT_NE(result.status, 0);
+  EXPECT_NE(result.output.find("codealign: error: " + path("other.jsonl") + ":2: unknown task_id 't/9' for benchmark 'train'"),
+            std::string::npos)
+      << result.output;
+  EXPECT_FALSE(fs::exists(path("run/round-0"))) << "nothing runs before the check";
+  result = align("run2", "", "dpo-off-policy");
+  EXPECT_NE(result.output.find("codealign: error: align: method dpo-off-policy needs --off-policy-samples (another "
+                               "model's samples of the training tasks)"),
+            std::string::npos)
+      << result.output;
+  result = align("run3", "--off-policy-samples " + path("other.jsonl"));
+  EXPECT_NE(result.output.find("codealign: error: align: --off-policy-samples is used by method dpo-off-policy only; "
+                               "add it to --method"),
+            std::string::npos)
+      << result.output;
+  result = align("run4", "--reference first");
+  EXPECT_NE(result.output.find("codealign: error: align: unknown reference 'first' (valid: round, initial)"),
+            std::string::npos)
+      << result.output;
+  result = align("run5", "", "dpo,ppo");
+  EXPECT_NE(result.output.find("codealign: error: align: unknown method 'ppo' (valid: dpo, rft, dpo-off-policy)"),
+            std::string::npos)
+      << result.output;
+}
+
+TEST_F(Align, ARoundWithoutTrainingDataIsRecordedAndTheRunGoesOnOrStops) {
+  // An unterminated string: every sample is a syntax error, so no pair and no RFT example.
+  write_text(path("train.jsonl"), R"({"task_id": "s/0", "prompt": "s = \"\"\"", "tests": ["assert True"]})" "\n");
+  CommandResult result = align("run");
+  ASSERT_EQ(result.status, 0) << result.output;
+  EXPECT_NE(result.output.find("align: round 1: no pairs for dpo; its policy stays as it was"), std::string::npos)
+      << result.output;
+  EXPECT_NE(result.output.find("align: round 1: no RFT examples for rft; its policy stays as it was"), std::string::npos)
+      << result.output;
+  Json summary = json("run/summary.json");
+  ASSERT_EQ(summary["rounds"].size(), 3u);
+  const Json& round1 = summary["rounds"][1];
+  EXPECT_EQ(round1["samples"]["shared"]["tasks_none_pass"], 1);
+  EXPECT_EQ(round1["samples"]["shared"]["verdicts"]["syntax_error"], 8);
+  EXPECT_EQ(round1["methods"]["dpo"], Json::parse(R"({"examples": 0, "skipped": "no training data"})"));
+  EXPECT_EQ(round1["methods"]["rft"], Json::parse(R"({"examples": 0, "skipped": "no training data"})"));
+  EXPECT_TRUE(summary["rounds"][2]["samples"].contains("shared")) << "both policies are still the starting model";
+
+  result = align("stopped", "--stop-on-empty-round");
+  ASSERT_EQ(result.status, 0) << result.output;
+  EXPECT_NE(result.output.find("align: round 1 gave no training data; stopping (stop_on_empty_round)"),
+            std::string::npos)
+      << result.output;
+  EXPECT_EQ(json("stopped/summary.json")["rounds"].size(), 2u);
+}
+
+// Real MBPP training tasks: stories260K first learns three of them by heart (SFT on their
+// reference solutions, which it then reproduces imperfectly at temperature 1: mixed outcomes),
+// then two rounds of DPO and RFT sample whole programs for MBPP's prompts and run MBPP's asserts.
+TEST_F(Align, TwoRoundsOnMbppTrainTasks) {
+  const std::string train = "mbpp:train[211:214]";  // tasks 812-814: short enough for its 512 positions
+  std::string sft;
+  for (const tasks::Task& task : tasks::load_task_source(train, data_dir()).tasks)
+    sft += Json{{"prompt", task.prompt}, {"completion", task.canonical_solution}}.dump() + "\n";
+  write_text(path("sft.jsonl"), sft);
+  std::string stories = data_dir() + "/models/stories260K/";
+  CommandResult learned = run_codealign("train sft -m " + stories + "stories260K.bin --tokenizer " + stories +
+                                        "tok512.bin -d " + path("sft.jsonl") + " -o " + path("sft") +
+                                        " --epochs 100 --batch-size 3 --learning-rate 1e-2 --warmup-ratio 0 "
+                                        "--lr-scheduler-type constant --max-length 400 2>&1");
+  ASSERT_EQ(learned.status, 0) << learned.output;
+
+  CommandResult result = run_codealign(
+      "align -m " + path("sft") + " --tokenizer " + stories + "tok512.bin --train-tasks '" + train +
+      "' --eval 'mbpp:validation[:2]' --method dpo,rft --rounds 2 --samples-per-task 8 -t 1 --max-new-tokens 128 "
+      "--eval-max-new-tokens 128 -j 2 --train-max-length 400 --data-dir " + data_dir() + " --execution-cache '' -o " +
+      path("run") + " 2>&1");
+  ASSERT_EQ(result.status, 0) << result.output;
+  Json summary = json("run/summary.json");
+  EXPECT_EQ(summary["methods"], Json::parse(R"(["dpo", "rft"])"));
+  EXPECT_EQ(summary["train_tasks"], train);
+  Json shared = json("run/round-1/shared/preferences/stage.json");
+  ASSERT_GT(shared["pairs"].get<size_t>(), 0u) << shared.dump();
+  ASSERT_GT(shared["rft_examples"].get<size_t>(), 0u) << shared.dump();
+
+  // Every stage of both rounds is complete, and every file it wrote parses.
+  std::vector<std::string> stages = {"round-0/eval/mbpp-validation-0-2"};
+  for (const std::string sampled : {"round-1/shared", "round-2/dpo", "round-2/rft"})
+    for (const char* stage : {"/execute", "/preferences"}) stages.push_back(sampled + stage);
+  for (const char* round : {"round-1", "round-2"})
+    for (const char* method : {"/dpo", "/rft"})
+      for (const char* stage : {"/train", "/eval/mbpp-validation-0-2"}) stages.push_back(round + std::string(method) + stage);
+  for (const std::string& stage : stages) EXPECT_TRUE(fs::exists(path("run/" + stage + "/stage.json"))) << stage;
+  size_t jsonl_files = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(path("run"))) {
+    std::string file = entry.path().string();
+    if (file.ends_with(".json")) {
+      EXPECT_NO_THROW(Json::parse(read_file(file))) << file;
+    } else if (file.ends_with(".jsonl")) {
+      EXPECT_NO_THROW(read_jsonl(file)) << file;
+      ++jsonl_files;
+    }
+  }
+  EXPECT_GT(jsonl_files, 20u);
+  // MBPP's own tests judged the whole programs, and the pairs show MBPP's prompts.
+  for (const Json& line : lines_of("run/round-1/shared/execute/results.jsonl")) EXPECT_EQ(line["tests_total"], 3);
+  size_t chosen_passed = 0;
+  for (const Json& pair : lines_of("run/round-1/shared/preferences/pairs.jsonl")) {
+    EXPECT_EQ(pair["prompt"].get<std::string>().rfind("You are an expert Python programmer, and here is your task: ", 0), 0u);
+    chosen_passed += pair["chosen_verdict"] == "passed";
+  }
+  EXPECT_GT(chosen_passed, 0u);
+}
+
+// Competitive-programming tasks (stdin/stdout tests, docs/FORMATS.md) feed the rounds as any
+// other: the programs read their input and print, and a comment that breaks its line fails.
+TEST_F(Align, StdinStdoutTasksFeedTheRounds) {
+  std::string tasks;
+  for (int add : {1, 2, 3})
+    tasks += Json{{"task_id", "io/" + std::to_string(add)},
+                  {"prompt", "print(int(input()) + " + std::to_string(add) + ")\n#"},
+                  {"tests", {{{"input", "1\n"}, {"output", std::to_string(1 + add) + "\n"}},
+                             {{"input", "40"}, {"output", std::to_string(40 + add)}}}}}
+                 .dump() +
+             "\n";
+  write_text(path("train.jsonl"), tasks);
+  CommandResult result = align("run", "-t 1.5", "dpo");
+  ASSERT_EQ(result.status, 0) << result.output;
+  std::vector<Json> results = lines_of("run/round-1/shared/execute/results.jsonl");
+  ASSERT_EQ(results.size(), 24u);
+  std::map<std::string, int> verdicts;
+  for (const Json& line : results) {
+    EXPECT_EQ(line["tests_total"], 2) << line.dump();
+    ++verdicts[line["verdict"].get<std::string>()];
+  }
+  EXPECT_GT(verdicts["passed"], 0) << result.output;
+  Json shared = json("run/round-1/shared/preferences/stage.json");
+  EXPECT_GT(shared["pairs"].get<size_t>(), 0u) << shared.dump();
+  EXPECT_TRUE(fs::exists(path("run/round-1/dpo/train/model.safetensors")));
 }
 
 TEST_F(Align, ResumeRedoesOnlyWhatIsMissingAndGivesTheSameFiles) {

@@ -65,7 +65,7 @@ DPO_METRICS = ["loss", "grad_norm", "learning_rate", "rewards/chosen", "rewards/
                "rewards/margins", "logps/chosen", "logps/rejected"]
 
 
-def make_model(directory, pad_token_id):
+def make_model(directory, pad_token_id, seed=0):
     """A random tiny Llama with the GPT-2 vocabulary and a tokenizer.json that both sides read;
     the post-processor adds BOS, so that "BOS once" is part of what is compared."""
     with open(os.path.join(GPT2, "encoder.json"), encoding="utf-8") as f:
@@ -81,7 +81,7 @@ def make_model(directory, pad_token_id):
     hf_tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, bos_token=special, eos_token=special,
                                            pad_token=special, unk_token=special)
     hf_tokenizer.save_pretrained(directory)
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     config = LlamaConfig(vocab_size=len(vocab), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
                          num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256,
                          initializer_range=0.2, tie_word_embeddings=False,
@@ -207,12 +207,12 @@ def assert_equal(differences):
         pytest.fail("codealign differs from TRL:\n" + "\n".join(differences), pytrace=False)
 
 
-def check_dpo_against_trl(model_dir, codealign_ids, tmp_path, options, fields):
+def check_dpo_against_trl(model_dir, codealign_ids, tmp_path, options, fields, reference_dir=None):
     codealign_result = start_codealign("dpo", model_dir, PAIRS, tmp_path / "codealign", options)
 
     callback = WeightsAfterEachStep()
     trainer = DPOTrainer(model=LlamaForCausalLM.from_pretrained(model_dir),
-                         ref_model=LlamaForCausalLM.from_pretrained(model_dir),
+                         ref_model=LlamaForCausalLM.from_pretrained(reference_dir or model_dir),
                          args=training_args(DPOConfig, tmp_path / "trl", len(PAIRS), **fields),
                          train_dataset=Dataset.from_list(PAIRS), processing_class=tokenizer(model_dir),
                          callbacks=[callback])
@@ -225,7 +225,10 @@ def check_dpo_against_trl(model_dir, codealign_ids, tmp_path, options, fields):
     expected, expected_weights = run_trl(trainer, callback)
     got, got_weights = codealign_result()
 
-    assert expected[0]["rewards/margins"] == 0 and expected[1]["rewards/accuracies"] > 0  # step 2 tests the rewards
+    if reference_dir is None:
+        assert expected[0]["rewards/margins"] == 0 and expected[1]["rewards/accuracies"] > 0  # step 2 tests the rewards
+    else:
+        assert expected[0]["rewards/margins"] != 0  # a reference of its own: step 1 has rewards already
     scale = fields["beta"] * max(abs(expected[0]["logps/chosen"]), abs(expected[0]["logps/rejected"]))
     assert_equal(metric_differences(got, expected, DPO_METRICS, scale) +
                  weight_differences(got_weights, expected_weights))
@@ -234,6 +237,15 @@ def check_dpo_against_trl(model_dir, codealign_ids, tmp_path, options, fields):
 @pytest.mark.parametrize("case", list(DPO_CASES))
 def test_dpo_steps_equal_trl(case, model_dir, codealign_ids, tmp_path):
     check_dpo_against_trl(model_dir, codealign_ids, tmp_path, *DPO_CASES[case])
+
+
+def test_dpo_with_a_reference_of_its_own_equals_trl(model_dir, codealign_ids, tmp_path):
+    """--reference: TRL's ref_model when it is not the model trained from (align's
+    --reference initial from round 2 on)."""
+    reference_dir = make_model(tmp_path / "reference", pad_token_id=None, seed=1)
+    options, fields = DPO_CASES["sigmoid"]
+    check_dpo_against_trl(model_dir, codealign_ids, tmp_path, options + ["--reference", reference_dir], fields,
+                          reference_dir)
 
 
 def test_dpo_pad_token_row_stays_frozen_as_in_transformers(codealign_ids, tmp_path):

@@ -69,6 +69,21 @@ TEST(Train, dpo_learns_the_preference) {
   EXPECT_TRUE(std::filesystem::exists(dir.path + "/out/merges.txt"));
 }
 
+TEST(Train, a_reference_with_another_vocabulary_is_refused) {
+  TempDir dir;
+  write_tiny_model(dir.path + "/model");
+  write_chain_model(dir.path + "/reference", 1000, {1, 2});
+  write_pairs(dir.path + "/pairs.jsonl", 4);
+  auto run = run_codealign("train dpo --model " + dir.path + "/model --reference " + dir.path + "/reference --data " +
+                           dir.path + "/pairs.jsonl --out " + dir.path + "/out");
+  EXPECT_NE(run.status, 0);
+  EXPECT_NE(run.output.find("codealign: error: training: the reference '" + dir.path +
+                            "/reference' has a vocabulary of 1000 tokens, the model '" + dir.path +
+                            "/model' one of 50257; they must share a tokenizer"),
+            std::string::npos)
+      << run.output;
+}
+
 TEST(Train, sft_lowers_the_completion_nll) {
   TempDir dir;
   write_tiny_model(dir.path + "/model");
