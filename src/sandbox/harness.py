@@ -818,6 +818,7 @@ def judge(job, reports, status, timed_out, expected_raw, channel_dropped):
             ok = mismatch is None
             if mismatch and first_failure is None:
                 first_failure = {"type": "WrongAnswer", "message": mismatch}
+                result["failed_test_stdout"] = entry.get("stdout") or ""
         result["test_passed"].append(bool(ok))
         if ok:
             result["tests_passed"] += 1
@@ -902,8 +903,12 @@ def run_job(job, number, ids):
         os.close(fd)
     shutil.rmtree(scratch, ignore_errors=True)
     result = judge(job, parse_reports(channel), status, timed_out, expected_raw.decode(), dropped[channel_r])
-    result.update(wall=wall, stdout=stdout.decode(errors="replace"), stderr=stderr.decode(errors="replace"),
-                  stdout_truncated=dropped[stdout_r], stderr_truncated=dropped[stderr_r])
+    stdout, stdout_dropped = stdout.decode(errors="replace"), dropped[stdout_r]
+    if "failed_test_stdout" in result:  # a stdin/stdout job shows what its first wrong test printed
+        shown = result.pop("failed_test_stdout")
+        stdout, stdout_dropped = shown[:job["limits"]["output"]], len(shown) > job["limits"]["output"]
+    result.update(wall=wall, stdout=stdout, stderr=stderr.decode(errors="replace"), stdout_truncated=stdout_dropped,
+                  stderr_truncated=dropped[stderr_r])
     return result
 
 

@@ -245,7 +245,7 @@ TEST_F(Evaluate, StdinStdoutTasksAreJudgedOnTheirOutput) {
                            {"result", "failed: WrongAnswer: test 0: output differs from the expected"},
                            {"passed", false}, {"verdict", "failed"}, {"error_type", "WrongAnswer"},
                            {"message", "test 0: output differs from the expected"}, {"tests_passed", 1},
-                           {"tests_total", 2}}));
+                           {"tests_total", 2}, {"stdout", "2\n"}}));
   EXPECT_EQ(rows[2]["result"], "passed");  // prompt + completion, run on "x \r\n"
   EXPECT_EQ(rows[3], json({{"task_id", "cp/echo"}, {"completion", "print(input())\nexit(3)\n"},
                            {"result", "failed: SystemExit: exit code 3"}, {"passed", false},

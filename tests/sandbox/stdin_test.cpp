@@ -127,6 +127,8 @@ TEST_F(StdinTests, WrongOutputsFailAsWrongAnswerTestByTest) {
   EXPECT_EQ(o.tests_passed, 2);
   EXPECT_EQ(o.tests_total, 3);
   EXPECT_EQ(o.test_passed, (std::vector<bool>{true, false, true}));
+  EXPECT_EQ(o.stdout_text, "4\n");  // what the first wrong test printed, to see why
+  EXPECT_FALSE(o.stdout_truncated);
 }
 
 TEST_F(StdinTests, ExitWithCodeZeroEndsARunNormally) {
