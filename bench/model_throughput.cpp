@@ -7,13 +7,21 @@
 //   model_throughput export SRC DIR        # any model codealign loads -> HF directory
 //   model_throughput random20m DIR         # a ~20M-parameter Llama (vocab 32000), seed 0
 //   model_throughput run DIR B T N         # prints one JSON line
+//   model_throughput demo1m DIR            # the demo-sized Llama (1.9M, vocab 512), seed 0
+//   model_throughput sample DIR PROMPT_FILE N NEW
+//       # N samples of exactly NEW tokens at temperature 1 from one prompt through
+//       # generation::generate (no stop ids); one JSON line with the prompt's ids, for the
+//       # peer bench/sampling_peer.py
 #include <chrono>
 #include <cstdio>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "common/files.h"
+#include "generation/generation.h"
 #include "model/model.h"
+#include "tokenizer/tokenizer.h"
 
 using namespace codealign;
 using Clock = std::chrono::steady_clock;
@@ -57,6 +65,33 @@ int run(const std::string& dir, int64_t B, int64_t T, int64_t N) {
   return 0;
 }
 
+int sample(const std::string& dir, const std::string& prompt_file, int64_t n, int64_t new_tokens) {
+  at::set_num_threads(1);
+  model::CausalLM m = model::CausalLM::load(dir);
+  auto tokenizer = tokenizer::Tokenizer::load(dir);
+  std::vector<tokenizer::TokenId> prompt = tokenizer.encode(read_file(prompt_file));
+  generation::SamplingConfig config;
+  config.max_new_tokens = new_tokens;
+  config.temperature = 1.0;
+  config.samples_per_prompt = n;
+  auto start = Clock::now();
+  auto samples = generation::generate(m, tokenizer, {prompt}, config);
+  double elapsed = seconds_since(start);
+  int64_t generated = 0;
+  for (const auto& s : samples) generated += int64_t(s.ids.size());
+  std::printf("%s\n", nlohmann::json{{"impl", "codealign"}, {"prompt_ids", prompt}, {"new_tokens", generated},
+                                     {"seconds", elapsed}, {"new_tokens_per_s", double(generated) / elapsed}}
+                          .dump()
+                          .c_str());
+  return 0;
+}
+
+model::CausalLM random_llama(const nlohmann::json& shape, const std::string& name) {
+  nlohmann::json config = {{"model_type", "llama"}, {"max_position_embeddings", 2048}, {"tie_word_embeddings", true}};
+  config.update(shape);
+  return model::CausalLM::random(model::parse_config(config.dump(), name), 0);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -66,16 +101,21 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (mode == "random20m" && argc == 3) {
-    auto config = model::parse_config(
-        nlohmann::json({{"model_type", "llama"}, {"vocab_size", 32000}, {"hidden_size", 320}, {"intermediate_size", 864},
-                        {"num_hidden_layers", 8}, {"num_attention_heads", 8}, {"num_key_value_heads", 4},
-                        {"max_position_embeddings", 2048}, {"tie_word_embeddings", true}})
-            .dump(),
-        "random20m");
-    model::CausalLM::random(config, 0).save(argv[2]);
+    random_llama({{"vocab_size", 32000}, {"hidden_size", 320}, {"intermediate_size", 864}, {"num_hidden_layers", 8},
+                  {"num_attention_heads", 8}, {"num_key_value_heads", 4}},
+                 "random20m")
+        .save(argv[2]);
     return 0;
   }
+  if (mode == "demo1m" && argc == 3) {
+    random_llama({{"vocab_size", 512}, {"hidden_size", 192}, {"intermediate_size", 512}, {"num_hidden_layers", 4},
+                  {"num_attention_heads", 6}, {"num_key_value_heads", 6}},
+                 "demo1m")
+        .save(argv[2]);
+    return 0;
+  }
+  if (mode == "sample" && argc == 6) return sample(argv[2], argv[3], std::stoll(argv[4]), std::stoll(argv[5]));
   if (mode == "run" && argc == 6) return run(argv[2], std::stoll(argv[3]), std::stoll(argv[4]), std::stoll(argv[5]));
-  std::fprintf(stderr, "usage: model_throughput export SRC DIR | random20m DIR | run DIR B T N\n");
+  std::fprintf(stderr, "usage: model_throughput export SRC DIR | random20m DIR | demo1m DIR | run DIR B T N | sample DIR PROMPT N NEW\n");
   return 2;
 }

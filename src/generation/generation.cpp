@@ -98,11 +98,11 @@ std::vector<Sample> generate(const model::CausalLM& model, const tokenizer::Toke
     valid[p].slice(0, offset).fill_(true);
   }
   torch::Tensor positions = (valid.to(torch::kInt64).cumsum(1) - 1).clamp_min(0);
-  model::KvCache cache;
+  model::KvCache cache(T0 + config.max_new_tokens);
   // Only the last position's logits are needed: project just that hidden state.
   torch::Tensor last_hidden = model.hidden_states(ids, positions, valid, &cache).select(1, T0 - 1);  // [P, H]
   torch::Tensor last = at::linear(last_hidden, model.output_weight());                               // [P, V]
-  cache.repeat_rows(n);
+  if (n > 1) cache.share_prefix(n);  // the n samples of a prompt read its keys once per step
   last = last.repeat_interleave(n, 0);
   torch::Tensor next_position = positions.select(1, T0 - 1).repeat_interleave(n, 0) + 1;
 

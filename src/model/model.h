@@ -8,6 +8,7 @@
 #pragma once
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <torch/torch.h>
@@ -16,15 +17,48 @@
 
 namespace codealign::model {
 
-// Keys and values of every layer, for the rows of a batch; grows by T each forward.
-struct KvCache {
-  std::vector<torch::Tensor> keys, values;  // per layer [B, kv_heads, S, head_dim]
-  torch::Tensor valid;                      // [B, S] bool: false for padding
-  int64_t length() const { return valid.defined() ? valid.size(1) : 0; }
+// Keys and values of every layer for the rows of a batch, in buffers with room for more
+// positions than are used, so that a decode step writes its keys in place: growing by
+// concatenation would copy the whole cache every step. The room grows by doubling when a
+// forward needs more; reserving the final length up front avoids even that.
+class KvCache {
+ public:
+  // `reserve`: positions (prompt + new tokens) to make room for at the first forward.
+  explicit KvCache(int64_t reserve = 0) : reserve_(reserve) {}
+  int64_t length() const { return length_; }    // cached positions S
+  int64_t capacity() const { return capacity_; }
   // Keeps only the given rows (finished sequences leave the batch).
   void select_rows(const torch::Tensor& rows);
-  // Repeats every row n times in place (n samples share one prompt prefill).
-  void repeat_rows(int64_t n);
+  // Makes every row n rows (n samples of one prompt prefill) that share the prompt's cached
+  // keys and values instead of copying them: attention reads the shared prompt once per prompt and step, not once per
+  // row, which is most of a decode step's memory traffic when prompts are longer than what
+  // is generated. The cache then holds only what follows the prompts.
+  void share_prefix(int64_t n);
+
+  // The prompts' keys and values after share_prefix, read by the forward pass.
+  struct SharedPrefix {
+    std::vector<torch::Tensor> keys, values;  // per layer [P, kv_heads, T0, D]
+    torch::Tensor valid;                      // [P, T0]
+    torch::Tensor slots;                      // [B] int64: each row's place in the P x n grid
+    int64_t prompts = 0, copies = 0;
+  };
+  const SharedPrefix* shared_prefix() const { return prefix_.prompts ? &prefix_ : nullptr; }
+
+  // The forward pass's side, per forward over T new positions of B rows: begin() makes room
+  // and returns the validity [B, S + T] of every key; append() writes one layer's new keys
+  // and values [B, kv_heads, T, D] and returns all of them [B, kv_heads, S + T, D]; end()
+  // counts the T positions as cached.
+  torch::Tensor begin(const torch::Tensor& valid_now);
+  std::pair<torch::Tensor, torch::Tensor> append(size_t layer, const torch::Tensor& keys, const torch::Tensor& values);
+  void end();
+
+ private:
+  void grow(int64_t needed);
+
+  std::vector<torch::Tensor> keys_, values_;  // per layer [B, kv_heads, capacity, D]
+  torch::Tensor valid_;                       // [B, capacity] bool: false for padding
+  int64_t length_ = 0, capacity_ = 0, pending_ = 0, reserve_ = 0;
+  SharedPrefix prefix_;
 };
 
 // LoRA (Hu et al. 2021): y = x W^T + (alpha / rank) * dropout(x) A^T B^T on the target
@@ -86,12 +120,17 @@ class CausalLM {
   // x W^T (+ b) for the projection `module`, plus its adapter when there is one.
   torch::Tensor linear(const torch::Tensor& x, const std::string& module, const torch::Tensor& bias = {}) const;
   torch::Tensor rope_inverse_frequencies(int64_t sequence_length) const;
+  // The rotary cos/sin tables [B, 1, T, D] for positions [B, T].
+  std::pair<torch::Tensor, torch::Tensor> rope_tables(const torch::Tensor& positions, torch::Dtype dtype) const;
 
   ModelConfig config_;
   std::map<std::string, torch::Tensor> parameters_;
   std::map<std::string, torch::Tensor> adapters_;
   LoraConfig lora_;
   bool lora_enabled_ = true, training_ = false;
+  // Inverse rotary frequencies, computed once (they depend on the length only with dynamic
+  // scaling, which recomputes them).
+  mutable torch::Tensor rope_inverse_cache_;
 };
 
 // The HF names and shapes a config implies (the checkpoint's expected contents).

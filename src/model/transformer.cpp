@@ -2,6 +2,8 @@
 // RMSNorm -> SwiGLU MLP -> residual; a final RMSNorm and the LM head. Math as transformers'
 // LlamaForCausalLM / Qwen2ForCausalLM.
 #include <cmath>
+#include <limits>
+#include <tuple>
 
 #include "common/error.h"
 #include "model/model.h"
@@ -31,10 +33,46 @@ torch::Tensor rotate_half(const torch::Tensor& x) {
   return torch::cat({-x.slice(-1, half), x.slice(-1, 0, half)}, -1);
 }
 
-// Attention over all keys: [B, heads, T, D] x [B, heads, S, D]; `allowed` [B, 1, T, S].
-torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                        const torch::Tensor& allowed) {
-  return at::scaled_dot_product_attention(q, k, v, allowed);
+// The [P * n, heads, T, X] rows of `rows_by_slot` in the grouped layout of a prompt's n
+// copies, [P, kv_heads, group * n * T, X], so that one matrix product per prompt and key/value
+// head covers every copy's queries.
+torch::Tensor to_prompt_groups(const torch::Tensor& rows_by_slot, int64_t P, int64_t n, int64_t kv_heads) {
+  int64_t heads = rows_by_slot.size(1), T = rows_by_slot.size(2), X = rows_by_slot.size(3);
+  return rows_by_slot.view({P, n, kv_heads, heads / kv_heads, T, X})
+      .permute({0, 2, 3, 1, 4, 5})
+      .reshape({P, kv_heads, heads / kv_heads * n * T, X});
+}
+
+torch::Tensor from_prompt_groups(const torch::Tensor& groups, int64_t n, int64_t heads, int64_t T) {
+  int64_t P = groups.size(0), kv_heads = groups.size(1), X = groups.size(3);
+  return groups.view({P, kv_heads, heads / kv_heads, n, T, X}).permute({0, 3, 1, 2, 4, 5}).reshape({P * n, heads, T, X});
+}
+
+// Attention of q [B, heads, T, D] over the shared prompt of each row (KvCache::share_prefix)
+// and the row's own keys and values k, v [B, kv_heads, L, D] (`allowed` [B, 1, T, L]): one
+// softmax over both, as if the prompt's keys were in the row's cache.
+torch::Tensor shared_prefix_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                                      const torch::Tensor& allowed, const KvCache::SharedPrefix& prefix, size_t layer) {
+  int64_t B = q.size(0), heads = q.size(1), T = q.size(2), D = q.size(3);
+  int64_t kv_heads = k.size(1), L = k.size(2), P = prefix.prompts, n = prefix.copies, T0 = prefix.valid.size(1);
+  double scale = 1.0 / std::sqrt(double(D));
+  const double minus_infinity = -std::numeric_limits<double>::infinity();
+  torch::Tensor q_grouped = q.reshape({B, kv_heads, heads / kv_heads * T, D});
+  torch::Tensor own = torch::matmul(q_grouped, k.transpose(2, 3)).view({B, heads, T, L}).mul_(scale);
+  own.masked_fill_(allowed.logical_not(), minus_infinity);
+  torch::Tensor grid = torch::zeros({P * n, heads, T, D}, q.options()).index_copy_(0, prefix.slots, q);
+  torch::Tensor shared = torch::matmul(to_prompt_groups(grid, P, n, kv_heads), prefix.keys[layer].transpose(2, 3));
+  shared = from_prompt_groups(shared, n, heads, T).index_select(0, prefix.slots).mul_(scale);
+  torch::Tensor prompt_valid = prefix.valid.index_select(0, torch::floor_divide(prefix.slots, n));  // [B, T0]
+  shared.masked_fill_(prompt_valid.logical_not().view({B, 1, 1, T0}), minus_infinity);
+
+  torch::Tensor probabilities = torch::cat({shared, own}, -1).softmax(-1);  // [B, heads, T, T0 + L]
+  torch::Tensor from_own = torch::matmul(probabilities.narrow(-1, T0, L).reshape({B, kv_heads, heads / kv_heads * T, L}), v)
+                               .view({B, heads, T, D});
+  torch::Tensor shared_grid =
+      torch::zeros({P * n, heads, T, T0}, q.options()).index_copy_(0, prefix.slots, probabilities.narrow(-1, 0, T0));
+  torch::Tensor from_shared = torch::matmul(to_prompt_groups(shared_grid, P, n, kv_heads), prefix.values[layer]);
+  return from_prompt_groups(from_shared, n, heads, T).index_select(0, prefix.slots) + from_own;
 }
 
 }  // namespace
@@ -81,6 +119,21 @@ torch::Tensor CausalLM::rope_inverse_frequencies(int64_t sequence_length) const 
   return inv.to(torch::kFloat32);
 }
 
+std::pair<torch::Tensor, torch::Tensor> CausalLM::rope_tables(const torch::Tensor& positions, torch::Dtype dtype) const {
+  torch::Tensor inv;
+  if (config_.rope_scaling.type == "dynamic") {
+    int64_t longest = positions.numel() ? positions.max().item<int64_t>() + 1 : 1;
+    inv = rope_inverse_frequencies(longest).to(positions.device());
+  } else {
+    if (!rope_inverse_cache_.defined() || rope_inverse_cache_.device() != positions.device())
+      rope_inverse_cache_ = rope_inverse_frequencies(0).to(positions.device());
+    inv = rope_inverse_cache_;
+  }
+  torch::Tensor angles = positions.to(torch::kFloat32).unsqueeze(-1) * inv;  // [B, T, D/2]
+  torch::Tensor emb = torch::cat({angles, angles}, -1);
+  return {emb.cos().to(dtype).unsqueeze(1), emb.sin().to(dtype).unsqueeze(1)};
+}
+
 torch::Tensor CausalLM::forward(const torch::Tensor& input_ids, const torch::Tensor& positions,
                                 const torch::Tensor& valid, KvCache* cache) const {
   return project(hidden_states(input_ids, positions, valid, cache), output_weight());
@@ -98,19 +151,14 @@ torch::Tensor CausalLM::hidden_states(const torch::Tensor& input_ids, const torc
   torch::Tensor ids = input_ids.to(dev), pos = positions.to(dev), valid_now = valid.to(dev).to(torch::kBool);
   torch::Tensor x = torch::embedding(get("model.embed_tokens.weight"), ids, c.pad_token_id.value_or(-1));  // [B, T, H]
 
-  // Rotary tables for these positions: [B, 1, T, D].
-  int64_t longest = pos.numel() ? pos.max().item<int64_t>() + 1 : 1;
-  torch::Tensor inv = rope_inverse_frequencies(longest).to(dev);
-  torch::Tensor angles = pos.to(torch::kFloat32).unsqueeze(-1) * inv;  // [B, T, D/2]
-  torch::Tensor emb = torch::cat({angles, angles}, -1);
-  torch::Tensor cos = emb.cos().to(x.scalar_type()).unsqueeze(1), sin = emb.sin().to(x.scalar_type()).unsqueeze(1);
+  auto [cos, sin] = rope_tables(pos, x.scalar_type());
 
   // Which keys each query may see: causal, real tokens only, and always itself (so that a
   // padding query has one key and its row stays finite).
   int64_t past = cache ? cache->length() : 0;
-  torch::Tensor key_valid = cache && past ? torch::cat({cache->valid.to(dev), valid_now}, 1) : valid_now;
+  torch::Tensor key_valid = cache ? cache->begin(valid_now) : valid_now;  // [B, S]
   int64_t S = past + T;
-  torch::Tensor query_index = torch::arange(T, torch::TensorOptions().device(dev)).unsqueeze(1) + past;
+  torch::Tensor query_index = torch::arange(past, S, torch::TensorOptions().device(dev)).unsqueeze(1);
   torch::Tensor key_index = torch::arange(S, torch::TensorOptions().device(dev)).unsqueeze(0);
   torch::Tensor allowed = ((key_index <= query_index).unsqueeze(0) & key_valid.unsqueeze(1)) |
                           (key_index == query_index).unsqueeze(0);
@@ -129,22 +177,14 @@ torch::Tensor CausalLM::hidden_states(const torch::Tensor& input_ids, const torc
     torch::Tensor v = linear(h, module("self_attn.v_proj"), bias("self_attn.v_proj.bias")).view({B, T, kv_heads, D}).transpose(1, 2);
     q = q * cos + rotate_half(q) * sin;
     k = k * cos + rotate_half(k) * sin;
-    if (cache) {
-      if (cache->keys.size() < size_t(c.num_hidden_layers)) {
-        cache->keys.resize(size_t(c.num_hidden_layers));
-        cache->values.resize(size_t(c.num_hidden_layers));
-      }
-      auto& ck = cache->keys[size_t(layer)];
-      auto& cv = cache->values[size_t(layer)];
-      ck = ck.defined() ? torch::cat({ck, k}, 2) : k;
-      cv = cv.defined() ? torch::cat({cv, v}, 2) : v;
-      k = ck;
-      v = cv;
-    }
-    int64_t group = heads / kv_heads;  // GQA: each key/value head serves `group` query heads
-    torch::Tensor k_all = group > 1 ? k.repeat_interleave(group, 1) : k;
-    torch::Tensor v_all = group > 1 ? v.repeat_interleave(group, 1) : v;
-    torch::Tensor out = attention(q, k_all, v_all, allowed).transpose(1, 2).reshape({B, T, heads * D});
+    if (cache) std::tie(k, v) = cache->append(size_t(layer), k, v);
+    // GQA (each key/value head serves heads / kv_heads query heads) inside the kernel, without
+    // copying the cache once per query head.
+    const KvCache::SharedPrefix* prefix = cache ? cache->shared_prefix() : nullptr;
+    torch::Tensor attended =
+        prefix ? shared_prefix_attention(q, k, v, allowed, *prefix, size_t(layer))
+               : at::scaled_dot_product_attention(q, k, v, allowed, 0.0, false, std::nullopt, heads != kv_heads);
+    torch::Tensor out = attended.transpose(1, 2).reshape({B, T, heads * D});
     // Llama's attention_bias covers o_proj too; Qwen2's biases are on q, k and v only.
     bool o_bias = c.attention_bias && c.model_type == "llama";
     x = x + linear(out, module("self_attn.o_proj"), o_bias ? p("self_attn.o_proj.bias") : torch::Tensor());
@@ -153,21 +193,8 @@ torch::Tensor CausalLM::hidden_states(const torch::Tensor& input_ids, const torc
     torch::Tensor up = linear(h, module("mlp.up_proj"));
     x = x + linear(torch::silu(gate) * up, module("mlp.down_proj"));
   }
-  if (cache) cache->valid = key_valid;
+  if (cache) cache->end();
   return rms_norm(x, get("model.norm.weight"), c.rms_norm_eps);
-}
-
-void KvCache::select_rows(const torch::Tensor& rows) {
-  torch::Tensor index = rows.to(valid.device());
-  for (auto& k : keys) k = k.index_select(0, index);
-  for (auto& v : values) v = v.index_select(0, index);
-  valid = valid.index_select(0, index);
-}
-
-void KvCache::repeat_rows(int64_t n) {
-  for (auto& k : keys) k = k.repeat_interleave(n, 0);
-  for (auto& v : values) v = v.repeat_interleave(n, 0);
-  valid = valid.repeat_interleave(n, 0);
 }
 
 std::map<std::string, std::vector<int64_t>> expected_shapes(const ModelConfig& c) {

@@ -92,6 +92,50 @@ TEST(Forward, cache_and_left_padding_change_nothing) {
   EXPECT_TRUE(torch::allclose(out[0][6], full[1][3], 1e-5, 1e-5));
 }
 
+// Two left-padded prompts, 3 copies each sharing the prompt's keys (GQA 4/2); each copy then
+// takes its own tokens, and two rows leave midway. Every row's logits must equal a plain
+// forward over its prompt and tokens.
+TEST(Forward, shared_prompt_prefix_equals_a_plain_forward_per_row) {
+  CausalLM model = CausalLM::random(small_config("llama"), 11);
+  for (auto& [name, t] : model.parameters())
+    if (name.find("norm") == std::string::npos) t.normal_(0, 0.2);
+  torch::NoGradGuard no_grad;
+  std::vector<std::vector<int64_t>> prompts = {{4, 8, 15, 16, 23}, {42, 7}};
+  const int64_t P = 2, n = 3, T0 = 5, steps = 4;
+  auto ids = torch::tensor({{4, 8, 15, 16, 23}, {0, 0, 0, 42, 7}});
+  auto valid = torch::tensor({{true, true, true, true, true}, {false, false, false, true, true}});
+  auto positions = torch::tensor({{0, 1, 2, 3, 4}, {0, 0, 0, 0, 1}});
+  model::KvCache cache(T0 + steps);
+  model.forward(ids, positions, valid, &cache);
+  cache.share_prefix(n);
+  std::vector<int64_t> rows(P * n);
+  for (int64_t r = 0; r < P * n; ++r) rows[size_t(r)] = r;
+  std::vector<std::vector<int64_t>> tokens(P * n);
+  for (int64_t step = 0; step < steps; ++step) {
+    if (step == 2) {  // rows 1 (prompt 0) and 3 (prompt 1) finish
+      rows = {0, 2, 4, 5};
+      cache.select_rows(torch::tensor({0, 2, 4, 5}));
+    }
+    int64_t B = int64_t(rows.size());
+    std::vector<int64_t> next, next_positions;
+    for (int64_t r : rows) {
+      tokens[size_t(r)].push_back(1 + (r * 13 + step * 7) % 90);
+      next.push_back(tokens[size_t(r)].back());
+      next_positions.push_back(int64_t(prompts[size_t(r / n)].size()) + step);
+    }
+    auto logits = model.forward(torch::tensor(next).view({B, 1}), torch::tensor(next_positions).view({B, 1}),
+                                torch::ones({B, 1}, torch::kBool), &cache);
+    for (int64_t i = 0; i < B; ++i) {
+      int64_t r = rows[size_t(i)];
+      std::vector<int64_t> whole = prompts[size_t(r / n)];
+      whole.insert(whole.end(), tokens[size_t(r)].begin(), tokens[size_t(r)].end());
+      auto expected = logits_of(model, torch::tensor(whole).unsqueeze(0))[0][int64_t(whole.size()) - 1];
+      EXPECT_TRUE(torch::allclose(logits[i][0], expected, 1e-5, 1e-5))
+          << "step " << step << " row " << r << ": max difference " << (logits[i][0] - expected).abs().max().item<float>();
+    }
+  }
+}
+
 TEST(Config, refuses_what_would_change_the_math) {
   auto message = [](nlohmann::json j) {
     try {
