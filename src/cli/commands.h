@@ -14,6 +14,7 @@ using Command = std::function<int()>;
 Command add_evaluate_command(CLI::App& app);
 Command add_execute_command(CLI::App& app);
 Command add_tokenize_command(CLI::App& app);
+Command add_tokenizer_command(CLI::App& app);
 Command add_preferences_command(CLI::App& app);
 Command add_generate_command(CLI::App& app);
 Command add_sample_command(CLI::App& app);

@@ -65,6 +65,7 @@ int main(int argc, char** argv) {
   add(add_evaluate_command);
   add(add_execute_command);
   add(add_tokenize_command);
+  add(add_tokenizer_command);
   add(add_preferences_command);
   if (std::string unknown = unknown_command(argc, argv, app); !unknown.empty()) {
     std::fprintf(stderr, "codealign: error: %s\n", unknown.c_str());

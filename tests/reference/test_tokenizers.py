@@ -131,3 +131,53 @@ def test_qwen25_chat_prompt_equals_apply_chat_template():
         got = codealign("tokenize", "--tokenizer", path, "--jsonl", "--chat", "qwen2.5", *system_args,
                         input_text="".join(json.dumps(u) + "\n" for u in users)).stdout.splitlines()
         assert [[int(i) for i in line.split()] for line in got] == expected
+
+
+@pytest.fixture(scope="module")
+def trained_tokenizer(tmp_path_factory):
+    """A vocabulary `codealign tokenizer train` learns from HumanEval (JSONL fields) and MBPP's
+    solutions (a text file)."""
+    directory = tmp_path_factory.mktemp("trained")
+    with open(os.path.join(DATA_DIR, "benchmarks", "mbpp", "mbpp.jsonl")) as f:
+        mbpp_code = "".join(json.loads(line)["code"] + "\n\n" for line in f)
+    (directory / "mbpp.py").write_text(mbpp_code, encoding="utf-8")
+    codealign("tokenizer", "train", "--vocab-size", 2000, "--out", directory / "tokenizer",
+              "--field", "prompt", "--field", "canonical_solution",
+              os.path.join(DATA_DIR, "benchmarks", "humaneval", "HumanEval.jsonl.gz"), directory / "mbpp.py")
+    return str(directory / "tokenizer")
+
+
+TRAINED_EXTRA_TEXTS = [
+    "<|endoftext|>", "def f():\n    return 1<|endoftext|>def g():\n    pass<|endoftext|>",
+    "a <|endoftext|> b", "<|endoftext", "  \n\n\t\t  \r\n    \n", " " * 17, "\n" * 9, "x" * 300,
+    "0123456789 3.14159 1e-10 0xFF", "naïve café: 東京 — ☃ 🎉👩‍💻", "'s 'LL 're I'M",
+]
+
+
+def test_trained_tokenizer_equals_hf_tokenizers(trained_tokenizer):
+    """HF tokenizers reads the trained tokenizer.json and gives codealign's ids and text on
+    code, Unicode, whitespace runs and the special token."""
+    path = os.path.join(trained_tokenizer, "tokenizer.json")
+    hf = Tokenizer.from_file(path)
+    assert hf.get_vocab_size() == 2000
+    assert hf.token_to_id("<|endoftext|>") == 1999
+    texts = TEXTS + TRAINED_EXTRA_TEXTS
+    got = codealign_ids(path, texts)
+    expected = [encoding.ids for encoding in hf.encode_batch(texts)]
+    mismatches = [(t, ids, want) for t, ids, want in zip(texts, got, expected) if ids != want]
+    assert not mismatches, f"{len(mismatches)} of {len(texts)} texts differ; first: {mismatches[0]!r}"
+    assert hf.decode_batch(got, skip_special_tokens=False) == texts
+
+
+def test_trained_tokenizer_directory_loads_in_transformers(trained_tokenizer):
+    """transformers reads the directory (tokenizer_config.json): eos and pad are <|endoftext|>,
+    no BOS is added, and the ids are codealign's. (PreTrainedTokenizerFast is the class the
+    config names, so AutoTokenizer gives the same; importing AutoTokenizer loads torch, 4 s.)"""
+    from transformers import PreTrainedTokenizerFast
+
+    hf = PreTrainedTokenizerFast.from_pretrained(trained_tokenizer)
+    assert len(hf) == 2000
+    assert (hf.eos_token, hf.eos_token_id, hf.pad_token_id, hf.bos_token) == ("<|endoftext|>", 1999, 1999, None)
+    texts = TEXTS[:100] + TRAINED_EXTRA_TEXTS
+    assert [hf(t)["input_ids"] for t in texts] == codealign_ids(trained_tokenizer, texts)
+    assert [hf.decode(hf(t)["input_ids"]) for t in texts] == texts
