@@ -9,6 +9,7 @@ packages=(
   libpcre2-dev libutf8proc-dev libseccomp-dev libsqlite3-dev libsentencepiece-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-numpy python3-venv
+  chromium  # the tests render the HTML report in it, headless
 )
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"

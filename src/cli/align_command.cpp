@@ -10,6 +10,9 @@
 #include "cli/model_options.h"
 #include "common/jsonl.h"
 #include "pipeline/pipeline.h"
+#include "report/report.h"
+
+extern const char* const codealign_version;
 
 namespace codealign::cli {
 namespace {
@@ -176,9 +179,21 @@ Command add_align_command(CLI::App& app) {
     c.evaluation.timeout_s = c.execution.timeout_s;
 
     c.options_text = options_text(sub);
+    c.version = codealign_version;
     Json summary = pipeline::align(c, o->out, o->resume);
     print_summary(summary);
     std::cout << "summary: " << (std::filesystem::path(o->out) / "summary.json").string() << "\n";
+    // The run is complete whatever happens to its report, which `codealign report` can redo.
+    std::string report_path = (std::filesystem::path(o->out) / "report.html").string();
+    try {
+      report::Options options;
+      options.generator = codealign_version;
+      report::write_report(o->out, report_path, options);
+      std::cout << "report: " << report_path << "\n";
+    } catch (const std::exception& e) {
+      std::cerr << "codealign: warning: the run is complete, but its report was not written: " << e.what()
+                << " (hint: codealign report " << o->out << ")\n";
+    }
     return exit_ok;
   };
 }

@@ -13,6 +13,9 @@
 //   off-policy/execute/, off-policy/preferences/  another model's samples (without their token
 //                                  ids), outcomes and pairs, shared by every round of dpo-off-policy
 //   summary.json                   per round and method: pairs, loss, pass@1 per evaluation set
+//   timeline.jsonl                 appended: each invocation's start (version) and end, each stage's
+//                                  wall time (docs/FORMATS.md)
+//   report.html                    written by the align command once the run ends (report/report.h)
 // <policy> is the method whose policy sampled ("shared" when every on-policy method starts from
 // the same model, as in round 1, so that DPO and RFT learn from identical samples). Each stage directory
 // is complete when its stage.json exists; it is written last, atomically, so resume skips
@@ -75,6 +78,7 @@ struct AlignConfig {
   evaluation::Options evaluation;  // evaluation sets' (the official harnesses' semantics)
   std::string execution_cache;     // SQLite file of outcomes shared by rounds and runs; "": none
   std::string options_text;  // the resolved options as TOML: written to config.toml, compared on resume
+  std::string version;       // of codealign, recorded in timeline.jsonl (not compared on resume)
 };
 
 // Evaluation tasks that share a task id or a normalised prompt with a training task, one

@@ -1,7 +1,10 @@
 // The rounds of `codealign align`: each stage writes its files atomically and then stage.json,
 // so that a run killed at any point resumes from the last complete stage.
 #include <algorithm>
+#include <chrono>
+#include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -72,6 +75,16 @@ Json last_metrics(const fs::path& train_dir) {
 
 bool is_on_policy(const std::string& method) { return method != "dpo-off-policy"; }
 
+// "2024-05-01T12:00:00Z"
+std::string utc_now() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text;
+}
+
 // A samples file without its token ids: another model's ids mean nothing to the policy, which
 // trains on its own tokenization of the text.
 void copy_without_ids(const std::string& from, const std::string& to) {
@@ -88,7 +101,7 @@ void copy_without_ids(const std::string& from, const std::string& to) {
 
 class Run {
  public:
-  Run(const AlignConfig& config, fs::path dir) : config_(config), dir_(std::move(dir)) {
+  Run(const AlignConfig& config, fs::path dir, bool resume) : config_(config), dir_(std::move(dir)), resume_(resume) {
     train_tasks_ = tasks::load_task_source(config.train_tasks, config.data_dir);
     for (const std::string& name : config.eval_sets) eval_sets_.push_back(tasks::load_task_source(name, config.data_dir));
     check_overlap();
@@ -106,6 +119,7 @@ class Run {
   }
 
   Json run() {
+    log_event({{"event", "start"}, {"version", config_.version}, {"resume", resume_}});
     Json summary = {{"methods", config_.methods}, {"train_tasks", config_.train_tasks}, {"rounds", Json::array()}};
     Json start = {{"round", 0}};
     evaluate_policy(config_.model, dir_ / "round-0", start);
@@ -145,10 +159,30 @@ class Run {
     AtomicFile file((dir_ / "summary.json").string());
     file.write(summary.dump(2) + "\n");
     file.commit();
+    log_event({{"event", "end"}, {"total_seconds", seconds_since(started_)}});
     return summary;
   }
 
  private:
+  static double seconds_since(std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  }
+
+  // A line of timeline.jsonl (appended; the wall times of the run, which nothing else holds).
+  void log_event(Json event) {
+    event["time"] = utc_now();
+    std::ofstream((dir_ / "timeline.jsonl").string(), std::ios::app) << event.dump() << "\n";
+  }
+
+  // complete(), then the stage's wall time in timeline.jsonl: the time since this invocation
+  // completed its previous stage (or started), so loading models and tasks counts with the stage.
+  Json finish(const fs::path& stage, const Json& summary) {
+    Json done = complete(stage, summary);
+    log_event({{"event", "stage"}, {"stage", stage.lexically_relative(dir_).string()}, {"seconds", seconds_since(mark_)}});
+    mark_ = std::chrono::steady_clock::now();
+    return done;
+  }
+
   void check_overlap() const {
     std::vector<std::string> found;
     for (const tasks::TaskSet& set : eval_sets_)
@@ -230,7 +264,7 @@ class Run {
           (sampling.sampling.temperature == 0 ? std::string("greedy")
                                               : std::to_string(sampling.sampling.samples_per_prompt) + " samples") +
           " per task, " + std::to_string(set.tasks.size()) + " tasks)");
-      results[set.name] = complete(stage, report_json(sample_and_execute(model_path, set, sampling, config_.evaluation, stage)));
+      results[set.name] = finish(stage, report_json(sample_and_execute(model_path, set, sampling, config_.evaluation, stage)));
     }
     return results;
   }
@@ -245,7 +279,7 @@ class Run {
       sampling.sampling.samples_per_prompt = config_.samples_per_task;
       sampling.sampling.seed += uint64_t(round) * 1000003;  // other rounds, other samples
       evaluation::Report report = sample_and_execute(model_path, train_tasks_, sampling, config_.execution, executed);
-      complete(executed, report_json(report));
+      finish(executed, report_json(report));
     }
     return preference_data(base, {round, name_of(model_path)});
   }
@@ -260,7 +294,7 @@ class Run {
       remove_partial_files(executed);
       std::string samples = (executed / "samples.jsonl").string();
       if (!fs::exists(samples)) copy_without_ids(config_.off_policy_samples, samples);
-      complete(executed, report_json(execute(train_tasks_, config_.execution, executed)));
+      finish(executed, report_json(execute(train_tasks_, config_.execution, executed)));
     }
     return preference_data(base, {0, config_.off_policy_samples});
   }
@@ -283,7 +317,7 @@ class Run {
     say((provenance.round ? "round " + std::to_string(provenance.round) : std::string("off-policy")) + ": " +
         std::to_string(made.stats.pairs) + " pairs, " + std::to_string(rft.size()) + " RFT examples from " +
         std::to_string(judged.size()) + " samples");
-    return complete(pairs, stats);
+    return finish(pairs, stats);
   }
 
   // Trains `method` from `model_path` on the data in `data_dir` and evaluates the result, under
@@ -308,7 +342,7 @@ class Run {
                                  config_.reference == "initial" ? config_.model : ""};
       if (!training::train(train, paths, fs::exists(stage)))
         throw Error("align: training was interrupted; run again with --resume to continue");
-      complete(stage, {{"examples", examples}, {"metrics", last_metrics(stage)}});
+      finish(stage, {{"examples", examples}, {"metrics", last_metrics(stage)}});
     }
     Json result = *completed(stage);
     result["model"] = name_of(stage.string());
@@ -326,6 +360,8 @@ class Run {
   std::unique_ptr<sandbox::Executor> executor_;
   std::unique_ptr<evaluation::ExecutionCache> cache_;
   size_t jobs_ = 0, cached_jobs_ = 0;
+  bool resume_;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now(), mark_ = started_;
 };
 
 }  // namespace
@@ -351,7 +387,7 @@ Json align(const AlignConfig& config, const std::string& run_dir, bool resume) {
   AtomicFile options(options_path);
   options.write(config.options_text);
   options.commit();
-  return Run(config, run_dir).run();
+  return Run(config, run_dir, resume).run();
 }
 
 }  // namespace codealign::pipeline

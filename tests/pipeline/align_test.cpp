@@ -12,6 +12,7 @@
 
 #include "common/files.h"
 #include "common/jsonl.h"
+#include "report/browser.h"
 #include "support/test_support.h"
 #include "tasks/tasks.h"
 
@@ -107,6 +108,21 @@ TEST_F(Align, TwoRoundsOfDpoAndRftWriteEveryStage) {
   EXPECT_NE(result.output.find("round  method          examples"), std::string::npos) << result.output;
   // Round 2's DPO starts from round 1's model, which is also its reference: no reward at step 1.
   EXPECT_EQ(lines_of("run/round-2/dpo/train/metrics.jsonl").at(0)["rewards/margins"], 0.0);
+
+  // timeline.jsonl: the invocation's start (with the version) and end, and a line per stage.
+  std::vector<Json> timeline = lines_of("run/timeline.jsonl");
+  ASSERT_GE(timeline.size(), 2u);
+  EXPECT_EQ(timeline.front()["event"], "start");
+  EXPECT_EQ(timeline.front()["version"].get<std::string>().rfind("codealign ", 0), 0u) << timeline.front().dump();
+  EXPECT_EQ(timeline.back()["event"], "end");
+  size_t stages = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(path("run"))) stages += entry.path().filename() == "stage.json";
+  EXPECT_EQ(timeline.size(), stages + 2);
+  for (size_t i = 1; i + 1 < timeline.size(); ++i) {
+    EXPECT_TRUE(fs::exists(path("run/" + timeline[i]["stage"].get<std::string>() + "/stage.json"))) << timeline[i].dump();
+    EXPECT_GE(timeline[i]["seconds"].get<double>(), 0.0);
+  }
+  EXPECT_NE(result.output.find("report: " + path("run/report.html") + "\n"), std::string::npos) << result.output;
 }
 
 TEST_F(Align, InitialReferenceAndSampledPassAtK) {
@@ -134,6 +150,8 @@ TEST_F(Align, InitialReferenceAndSampledPassAtK) {
   }
   EXPECT_NE(result.output.find("eval pass@1  eval pass@1 (sampled)  eval pass@2 (sampled)"), std::string::npos)
       << result.output;
+  // The run's report in a real browser: not blank, every section, and summary.json's numbers.
+  expect_report_renders(path("run"));
 }
 
 TEST_F(Align, OffPolicyDpoTrainsEachRoundOnPairsFromAnotherModelsSamples) {
@@ -335,8 +353,15 @@ TEST_F(Align, ResumeRedoesOnlyWhatIsMissingAndGivesTheSameFiles) {
             std::string::npos)
       << changed.output;
 
+  // A report that cannot be written (a directory is in its way) leaves the run complete.
+  fs::remove(path("run/report.html"));
+  fs::create_directories(path("run/report.html/in-the-way"));
   CommandResult resumed = align("run", "--resume");
   ASSERT_EQ(resumed.status, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("codealign: warning: the run is complete, but its report was not written: io: cannot "
+                                "write '" + path("run/report.html") + "'"),
+            std::string::npos)
+      << resumed.output;
   EXPECT_EQ(resumed.output.find("round 1: sample"), std::string::npos) << "round 1 was complete:\n" << resumed.output;
   EXPECT_EQ(read_file(path("run/round-2/dpo/preferences/pairs.jsonl")), pairs);
   EXPECT_EQ(read_file(path("run/round-2/dpo/train/model.safetensors")), model);
