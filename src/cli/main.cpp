@@ -67,6 +67,7 @@ int main(int argc, char** argv) {
   add(add_tokenize_command);
   add(add_tokenizer_command);
   add(add_preferences_command);
+  add(add_tasks_command);
   add(add_report_command);
   if (std::string unknown = unknown_command(argc, argv, app); !unknown.empty()) {
     std::fprintf(stderr, "codealign: error: %s\n", unknown.c_str());

@@ -36,7 +36,8 @@ Command add_preferences_command(CLI::App& app) {
   sub->add_option("--rft-out", o->rft_out, "Also write the passing samples as SFT JSONL (rejection sampling)");
   sub->add_option("--stats-out", o->stats_out, "Stats JSON (default: OUT with .stats.json)");
   sub->add_option("-b,--benchmark", o->benchmark, "The samples' benchmark")->capture_default_str();
-  sub->add_option("--tasks", o->tasks_file, "Your own tasks JSONL instead of a benchmark");
+  sub->add_option("--tasks", o->tasks_file,
+                  "Your own tasks JSONL (or builtin:train, builtin:heldout) instead of a benchmark");
   sub->add_option("--data-dir", o->data_dir, "Benchmark data ($CODEALIGN_DATA_DIR)")->capture_default_str();
   sub->add_option("--strategy", o->strategy,
                   "best-worst: one pair per task; all: every better x worse combination; margin: those whose "
@@ -58,7 +59,7 @@ Command add_preferences_command(CLI::App& app) {
     o->pairs.strategy = preferences::parse_strategy(o->strategy);
     if (!o->score.empty()) o->pairs.score = preferences::parse_score_config(o->score);
     tasks::TaskSet set = o->tasks_file.empty() ? tasks::load_task_source(o->benchmark, o->data_dir)
-                                               : tasks::load_task_file(o->tasks_file);
+                                               : tasks::load_tasks_argument(o->tasks_file, o->data_dir);
     auto judged = preferences::read_judged(o->samples, o->results, set);
     preferences::Pairs pairs = preferences::make_pairs(judged, o->pairs);
     preferences::write_pairs(o->out, pairs, set, o->provenance);

@@ -19,13 +19,14 @@ Command add_sample_command(CLI::App& app) {
   sub->add_option("-b,--benchmark", o->benchmark,
                   "humaneval, humaneval+, mbpp, mbpp-sanitized or mbpp+, or an MBPP split such as mbpp:train")
       ->capture_default_str();
-  sub->add_option("--tasks", o->tasks_file, "Your own tasks JSONL instead of a benchmark");
+  sub->add_option("--tasks", o->tasks_file,
+                  "Your own tasks JSONL (or builtin:train, builtin:heldout) instead of a benchmark");
   sub->add_option("-o,--out", o->out, "Samples JSONL to write")->required();
   sub->add_option("--batch", o->batch, "Prompts per batch")->capture_default_str()->check(CLI::PositiveNumber);
   sub->add_option("--data-dir", o->data_dir, "Benchmark data directory")->capture_default_str();
   return [o] {
     tasks::TaskSet set = o->tasks_file.empty() ? tasks::load_task_source(o->benchmark, o->data_dir)
-                                               : tasks::load_task_file(o->tasks_file);
+                                               : tasks::load_tasks_argument(o->tasks_file, o->data_dir);
     model::CausalLM model = o->model.load_model();
     tokenizer::Tokenizer tok = o->model.load_tokenizer();
     pipeline::SampleConfig config{o->model.sampling, o->model.chat_format(), o->batch};

@@ -70,6 +70,7 @@ TaskSet load_unsliced_source(const std::string& spec, const std::string& data_di
   size_t colon = spec.find(':');
   if (colon == std::string::npos) return load_benchmark(spec, data_dir);
   std::string name = spec.substr(0, colon), split = spec.substr(colon + 1);
+  if (name == "builtin") return load_builtin_set(split);
   static const std::vector<std::string> splits = {"prompt", "test", "validation", "train"};
   if (name != "mbpp" && name != "mbpp-sanitized")
     throw Error("tasks: '" + spec + "': only mbpp and mbpp-sanitized have splits");
@@ -96,6 +97,10 @@ TaskSet load_task_source(const std::string& spec, const std::string& data_dir) {
     throw Error("tasks: '" + spec + "' holds no tasks ('" + source + "' has " + std::to_string(size) + ")");
   set.name = spec;
   return set;
+}
+
+TaskSet load_tasks_argument(const std::string& value, const std::string& data_dir) {
+  return value.starts_with("builtin:") ? load_task_source(value, data_dir) : load_task_file(value);
 }
 
 std::string sample_program(const Task& task, const std::string& text, bool is_completion) {
