@@ -14,6 +14,7 @@
 #include "cli/commands.h"
 #include "cli/model_commands.h"
 #include "common/error.h"
+#include "common/install_paths.h"
 
 extern const char* const codealign_version;
 
@@ -40,11 +41,14 @@ bool wants_model_commands(int argc, char** argv) {
 
 void load_model_commands(CLI::App& app, std::map<CLI::App*, Command>& commands) {
   const char* env = std::getenv("CODEALIGN_MODEL_COMMANDS_MODULE");
-  std::string path = env ? env : CODEALIGN_MODEL_COMMANDS_MODULE;
+  std::string path = env ? env
+                         : codealign::installed_or_build_path(CODEALIGN_INSTALLED_MODEL_COMMANDS_MODULE,
+                                                              CODEALIGN_MODEL_COMMANDS_MODULE);
   void* module = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!module)
     throw codealign::Error(std::string("cannot load the model commands module: ") + dlerror() +
-                           " (hint: build the codealign_model_commands target, or set CODEALIGN_MODEL_COMMANDS_MODULE)");
+                           " (hint: build the codealign_model_commands target, or reinstall, or set "
+                           "CODEALIGN_MODEL_COMMANDS_MODULE)");
   auto register_commands = reinterpret_cast<RegisterModelCommands>(dlsym(module, register_model_commands_symbol));
   if (!register_commands) throw codealign::Error("'" + path + "' is not codealign's model commands module");
   register_commands(app, commands);

@@ -5,6 +5,7 @@
 #include "common/error.h"
 #include "common/files.h"
 #include "common/hash.h"
+#include "common/install_paths.h"
 #include "common/jsonl.h"
 #include "tasks/loaders.h"
 #include "tasks/tasks.h"
@@ -133,7 +134,7 @@ sandbox::Job job_for(const Task& task, const std::string& program) {
 
 std::string default_data_dir() {
   const char* env = std::getenv("CODEALIGN_DATA_DIR");
-  return env && *env ? env : CODEALIGN_BUNDLED_DATA_DIR;
+  return env && *env ? env : installed_or_build_path(CODEALIGN_INSTALLED_DATA_DIR, CODEALIGN_BUNDLED_DATA_DIR);
 }
 
 std::string read_source(TaskSet& set) {

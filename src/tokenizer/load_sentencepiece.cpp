@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "common/error.h"
+#include "common/install_paths.h"
 #include "tokenizer/loaders.h"
 #include "tokenizer/sentencepiece_module.h"
 
@@ -31,11 +32,14 @@ const Module& module() {
   static std::once_flag once;
   std::call_once(once, [] {
     const char* env = std::getenv("CODEALIGN_SENTENCEPIECE_MODULE");
-    std::string path = env ? env : CODEALIGN_SENTENCEPIECE_MODULE;
+    std::string path = env ? env
+                           : installed_or_build_path(CODEALIGN_INSTALLED_SENTENCEPIECE_MODULE,
+                                                     CODEALIGN_SENTENCEPIECE_MODULE);
     void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
     if (!handle)
       throw Error("tokenizer: cannot load the SentencePiece module '" + path + "': " + dlerror() +
-                  " (hint: build the codealign_sentencepiece target, or set CODEALIGN_SENTENCEPIECE_MODULE)");
+                  " (hint: build the codealign_sentencepiece target, or reinstall, or set "
+                  "CODEALIGN_SENTENCEPIECE_MODULE)");
     auto symbol = [&](const char* name) {
       void* address = dlsym(handle, name);
       if (!address) throw Error("tokenizer: SentencePiece module '" + path + "' lacks " + name);

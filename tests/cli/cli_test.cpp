@@ -60,6 +60,40 @@ TEST(Cli, BenchmarksShipWithTheCheckout) {
   EXPECT_DOUBLE_EQ(summary["base"]["pass@1"].get<double>(), 1.0);
 }
 
+// `cmake --install` lays out a prefix whose binary finds the benchmarks and both modules it
+// dlopens relative to itself, from any directory, with none of the overrides set.
+TEST(Cli, InstalledBinaryFindsItsDataAndModules) {
+  std::string llama2 = testing::data_dir() + "/tokenizers/llama2";  // the child has no $CODEALIGN_DATA_DIR
+  testing::TempDir prefix, cwd;
+  auto installed = testing::run_command(std::string(CODEALIGN_CMAKE) + " --install " + CODEALIGN_BUILD_DIR +
+                                        " --prefix " + prefix.path + " 2>&1");
+  ASSERT_EQ(installed.status, 0) << installed.output;
+  for (const char* file : {"bin/codealign", "lib/codealign/libcodealign_model_commands.so",
+                           "lib/codealign/libcodealign_sentencepiece.so", "share/codealign/data/README.md",
+                           "share/codealign/data/benchmarks/humaneval/LICENSE"})
+    EXPECT_TRUE(file_exists(prefix.path + "/" + file)) << file;
+  // LD_DEBUG=files names every library the dynamic linker loads (on stderr, kept in ld.txt).
+  auto codealign = [&](const std::string& env) {
+    return "cd " + cwd.path + " && env -u CODEALIGN_DATA_DIR -u CODEALIGN_MODEL_COMMANDS_MODULE " +
+           "-u CODEALIGN_SENTENCEPIECE_MODULE " + env + prefix.path + "/bin/codealign ";
+  };
+  auto evaluated = testing::run_command(codealign("") + "evaluate --benchmark 'humaneval[:3]' --json 2>&1");
+  ASSERT_EQ(evaluated.status, 0) << evaluated.output;
+  auto summary = nlohmann::json::parse(evaluated.output);
+  EXPECT_EQ(summary["tasks"], 3);
+  EXPECT_DOUBLE_EQ(summary["base"]["pass@1"].get<double>(), 1.0);
+  auto loaded = [&](const std::string& args, const std::string& module) {
+    auto result = testing::run_command(codealign("LD_DEBUG=files ") + args + " 2>" + cwd.path + "/ld.txt");
+    std::string ld = read_file(cwd.path + "/ld.txt");
+    EXPECT_EQ(result.status, 0) << ld;
+    EXPECT_NE(ld.find("/lib/codealign/" + module + " [0];  dynamically loaded by"), std::string::npos) << ld;
+    EXPECT_EQ(ld.find(CODEALIGN_BUILD_DIR), std::string::npos) << ld;
+    return result.output;
+  };
+  EXPECT_NE(loaded("train --help", "libcodealign_model_commands.so").find("Usage:"), std::string::npos);
+  EXPECT_EQ(loaded("tokenize --tokenizer " + llama2 + " --text 'def f'", "libcodealign_sentencepiece.so"), "822 285\n");
+}
+
 TEST(Cli, BadSamplesFailWithFileAndLineAndNoOutput) {
   testing::TempDir dir;
   std::string samples = dir.path + "/samples.jsonl";
