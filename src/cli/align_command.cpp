@@ -5,11 +5,9 @@
 #include <iostream>
 #include <sstream>
 
+#include "cli/align_options.h"
 #include "cli/commands.h"
 #include "cli/config_file.h"
-#include "cli/model_options.h"
-#include "common/jsonl.h"
-#include "pipeline/pipeline.h"
 #include "report/report.h"
 
 extern const char* const codealign_version;
@@ -86,29 +84,24 @@ std::string options_text(const CLI::App* command) {
 
 }  // namespace
 
-Command add_align_command(CLI::App& app) {
-  struct Options {
-    pipeline::AlignConfig config;
-    ModelOptions model;
-    training::TrainConfig train;
-    std::string config_file, out, score;
-    std::string strategy = "best-worst", interpreter = "/usr/bin/python3";
-    size_t memory_mb = 4096;
-    bool resume = false, official_execution = false;
-  };
-  auto o = std::make_shared<Options>();
+AlignOptions::AlignOptions() {
+  config.data_dir = tasks::default_data_dir();
+  config.execution.hardened = true;
+  std::string cache_dir = evaluation::default_cache_dir();
+  config.execution_cache = cache_dir.empty() ? "" : cache_dir + "/executions.sqlite";
+  model.sampling.temperature = 0.8;
+  model.sampling.max_new_tokens = 512;
+}
+
+void add_align_options(CLI::App* sub, AlignOptions& options) {
+  AlignOptions* o = &options;
   pipeline::AlignConfig& c = o->config;
-  c.data_dir = tasks::default_data_dir();
-  c.execution.hardened = true;
-  c.execution_cache = evaluation::default_cache_dir().empty() ? "" : evaluation::default_cache_dir() + "/executions.sqlite";
-  CLI::App* sub = app.add_subcommand(
-      "align", "Align a model with execution feedback: on-policy rounds of sample, execute, pairs, DPO/RFT, evaluate");
   sub->add_option("--config", o->config_file,
                   "TOML file with any of the options below ([train] keys are the --train-* options); the command line "
                   "wins");
   sub->add_option("-o,--out", o->out, "Run directory (see docs/ARCHITECTURE.md for its layout)")->required();
   sub->add_flag("--resume", o->resume, "Continue the run in --out: complete stages are kept, training resumes");
-  o->model.add_to(sub, 0.8, 512);
+  o->model.add_to(sub, o->model.sampling.temperature, o->model.sampling.max_new_tokens);
   sub->add_option("--train-tasks", c.train_tasks, "Tasks to sample and train on: mbpp:train, a benchmark, or a tasks JSONL")
       ->capture_default_str();
   sub->add_option("--eval", c.eval_sets, "Evaluation sets: benchmarks, splits such as mbpp:test, files")
@@ -161,39 +154,56 @@ Command add_align_command(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--data-dir", c.data_dir, "Benchmark data ($CODEALIGN_DATA_DIR)")->capture_default_str();
   add_train_options(sub, o->train, "train-");
-  return [o, sub] {
-    if (!o->config_file.empty()) apply_config_file(sub, o->config_file, {{"train", "train-"}, {"model", ""},
-                                                                         {"tasks", ""}, {"sampling", ""},
-                                                                         {"preferences", ""}, {"execution", ""}});
-    pipeline::AlignConfig& c = o->config;
-    c.model = o->model.model;
-    c.tokenizer = o->model.tokenizer;
-    c.sampling.sampling = o->model.sampling;
-    c.sampling.chat = o->model.chat_format();
-    c.pairs.strategy = preferences::parse_strategy(o->strategy);
-    if (!o->score.empty()) c.pairs.score = preferences::parse_score_config(o->score);
-    c.dpo = c.rft = o->train;
-    c.sandbox.interpreter = o->interpreter;
-    c.sandbox.limits.memory_bytes = o->memory_mb << 20;
-    c.execution.hardened = !o->official_execution;
-    c.evaluation.timeout_s = c.execution.timeout_s;
+}
 
-    c.options_text = options_text(sub);
-    c.version = codealign_version;
-    Json summary = pipeline::align(c, o->out, o->resume);
-    print_summary(summary);
-    std::cout << "summary: " << (std::filesystem::path(o->out) / "summary.json").string() << "\n";
-    // The run is complete whatever happens to its report, which `codealign report` can redo.
-    std::string report_path = (std::filesystem::path(o->out) / "report.html").string();
-    try {
-      report::Options options;
-      options.generator = codealign_version;
-      report::write_report(o->out, report_path, options);
-      std::cout << "report: " << report_path << "\n";
-    } catch (const std::exception& e) {
-      std::cerr << "codealign: warning: the run is complete, but its report was not written: " << e.what()
-                << " (hint: codealign report " << o->out << ")\n";
-    }
+Json run_align(CLI::App* sub, AlignOptions& options) {
+  AlignOptions* o = &options;
+  if (!o->config_file.empty()) apply_config_file(sub, o->config_file, {{"train", "train-"}, {"model", ""},
+                                                                       {"tasks", ""}, {"sampling", ""},
+                                                                       {"preferences", ""}, {"execution", ""}});
+  pipeline::AlignConfig& c = o->config;
+  c.model = o->model.model;
+  c.tokenizer = o->model.tokenizer;
+  c.sampling.sampling = o->model.sampling;
+  c.sampling.chat = o->model.chat_format();
+  c.pairs.strategy = preferences::parse_strategy(o->strategy);
+  if (!o->score.empty()) c.pairs.score = preferences::parse_score_config(o->score);
+  c.dpo = c.rft = o->train;
+  c.sandbox.interpreter = o->interpreter;
+  c.sandbox.limits.memory_bytes = o->memory_mb << 20;
+  c.execution.hardened = !o->official_execution;
+  c.evaluation.timeout_s = c.execution.timeout_s;
+
+  c.options_text = options_text(sub);
+  c.version = codealign_version;
+  Json summary = pipeline::align(c, o->out, o->resume);
+  print_summary(summary);
+  std::cout << "summary: " << (std::filesystem::path(o->out) / "summary.json").string() << "\n";
+  return summary;
+}
+
+void write_align_report(const std::string& run_dir, const std::vector<std::string>& notes) {
+  std::string report_path = (std::filesystem::path(run_dir) / "report.html").string();
+  try {
+    report::Options options;
+    options.generator = codealign_version;
+    options.notes = notes;
+    report::write_report(run_dir, report_path, options);
+    std::cout << "report: " << report_path << "\n";
+  } catch (const std::exception& e) {
+    std::cerr << "codealign: warning: the run is complete, but its report was not written: " << e.what()
+              << " (hint: codealign report " << run_dir << ")\n";
+  }
+}
+
+Command add_align_command(CLI::App& app) {
+  auto o = std::make_shared<AlignOptions>();
+  CLI::App* sub = app.add_subcommand(
+      "align", "Align a model with execution feedback: on-policy rounds of sample, execute, pairs, DPO/RFT, evaluate");
+  add_align_options(sub, *o);
+  return [o, sub] {
+    run_align(sub, *o);
+    write_align_report(o->out, {});
     return exit_ok;
   };
 }

@@ -22,5 +22,6 @@ Command add_generate_command(CLI::App& app);
 Command add_sample_command(CLI::App& app);
 Command add_train_command(CLI::App& app);
 Command add_align_command(CLI::App& app);
+Command add_demo_command(CLI::App& app);
 
 }  // namespace codealign::cli

@@ -134,7 +134,11 @@ sandbox::Job job_for(const Task& task, const std::string& program) {
 
 std::string default_data_dir() {
   const char* env = std::getenv("CODEALIGN_DATA_DIR");
-  return env && *env ? env : installed_or_build_path(CODEALIGN_INSTALLED_DATA_DIR, CODEALIGN_BUNDLED_DATA_DIR);
+  return env && *env ? env : bundled_data_dir();
+}
+
+std::string bundled_data_dir() {
+  return installed_or_build_path(CODEALIGN_INSTALLED_DATA_DIR, CODEALIGN_BUNDLED_DATA_DIR);
 }
 
 std::string read_source(TaskSet& set) {

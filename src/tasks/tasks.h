@@ -142,5 +142,8 @@ sandbox::Job job_for(const Task& task, const std::string& program);
 
 // The data directory: $CODEALIGN_DATA_DIR, else the benchmarks shipped in the checkout's data/.
 std::string default_data_dir();
+// The data directory that ships with codealign (the checkout's data/, or the installed one),
+// whatever $CODEALIGN_DATA_DIR says: it also holds the demo's model (data/demo-model).
+std::string bundled_data_dir();
 
 }  // namespace codealign::tasks

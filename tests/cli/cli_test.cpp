@@ -70,7 +70,8 @@ TEST(Cli, InstalledBinaryFindsItsDataAndModules) {
   ASSERT_EQ(installed.status, 0) << installed.output;
   for (const char* file : {"bin/codealign", "lib/codealign/libcodealign_model_commands.so",
                            "lib/codealign/libcodealign_sentencepiece.so", "share/codealign/data/README.md",
-                           "share/codealign/data/benchmarks/humaneval/LICENSE"})
+                           "share/codealign/data/benchmarks/humaneval/LICENSE",
+                           "share/codealign/data/demo-model/model.safetensors"})
     EXPECT_TRUE(file_exists(prefix.path + "/" + file)) << file;
   // LD_DEBUG=files names every library the dynamic linker loads (on stderr, kept in ld.txt).
   auto codealign = [&](const std::string& env) {
@@ -91,6 +92,11 @@ TEST(Cli, InstalledBinaryFindsItsDataAndModules) {
     return result.output;
   };
   EXPECT_NE(loaded("train --help", "libcodealign_model_commands.so").find("Usage:"), std::string::npos);
+  // The demo's base model is the installed one, not the checkout's.
+  std::string demo_help = loaded("demo --help", "libcodealign_model_commands.so");
+  EXPECT_NE(demo_help.find("-m,--model TEXT=" + prefix.path + "/bin/../share/codealign/data/demo-model"),
+            std::string::npos)
+      << demo_help;
   EXPECT_EQ(loaded("tokenize --tokenizer " + llama2 + " --text 'def f'", "libcodealign_sentencepiece.so"), "822 285\n");
 }
 

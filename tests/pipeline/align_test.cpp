@@ -6,7 +6,9 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 
@@ -499,6 +501,43 @@ TEST_F(Align, ConfigFileSetsOptionsByTableAndNamesItsMistakes) {
   write_text(path("bad.toml"), "rounds = = 1\n");
   result = run_codealign("align -m model --config " + path("bad.toml") + " -o " + path("run2") + " 2>&1");
   EXPECT_NE(result.output.find(path("bad.toml") + ":1: "), std::string::npos) << result.output;
+}
+
+// `codealign demo` is align with the built-in model, tasks and settings: a reduced one (fewer
+// tasks, samples and steps) runs end to end with no benchmark data at hand, as in a fresh clone.
+TEST_F(Align, AReducedDemoRunsEndToEndWithoutOutsideDataAndItsReportRenders) {
+  std::string data = std::getenv("CODEALIGN_DATA_DIR") ? std::getenv("CODEALIGN_DATA_DIR") : "";
+  unsetenv("CODEALIGN_DATA_DIR");
+  CommandResult result = run_codealign(
+      "demo --out " + path("demo") + " --train-tasks 'builtin:train[:12]' --eval 'builtin:heldout[:10]' " +
+      "--samples-per-task 4 --eval-samples 2 --train-max-steps 2 -j 2 --execution-cache '' 2>&1");
+  if (!data.empty()) setenv("CODEALIGN_DATA_DIR", data.c_str(), 1);
+  ASSERT_EQ(result.status, 0) << result.output;
+
+  Json summary = json("demo/summary.json");
+  EXPECT_EQ(summary["methods"], Json::parse(R"(["dpo", "rft"])"));
+  ASSERT_EQ(summary["rounds"].size(), 2u);
+  for (const std::string method : {"dpo", "rft"}) {
+    const Json& record = summary["rounds"][1]["methods"][method];
+    // Two epochs of batches of 8 (the demo's), at most --train-max-steps of them.
+    size_t batches = (record["examples"].get<size_t>() + 7) / 8;
+    ASSERT_GT(batches, 0u) << "the test needs training data: " << record.dump();
+    EXPECT_EQ(jsonl_lines("demo/round-1/" + method + "/train/metrics.jsonl"), std::min<size_t>(2 * batches, 2)) << method;
+    EXPECT_TRUE(record["eval_sampled"]["builtin:heldout[:10]"]["base"].contains("pass@1")) << record.dump();
+  }
+  EXPECT_EQ(jsonl_lines("demo/round-1/shared/execute/results.jsonl"), 48u);
+  // The demo's own defaults, not align's, are what ran and what config.toml records.
+  std::string options = read_file(path("demo/config.toml"));
+  for (const char* line : {"train-beta=1\n", "samples-per-task=4\n", "max-new-tokens=128\n"})
+    EXPECT_NE(options.find(line), std::string::npos) << line << " not in:\n" << options;
+  EXPECT_NE(options.find("demo-model"), std::string::npos) << options;
+
+  // The headline says in words how DPO and RFT did against the base, and the report says so too.
+  EXPECT_NE(result.output.find("Sampled pass@1 on builtin:heldout[:10]: base "), std::string::npos) << result.output;
+  std::string report = read_file(path("demo/report.html"));
+  EXPECT_NE(report.find("Sampled pass@1 on builtin:heldout[:10]: base "), std::string::npos);
+  EXPECT_NE(report.find("built-in demo model"), std::string::npos);
+  expect_report_renders(path("demo"));
 }
 
 }  // namespace
