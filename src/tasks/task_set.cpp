@@ -33,7 +33,8 @@ TaskSet load_benchmark(const std::string& name, const std::string& data_dir) {
   std::string valid;
   for (const auto& n : benchmark_names()) valid += (valid.empty() ? "" : ", ") + n;
   throw Error("tasks: unknown benchmark '" + name + "'" + did_you_mean(name, benchmark_names()) +
-              "; expected one of: " + valid + " (or --tasks FILE)");
+              "; expected one of: " + valid +
+              " (or builtin:train, builtin:heldout, a split such as mbpp:test, or a tasks JSONL file)");
 }
 
 namespace {

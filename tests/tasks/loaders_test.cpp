@@ -64,7 +64,9 @@ TEST(Loaders, UnknownBenchmarkListsValidNames) {
     }
     return "no error";
   };
-  const std::string valid = "; expected one of: humaneval, humaneval+, mbpp, mbpp-sanitized, mbpp+ (or --tasks FILE)";
+  const std::string valid =
+      "; expected one of: humaneval, humaneval+, mbpp, mbpp-sanitized, mbpp+ (or builtin:train, builtin:heldout, a "
+      "split such as mbpp:test, or a tasks JSONL file)";
   EXPECT_EQ(message("humaneval-x"), "tasks: unknown benchmark 'humaneval-x' (did you mean 'humaneval'?)" + valid);
   EXPECT_EQ(message("mbbp+"), "tasks: unknown benchmark 'mbbp+' (did you mean 'mbpp+'?)" + valid);
   EXPECT_EQ(message("apps"), "tasks: unknown benchmark 'apps'" + valid);
