@@ -2,7 +2,6 @@
 // Llama in data/demo-model (scripts/make_demo_model.sh makes it from nothing but codealign),
 // the tasks are builtin:train and builtin:heldout, and the settings are those chosen by the
 // experiment in docs/BENCHMARKS.md. Every align option stays available to change.
-#include <cmath>
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
