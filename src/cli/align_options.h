@@ -30,7 +30,7 @@ void add_align_options(CLI::App* sub, AlignOptions& options);
 // table and returns summary.json's content.
 Json run_align(CLI::App* sub, AlignOptions& options);
 
-// Writes options.out/report.html with `notes` under its headline and prints its path; a failure
+// Writes `run_dir`/report.html with `notes` under its headline and prints its path; a failure
 // is a warning, since the run is complete without its report (`codealign report` redoes it).
 void write_align_report(const std::string& run_dir, const std::vector<std::string>& notes);
 
