@@ -19,6 +19,7 @@ namespace codealign {
 namespace {
 
 using testing::TempDir;
+using testing::error_of;
 using testing::write_text;
 
 std::vector<std::string> entries(const std::string& dir) {
@@ -36,17 +37,6 @@ void write_gzip(const std::string& path, const std::string& text) {
   ASSERT_NE(file, nullptr) << path;
   ASSERT_EQ(gzwrite(file, text.data(), text.size()), static_cast<int>(text.size())) << path;
   ASSERT_EQ(gzclose(file), Z_OK) << path;
-}
-
-// Runs `action`, which must throw Error; returns its message ("" if it did not throw).
-template <typename Action>
-std::string error_of(Action action) {
-  try {
-    action();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 const std::string jsonl = "{\"task_id\": \"a\"}\n{\"task_id\": \"b\"}\n{\"task_id\": \"c\"}\n";

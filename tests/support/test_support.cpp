@@ -1,5 +1,7 @@
 #include "support/test_support.h"
 
+#include "common/error.h"
+
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -39,6 +41,15 @@ std::vector<nlohmann::json> read_jsonl(const std::string& path) {
   for (std::string line; std::getline(in, line);)
     if (!line.empty()) rows.push_back(nlohmann::json::parse(line));
   return rows;
+}
+
+std::string error_of(const std::function<void()>& action) {
+  try {
+    action();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
 }
 
 void write_text(const std::string& path, const std::string& text) {

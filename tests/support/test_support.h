@@ -1,6 +1,7 @@
 // Helpers shared by the tests: the data directory (which must exist: CI fails, not skips,
 // without it), temporary directories, and running the codealign binary.
 #pragma once
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,9 @@ struct TempDir {
 
 // The JSON values of a JSONL file's non-empty lines.
 std::vector<nlohmann::json> read_jsonl(const std::string& path);
+
+// The message of the codealign::Error that `action` throws; "(no error)" when it throws none.
+std::string error_of(const std::function<void()>& action);
 
 // Writes `text` to `path`.
 void write_text(const std::string& path, const std::string& text);

@@ -12,14 +12,7 @@
 namespace codealign::tasks {
 namespace {
 
-std::string error_of(const std::function<void()>& run) {
-  try {
-    run();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
+using testing::error_of;
 
 TEST(Export, TasksReadBackAsTheSameTasksAndStillPass) {
   testing::TempDir dir;

@@ -72,15 +72,6 @@ std::vector<std::string> merges_of(const TrainedBpe& trained) {
   return merges;
 }
 
-std::string error_of(const std::function<void()>& run) {
-  try {
-    run();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
 TEST(TokenizerTrain, same_texts_in_any_order_give_a_byte_identical_file) {
   std::vector<std::string> reversed(humaneval().rbegin(), humaneval().rend());
   TrainedBpe again = train(reversed, vocab(1000));
