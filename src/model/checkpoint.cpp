@@ -51,7 +51,11 @@ std::map<std::string, torch::Tensor> read_weights(const fs::path& directory) {
 }  // namespace
 
 CausalLM CausalLM::load(const std::string& path, torch::Dtype dtype, torch::Device device) {
-  if (fs::is_regular_file(path) && fs::path(path).extension() == ".bin") return load_llama2c(path, dtype);
+  if (fs::is_regular_file(path) && fs::path(path).extension() == ".bin") {
+    CausalLM model = load_llama2c(path, dtype);
+    model.to(device);
+    return model;
+  }
   if (!fs::is_directory(path)) throw Error("model: '" + path + "' is neither a model directory nor a llama2.c .bin file");
   fs::path directory(path);
   ModelConfig config = read_config((directory / "config.json").string());

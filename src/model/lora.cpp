@@ -24,8 +24,9 @@ void CausalLM::add_lora(const LoraConfig& config, uint64_t seed) {
     int64_t out = weight.size(0), in = weight.size(1);
     // PEFT's init: A kaiming-uniform (a = sqrt(5)): U(-1/sqrt(in), 1/sqrt(in)); B zero.
     double bound = 1.0 / std::sqrt(double(in));
-    adapters_[module + ".lora_A.weight"] = (torch::rand({config.rank, in}, generator) * 2 - 1).mul(bound).to(weight.options());
-    adapters_[module + ".lora_B.weight"] = torch::zeros({out, config.rank}, weight.options());
+    // Float32 whatever the base's dtype: adapters are what trains (a bfloat16 base stays frozen).
+    adapters_[module + ".lora_A.weight"] = (torch::rand({config.rank, in}, generator) * 2 - 1).mul(bound).to(weight.device());
+    adapters_[module + ".lora_B.weight"] = torch::zeros({out, config.rank}, weight.options().dtype(torch::kFloat32));
   }
   if (adapters_.empty()) throw Error("model: no projection matches the LoRA target modules");
 }
@@ -37,7 +38,8 @@ void CausalLM::merge_lora() {
     if (!name.ends_with(".lora_A.weight")) continue;
     std::string module = name.substr(0, name.size() - 14);
     torch::Tensor& weight = parameters_.at(module + ".weight");
-    weight = (weight + scale * torch::matmul(adapters_.at(module + ".lora_B.weight"), a)).detach();
+    torch::Tensor update = scale * torch::matmul(adapters_.at(module + ".lora_B.weight"), a);
+    weight = (weight.to(torch::kFloat32) + update).to(weight.scalar_type()).detach();
   }
   adapters_.clear();
 }
@@ -99,7 +101,7 @@ void CausalLM::load_adapters(const std::string& directory) {
     std::vector<int64_t> expected = is_a ? std::vector<int64_t>{lora_.rank, base->second.size(1)}
                                          : std::vector<int64_t>{base->second.size(0), lora_.rank};
     if (tensor.sizes().vec() != expected) throw fail("adapter '" + name + "' does not have the shape r and its projection imply");
-    tensor = tensor.to(base->second.options());
+    tensor = tensor.to(base->second.device(), torch::kFloat32);
   }
 }
 

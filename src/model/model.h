@@ -7,6 +7,7 @@
 // a model is used by one thread at a time.
 #pragma once
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -62,7 +63,8 @@ class KvCache {
 };
 
 // LoRA (Hu et al. 2021): y = x W^T + (alpha / rank) * dropout(x) A^T B^T on the target
-// projections, with A random and B zero, so a fresh adapter changes nothing.
+// projections, with A random and B zero, so a fresh adapter changes nothing. Adapters are
+// float32 whatever the base's dtype (a bfloat16 base runs them under autocast).
 struct LoraConfig {
   int64_t rank = 0;  // 0: no adapters
   double alpha = 16;
@@ -76,6 +78,8 @@ class CausalLM {
   // model.safetensors.index.json), or a llama2.c .bin file.
   static CausalLM load(const std::string& path, torch::Dtype dtype = torch::kFloat32,
                        torch::Device device = torch::kCPU);
+  // Moves every parameter and adapter to `device` (their dtypes stay).
+  void to(const torch::Device& device);
   // From named tensors, checked against the config (names and shapes, errors name both).
   CausalLM(ModelConfig config, std::map<std::string, torch::Tensor> parameters);
   // Random weights (normal, std 0.02; norms at 1), seeded.
@@ -92,9 +96,12 @@ class CausalLM {
   torch::Tensor forward(const torch::Tensor& input_ids, const torch::Tensor& positions,
                         const torch::Tensor& valid, KvCache* cache = nullptr) const;
   // The final hidden states [B, T, H] (after the last norm), before the LM head; training
-  // projects them to the vocabulary in chunks.
+  // projects them to the vocabulary in chunks. `right_padded` (no cache): every row's padding
+  // follows its tokens, so the causal mask alone is exact for every real token and attention
+  // can use the fused kernels that take no mask (flash attention on a GPU); what padding
+  // positions compute is then meaningless and must not be read.
   torch::Tensor hidden_states(const torch::Tensor& input_ids, const torch::Tensor& positions,
-                              const torch::Tensor& valid, KvCache* cache = nullptr) const;
+                              const torch::Tensor& valid, KvCache* cache = nullptr, bool right_padded = false) const;
   // The LM head [V, H] (the embeddings when tied).
   const torch::Tensor& output_weight() const;
 
@@ -104,11 +111,26 @@ class CausalLM {
   const LoraConfig& lora() const { return lora_; }
   void set_lora_enabled(bool enabled) { lora_enabled_ = enabled; }  // off: the base model
   void set_training(bool training) { training_ = training; }        // LoRA dropout only when training
+  // Activation checkpointing (HF's gradient_checkpointing): with gradients on and no cache,
+  // each decoder layer keeps only its input and runs again in the backward pass, which trades
+  // one more forward for most of the activations' memory. LoRA dropout would draw other masks
+  // the second time: training refuses the two together.
+  void set_activation_checkpointing(bool on) { activation_checkpointing_ = on; }
   // W += (alpha / rank) B A for every adapter, which are then removed.
   void merge_lora();
   // PEFT's adapter_model.safetensors + adapter_config.json, and back.
   void save_adapters(const std::string& directory) const;
   void load_adapters(const std::string& directory);
+
+  // One decoder layer's forward; what it needs besides the residual stream x [B, T, H].
+  struct LayerContext {
+    torch::Tensor cos, sin;                // rotary tables [B, 1, T, D]
+    std::optional<torch::Tensor> allowed;  // [B, 1, T, S] keys each query may see; none: causal only
+    bool causal = false;
+  };
+  torch::Tensor decoder_layer(int64_t layer, torch::Tensor x, const LayerContext& context, KvCache* cache) const;
+  // The layer's parameters and adapters, in a fixed order.
+  std::vector<torch::Tensor> layer_tensors(int64_t layer) const;
 
   const ModelConfig& config() const { return config_; }
   std::map<std::string, torch::Tensor>& parameters() { return parameters_; }
@@ -127,11 +149,15 @@ class CausalLM {
   std::map<std::string, torch::Tensor> parameters_;
   std::map<std::string, torch::Tensor> adapters_;
   LoraConfig lora_;
-  bool lora_enabled_ = true, training_ = false;
+  bool lora_enabled_ = true, training_ = false, activation_checkpointing_ = false;
   // Inverse rotary frequencies, computed once (they depend on the length only with dynamic
   // scaling, which recomputes them).
   mutable torch::Tensor rope_inverse_cache_;
 };
+
+// decoder_layer under activation checkpointing (model/activation_checkpointing.cpp).
+torch::Tensor checkpointed_layer(const CausalLM& model, int64_t layer, const torch::Tensor& x,
+                                 const CausalLM::LayerContext& context);
 
 // The HF names and shapes a config implies (the checkpoint's expected contents).
 std::map<std::string, std::vector<int64_t>> expected_shapes(const ModelConfig& config);

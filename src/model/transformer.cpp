@@ -94,6 +94,12 @@ torch::Tensor CausalLM::linear(const torch::Tensor& x, const std::string& module
 
 torch::Device CausalLM::device() const { return parameters_.begin()->second.device(); }
 
+void CausalLM::to(const torch::Device& device) {
+  for (auto& [name, tensor] : parameters_) tensor = tensor.to(device);
+  for (auto& [name, tensor] : adapters_) tensor = tensor.to(device);
+  rope_inverse_cache_ = torch::Tensor();
+}
+
 // Inverse frequencies of the rotary embedding, with HF's rope_scaling variants.
 torch::Tensor CausalLM::rope_inverse_frequencies(int64_t sequence_length) const {
   const ModelConfig& c = config_;
@@ -144,9 +150,9 @@ const torch::Tensor& CausalLM::output_weight() const {
 }
 
 torch::Tensor CausalLM::hidden_states(const torch::Tensor& input_ids, const torch::Tensor& positions,
-                                      const torch::Tensor& valid, KvCache* cache) const {
+                                      const torch::Tensor& valid, KvCache* cache, bool right_padded) const {
   const ModelConfig& c = config_;
-  int64_t B = input_ids.size(0), T = input_ids.size(1);
+  int64_t T = input_ids.size(1);
   torch::Device dev = device();
   torch::Tensor ids = input_ids.to(dev), pos = positions.to(dev), valid_now = valid.to(dev).to(torch::kBool);
   torch::Tensor x = torch::embedding(get("model.embed_tokens.weight"), ids, c.pad_token_id.value_or(-1));  // [B, T, H]
@@ -158,43 +164,60 @@ torch::Tensor CausalLM::hidden_states(const torch::Tensor& input_ids, const torc
   int64_t past = cache ? cache->length() : 0;
   torch::Tensor key_valid = cache ? cache->begin(valid_now) : valid_now;  // [B, S]
   int64_t S = past + T;
-  torch::Tensor query_index = torch::arange(past, S, torch::TensorOptions().device(dev)).unsqueeze(1);
-  torch::Tensor key_index = torch::arange(S, torch::TensorOptions().device(dev)).unsqueeze(0);
-  torch::Tensor allowed = ((key_index <= query_index).unsqueeze(0) & key_valid.unsqueeze(1)) |
-                          (key_index == query_index).unsqueeze(0);
-  allowed = allowed.unsqueeze(1);  // [B, 1, T, S]
-
-  int64_t heads = c.num_attention_heads, kv_heads = c.num_key_value_heads, D = c.head_dim;
-  for (int64_t layer = 0; layer < c.num_hidden_layers; ++layer) {
-    auto p = [&](const std::string& rest) -> const torch::Tensor& { return get(layer_name(layer, rest)); };
-    auto bias = [&](const std::string& rest) {
-      return c.attention_bias ? p(rest) : torch::Tensor();
-    };
-    torch::Tensor h = rms_norm(x, p("input_layernorm.weight"), c.rms_norm_eps);
-    auto module = [&](const char* name) { return layer_name(layer, name); };
-    torch::Tensor q = linear(h, module("self_attn.q_proj"), bias("self_attn.q_proj.bias")).view({B, T, heads, D}).transpose(1, 2);
-    torch::Tensor k = linear(h, module("self_attn.k_proj"), bias("self_attn.k_proj.bias")).view({B, T, kv_heads, D}).transpose(1, 2);
-    torch::Tensor v = linear(h, module("self_attn.v_proj"), bias("self_attn.v_proj.bias")).view({B, T, kv_heads, D}).transpose(1, 2);
-    q = q * cos + rotate_half(q) * sin;
-    k = k * cos + rotate_half(k) * sin;
-    if (cache) std::tie(k, v) = cache->append(size_t(layer), k, v);
-    // GQA (each key/value head serves heads / kv_heads query heads) inside the kernel, without
-    // copying the cache once per query head.
-    const KvCache::SharedPrefix* prefix = cache ? cache->shared_prefix() : nullptr;
-    torch::Tensor attended =
-        prefix ? shared_prefix_attention(q, k, v, allowed, *prefix, size_t(layer))
-               : at::scaled_dot_product_attention(q, k, v, allowed, 0.0, false, std::nullopt, heads != kv_heads);
-    torch::Tensor out = attended.transpose(1, 2).reshape({B, T, heads * D});
-    // Llama's attention_bias covers o_proj too; Qwen2's biases are on q, k and v only.
-    bool o_bias = c.attention_bias && c.model_type == "llama";
-    x = x + linear(out, module("self_attn.o_proj"), o_bias ? p("self_attn.o_proj.bias") : torch::Tensor());
-    h = rms_norm(x, p("post_attention_layernorm.weight"), c.rms_norm_eps);
-    torch::Tensor gate = linear(h, module("mlp.gate_proj"));
-    torch::Tensor up = linear(h, module("mlp.up_proj"));
-    x = x + linear(torch::silu(gate) * up, module("mlp.down_proj"));
+  bool causal_only = right_padded && !cache;
+  torch::Tensor allowed;
+  if (!causal_only) {
+    torch::Tensor query_index = torch::arange(past, S, torch::TensorOptions().device(dev)).unsqueeze(1);
+    torch::Tensor key_index = torch::arange(S, torch::TensorOptions().device(dev)).unsqueeze(0);
+    allowed = (((key_index <= query_index).unsqueeze(0) & key_valid.unsqueeze(1)) | (key_index == query_index).unsqueeze(0))
+                  .unsqueeze(1);  // [B, 1, T, S]
   }
+
+  LayerContext context{cos, sin, causal_only ? std::nullopt : std::optional(allowed), causal_only};
+  bool recompute = activation_checkpointing_ && !cache && torch::GradMode::is_enabled();
+  for (int64_t layer = 0; layer < c.num_hidden_layers; ++layer)
+    x = recompute ? checkpointed_layer(*this, layer, x, context) : decoder_layer(layer, x, context, cache);
   if (cache) cache->end();
   return rms_norm(x, get("model.norm.weight"), c.rms_norm_eps);
+}
+
+torch::Tensor CausalLM::decoder_layer(int64_t layer, torch::Tensor x, const LayerContext& context, KvCache* cache) const {
+  const ModelConfig& c = config_;
+  int64_t B = x.size(0), T = x.size(1);
+  int64_t heads = c.num_attention_heads, kv_heads = c.num_key_value_heads, D = c.head_dim;
+  auto p = [&](const std::string& rest) -> const torch::Tensor& { return get(layer_name(layer, rest)); };
+  auto bias = [&](const std::string& rest) { return c.attention_bias ? p(rest) : torch::Tensor(); };
+  auto module = [&](const char* name) { return layer_name(layer, name); };
+  torch::Tensor h = rms_norm(x, p("input_layernorm.weight"), c.rms_norm_eps);
+  torch::Tensor q = linear(h, module("self_attn.q_proj"), bias("self_attn.q_proj.bias")).view({B, T, heads, D}).transpose(1, 2);
+  torch::Tensor k = linear(h, module("self_attn.k_proj"), bias("self_attn.k_proj.bias")).view({B, T, kv_heads, D}).transpose(1, 2);
+  torch::Tensor v = linear(h, module("self_attn.v_proj"), bias("self_attn.v_proj.bias")).view({B, T, kv_heads, D}).transpose(1, 2);
+  q = q * context.cos + rotate_half(q) * context.sin;
+  k = k * context.cos + rotate_half(k) * context.sin;
+  if (cache) std::tie(k, v) = cache->append(size_t(layer), k, v);
+  // GQA (each key/value head serves heads / kv_heads query heads) inside the kernel, without
+  // copying the cache once per query head.
+  const KvCache::SharedPrefix* prefix = cache ? cache->shared_prefix() : nullptr;
+  torch::Tensor attended =
+      prefix ? shared_prefix_attention(q, k, v, *context.allowed, *prefix, size_t(layer))
+             : at::scaled_dot_product_attention(q, k, v, context.allowed, 0.0, context.causal, std::nullopt, heads != kv_heads);
+  torch::Tensor out = attended.transpose(1, 2).reshape({B, T, heads * D});
+  // Llama's attention_bias covers o_proj too; Qwen2's biases are on q, k and v only.
+  bool o_bias = c.attention_bias && c.model_type == "llama";
+  x = x + linear(out, module("self_attn.o_proj"), o_bias ? p("self_attn.o_proj.bias") : torch::Tensor());
+  h = rms_norm(x, p("post_attention_layernorm.weight"), c.rms_norm_eps);
+  torch::Tensor gate = linear(h, module("mlp.gate_proj"));
+  torch::Tensor up = linear(h, module("mlp.up_proj"));
+  return x + linear(torch::silu(gate) * up, module("mlp.down_proj"));
+}
+
+std::vector<torch::Tensor> CausalLM::layer_tensors(int64_t layer) const {
+  std::string prefix = layer_name(layer, "");
+  std::vector<torch::Tensor> tensors;
+  for (const auto* map : {&parameters_, &adapters_})
+    for (auto it = map->lower_bound(prefix); it != map->end() && it->first.starts_with(prefix); ++it)
+      tensors.push_back(it->second);
+  return tensors;
 }
 
 std::map<std::string, std::vector<int64_t>> expected_shapes(const ModelConfig& c) {
