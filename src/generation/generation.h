@@ -1,7 +1,11 @@
 // Batched sampling from a CausalLM with a KV cache: each prompt is prefilled once and then
 // continued `samples_per_prompt` times; sequences leave the batch when they stop (EOS/stop
-// ids, a stop string, or max_new_tokens), so finished ones cost nothing more.
-// Reproducible: the same prompts, config and seed give the same samples.
+// ids, a stop string, or max_new_tokens), so finished ones cost little more.
+//
+// Every sample has a random stream of its own, drawn from the seed, its prompt's ids and its
+// index among the prompt's samples: the same seed and prompt give the same sample whatever
+// else is in the batch (up to the float rounding of batched matrix products). Tokens are
+// chosen on the model's device; on a GPU the host reads them every few steps, not per token.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -46,8 +50,13 @@ std::vector<Sample> generate(const model::CausalLM& model, const tokenizer::Toke
                              const std::function<void(const Sample&)>& on_sample = {});
 
 // Picks the next token of each row of logits [B, V] by the config (greedy, temperature,
-// top-k, top-p). Exposed for tests.
-torch::Tensor choose_tokens(const torch::Tensor& logits, const SamplingConfig& config,
-                            at::Generator& generator);
+// top-k, top-p), by inverse transform: row b takes the token where the cumulative probability
+// passes uniforms[b] in [0, 1). Exposed for tests.
+torch::Tensor choose_tokens(const torch::Tensor& logits, const SamplingConfig& config, const torch::Tensor& uniforms);
+
+// The uniforms [R, steps] (float32) of the random streams of rows keyed by `keys`; a row's
+// key is sample_stream_key's. Exposed for tests.
+uint64_t sample_stream_key(const std::vector<tokenizer::TokenId>& prompt, int64_t sample_index, uint64_t seed);
+torch::Tensor stream_uniforms(const std::vector<uint64_t>& keys, int64_t steps);
 
 }  // namespace codealign::generation

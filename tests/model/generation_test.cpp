@@ -2,6 +2,8 @@
 // samplers keep only what top-k/top-p allow, and stop strings/ids end sequences.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
 #include <set>
 
 #include "generation/generation.h"
@@ -100,12 +102,67 @@ TEST(Generation, stop_strings_and_ids_end_sequences_early) {
   EXPECT_EQ(by_id[0].finish_reason, "stop");
 }
 
+// Each sample has its own random stream (seed, prompt, index): batch-mates and the number of
+// samples per prompt change nothing in it.
+TEST(Generation, a_sample_does_not_depend_on_its_batch_mates) {
+  SamplingConfig sampling;
+  sampling.temperature = 1.0;
+  sampling.max_new_tokens = 30;
+  sampling.samples_per_prompt = 2;
+  sampling.seed = 5;
+  auto batched = generation::generate(stories().model, stories().tok, prompts(), sampling);
+  auto alone = generation::generate(stories().model, stories().tok, {prompts()[1]}, sampling);
+  ASSERT_EQ(batched.size(), 6u);
+  EXPECT_EQ(alone[0].ids, batched[2].ids);
+  EXPECT_EQ(alone[1].ids, batched[3].ids);
+  EXPECT_NE(alone[0].ids, alone[1].ids);
+  sampling.samples_per_prompt = 3;  // a third sample leaves the first two as they were
+  auto three = generation::generate(stories().model, stories().tok, {prompts()[1]}, sampling);
+  EXPECT_EQ(three[0].ids, alone[0].ids);
+  EXPECT_EQ(three[1].ids, alone[1].ids);
+}
+
+TEST(Sampler, the_uniform_picks_the_token_whose_cumulative_mass_it_falls_in) {
+  // probabilities 0.5, 0.3, 0.15, 0.05: cumulative 0.5, 0.8, 0.95, 1
+  auto logits = torch::log(torch::tensor({{0.5f, 0.3f, 0.15f, 0.05f}})).repeat({7, 1});
+  auto uniforms = torch::tensor({0.0f, 0.49f, 0.51f, 0.79f, 0.81f, 0.96f, 0.99999994f});
+  auto chosen = generation::choose_tokens(logits, SamplingConfig{}, uniforms);
+  EXPECT_EQ(std::vector<int64_t>(chosen.data_ptr<int64_t>(), chosen.data_ptr<int64_t>() + 7),
+            (std::vector<int64_t>{0, 0, 1, 1, 2, 3, 3}));
+  // A token masked out (top-k 2) is never chosen, even by the largest uniform.
+  SamplingConfig top_k;
+  top_k.top_k = 2;
+  chosen = generation::choose_tokens(logits, top_k, uniforms);
+  EXPECT_EQ(chosen.max().item<int64_t>(), 1);
+  // Over a vocabulary of several 512-wide blocks (the cumulative sum runs per block).
+  auto wide = torch::full({3, 2000}, -std::numeric_limits<float>::infinity());
+  for (auto [token, p] : {std::pair{100, 0.25}, {700, 0.25}, {1500, 0.5}}) wide.select(1, token).fill_(std::log(p));
+  chosen = generation::choose_tokens(wide, SamplingConfig{}, torch::tensor({0.2f, 0.3f, 0.99f}));
+  EXPECT_EQ(std::vector<int64_t>(chosen.data_ptr<int64_t>(), chosen.data_ptr<int64_t>() + 3),
+            (std::vector<int64_t>{100, 700, 1500}));
+}
+
+TEST(Sampler, streams_are_uniform_and_keyed_by_seed_prompt_and_index) {
+  std::vector<tokenizer::TokenId> prompt = {1, 2, 3};
+  uint64_t key = generation::sample_stream_key(prompt, 0, 7);
+  EXPECT_EQ(key, generation::sample_stream_key(prompt, 0, 7));
+  EXPECT_NE(key, generation::sample_stream_key(prompt, 1, 7));
+  EXPECT_NE(key, generation::sample_stream_key(prompt, 0, 8));
+  EXPECT_NE(key, generation::sample_stream_key({1, 2, 4}, 0, 7));
+  torch::Tensor u = generation::stream_uniforms({key, key + 1}, 20000);
+  EXPECT_GE(u.min().item<float>(), 0.0f);
+  EXPECT_LT(u.max().item<float>(), 1.0f);
+  EXPECT_NEAR(u.mean().item<double>(), 0.5, 0.01);
+  EXPECT_NEAR((u < 0.1).to(torch::kFloat64).mean().item<double>(), 0.1, 0.01);
+  EXPECT_FALSE(torch::equal(u[0], u[1]));
+}
+
 TEST(Sampler, top_k_and_top_p_keep_only_the_allowed_tokens) {
   // probabilities 0.5, 0.3, 0.15, 0.05 (logits = log p)
   auto logits = torch::log(torch::tensor({{0.5f, 0.3f, 0.15f, 0.05f}})).repeat({2000, 1});
   auto generator = at::make_generator<at::CPUGeneratorImpl>(1);
   auto histogram = [&](SamplingConfig config) {
-    auto chosen = generation::choose_tokens(logits, config, generator);
+    auto chosen = generation::choose_tokens(logits, config, torch::rand({2000}, generator));
     return torch::bincount(chosen, {}, 4).to(torch::kFloat64) / 2000.0;
   };
   SamplingConfig top_k;
