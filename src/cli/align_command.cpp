@@ -169,6 +169,8 @@ Json run_align(CLI::App* sub, AlignOptions& options) {
   c.pairs.strategy = preferences::parse_strategy(o->strategy);
   if (!o->score.empty()) c.pairs.score = preferences::parse_score_config(o->score);
   c.dpo = c.rft = o->train;
+  c.device = c.dpo.device = c.rft.device = o->model.device;
+  c.dtype = c.dpo.dtype = c.rft.dtype = o->model.dtype;
   c.sandbox.interpreter = o->interpreter;
   c.sandbox.limits.memory_bytes = o->memory_mb << 20;
   c.execution.hardened = !o->official_execution;

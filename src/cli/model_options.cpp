@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "common/error.h"
+#include "model/device.h"
 
 namespace codealign::cli {
 
@@ -23,11 +24,21 @@ void ModelOptions::add_to(CLI::App* sub, double default_temperature, int64_t def
   sub->add_option("--seed", sampling.seed, "Random seed (the same seed gives the same samples)")->capture_default_str();
   sub->add_option("-n,--n", sampling.samples_per_prompt, "Samples per prompt")->capture_default_str();
   sub->add_option("--stop", sampling.stop_strings, "A stop string (repeatable)");
+  add_device_options(sub, device, dtype);
+}
+
+void add_device_options(CLI::App* app, std::string& device, std::string& dtype) {
+  app->add_option("--device", device, "auto (the first GPU if there is one), cpu, cuda or cuda:N")->capture_default_str();
+  app->add_option("--dtype", dtype,
+                  "auto (bfloat16 on a GPU, float32 on the CPU), float32, bfloat16 or float16; training in bfloat16 "
+                  "keeps float32 master weights and optimizer state")
+      ->capture_default_str();
 }
 
 model::CausalLM ModelOptions::load_model() const {
   at::set_num_threads(1);
-  return model::CausalLM::load(model);
+  torch::Device where = model::resolve_device(device);
+  return model::CausalLM::load(model, model::resolve_dtype(dtype, where), where);
 }
 
 tokenizer::Tokenizer ModelOptions::load_tokenizer() const {

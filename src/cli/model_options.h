@@ -15,10 +15,11 @@ namespace codealign::cli {
 
 struct ModelOptions {
   std::string model, tokenizer, chat = "none";
+  std::string device = "auto", dtype = "auto";  // model/device.h
   generation::SamplingConfig sampling;
 
   void add_to(CLI::App* sub, double default_temperature, int64_t default_max_new_tokens);
-  // Loads the model (float32, CPU) and its tokenizer (the model directory's, or --tokenizer).
+  // Loads the model (on --device, in --dtype) and its tokenizer (the model directory's, or --tokenizer).
   model::CausalLM load_model() const;
   tokenizer::Tokenizer load_tokenizer() const;
   // The chat format: none (completion style), auto (from tokenizer_config.json), or a name or file.
@@ -32,5 +33,8 @@ std::optional<tokenizer::ChatFormat> resolve_chat_format(const std::string& spec
 // train's optimisation and loss options (not mode, paths or --config), each named
 // "--" + prefix + name: `train` uses no prefix, `align` "train-".
 void add_train_options(CLI::App* app, training::TrainConfig& config, const std::string& prefix);
+
+// --device and --dtype, for every command that runs a model.
+void add_device_options(CLI::App* app, std::string& device, std::string& dtype);
 
 }  // namespace codealign::cli

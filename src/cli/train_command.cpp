@@ -35,6 +35,8 @@ void add_train_options(CLI::App* app, training::TrainConfig& config, const std::
   add("save-steps", config.save_steps, "Checkpoint every N steps (0: at the end only)");
   add("seed", config.seed, "Seed of the data order");
   add("logits-chunk-tokens", config.logits_chunk_tokens, "Tokens whose vocabulary logits exist at once");
+  app->add_flag("--" + prefix + "gradient-checkpointing", config.gradient_checkpointing,
+                "Recompute each layer's activations in the backward pass: much less memory for about a third more compute");
   add("lora-rank", config.lora.rank, "LoRA rank (0: train every weight)");
   add("lora-alpha", config.lora.alpha, "LoRA alpha (the update is scaled by alpha / rank)");
   add("lora-dropout", config.lora.dropout, "Dropout on the LoRA input");
@@ -73,6 +75,7 @@ Command add_train_command(CLI::App& app) {
   sub->add_flag("--resume", o->resume,
                 "Continue from the newest checkpoint in --out (bit-identical to an uninterrupted run)");
   add_train_options(sub, c, "");
+  add_device_options(sub, c.device, c.dtype);
   return [o, sub] {
     if (!o->config_file.empty()) apply_config_file(sub, o->config_file, {{"train", ""}});
     o->config.prompts.chat =

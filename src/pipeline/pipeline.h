@@ -56,6 +56,7 @@ void sample_tasks(const model::CausalLM& model, const tokenizer::Tokenizer& toke
 struct AlignConfig {
   std::string model, tokenizer;  // tokenizer "": the model directory's
   std::string data_dir;          // benchmarks
+  std::string device = "auto", dtype = "auto";  // where sampling runs (model/device.h); training's are in dpo, rft
   std::string train_tasks = "mbpp:train";
   std::vector<std::string> eval_sets = {"humaneval", "mbpp:test"};
   // dpo and/or rft train on the policy's own samples; dpo-off-policy on pairs from

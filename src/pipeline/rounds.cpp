@@ -12,6 +12,7 @@
 #include "common/error.h"
 #include "common/files.h"
 #include "common/jsonl.h"
+#include "model/device.h"
 #include "pipeline/pause_point.h"
 #include "pipeline/pipeline.h"
 
@@ -216,7 +217,8 @@ class Run {
     remove_partial_files(stage);
     std::string samples_path = (stage / "samples.jsonl").string();
     if (!fs::exists(samples_path)) {  // an atomic file: present means whole
-      model::CausalLM model = model::CausalLM::load(model_path);
+      torch::Device device = model::resolve_device(config_.device);
+      model::CausalLM model = model::CausalLM::load(model_path, model::resolve_dtype(config_.dtype, device), device);
       sample_tasks(model, tokenizer(), tasks, sampling, samples_path);
     }
     return execute(tasks, options, stage);

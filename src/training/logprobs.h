@@ -8,7 +8,7 @@
 
 namespace codealign::training {
 
-// A right-padded batch: ids [B, T], valid [B, T], and loss_mask [B, T] marking the tokens
+// A right-padded batch (attention relies on it): ids [B, T], valid [B, T], and loss_mask [B, T] marking the tokens
 // whose probability counts (the completion's).
 struct TokenBatch {
   torch::Tensor ids, valid, loss_mask;
@@ -23,7 +23,8 @@ struct SequenceLogps {
 SequenceLogps sequence_logps(const model::CausalLM& model, const TokenBatch& batch, int64_t chunk_tokens = 1024);
 
 // log softmax(hidden W^T)[target] for hidden [N, H], weight [V, H], targets [N], chunked;
-// the backward recomputes each chunk's logits. Exposed for tests.
+// the backward recomputes each chunk's logits. Under autocast (model::MixedPrecision) the
+// products run in its dtype. Exposed for tests.
 torch::Tensor chunked_token_logps(const torch::Tensor& hidden, const torch::Tensor& weight,
                                   const torch::Tensor& targets, int64_t chunk_tokens);
 

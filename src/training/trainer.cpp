@@ -1,5 +1,6 @@
 #include "training/trainer.h"
 
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -14,10 +15,12 @@
 #include "common/files.h"
 #include "common/hash.h"
 #include "common/progress.h"
+#include "model/device.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
 #include "training/data.h"
 #include "training/logprobs.h"
+#include "training/optimizer.h"
 
 namespace codealign::training {
 namespace fs = std::filesystem;
@@ -33,6 +36,11 @@ void check(const TrainConfig& c) {
   if (c.max_length < 2) throw Error("training: max_length must be at least 2");
   if (c.warmup_ratio < 0 || c.warmup_ratio > 1) throw Error("training: warmup_ratio must be in [0, 1]");
   if (c.logits_chunk_tokens < 1) throw Error("training: logits_chunk_tokens must be at least 1");
+  if (model::resolve_dtype(c.dtype, torch::kCPU) == torch::kFloat16)
+    throw Error("training: --dtype float16 needs loss scaling, which codealign does not do (use bfloat16)");
+  if (c.gradient_checkpointing && c.lora.rank > 0 && c.lora.dropout > 0)
+    throw Error("training: gradient checkpointing with LoRA dropout would recompute with other dropout masks "
+                "(set lora_dropout to 0, or leave checkpointing off)");
 }
 
 namespace {
@@ -99,7 +107,7 @@ std::string model_fingerprint(const std::string& model_path) {
 // Reference log-probs of every pair, from the reference model, computed once and cached beside
 // the data (keyed by the reference model and exactly the token ids it scores).
 std::vector<std::pair<double, double>> reference_logps(const model::CausalLM& model, const std::vector<Example>& examples,
-                                                       const TrainConfig& c, const TrainPaths& paths) {
+                                                       const TrainConfig& c, const TrainPaths& paths, torch::Dtype dtype) {
   ContentHash key;  // the reference model and exactly the token ids it scores
   key.add(model_fingerprint(paths.reference_model()));
   for (const Example& e : examples)
@@ -122,10 +130,13 @@ std::vector<std::pair<double, double>> reference_logps(const model::CausalLM& mo
     out.clear();  // a stale or cut cache: compute again
   }
   torch::NoGradGuard no_grad;
+  model::MixedPrecision precision(model.device(), dtype);
   Progress progress("reference log-probs", examples.size());
   AtomicFile file(cache);
-  for (size_t first = 0; first < examples.size(); first += size_t(c.per_device_train_batch_size)) {
-    size_t last = std::min(examples.size(), first + size_t(c.per_device_train_batch_size));
+  // Without gradients a forward holds little: larger batches keep a GPU busy.
+  size_t batch = size_t(c.per_device_train_batch_size) * 4;
+  for (size_t first = 0; first < examples.size(); first += batch) {
+    size_t last = std::min(examples.size(), first + batch);
     std::vector<const Sequence*> sequences;
     for (size_t i = first; i < last; ++i) sequences.push_back(&examples[i].chosen);
     for (size_t i = first; i < last; ++i) sequences.push_back(&examples[i].rejected);
@@ -183,6 +194,62 @@ void check_vocabulary(const std::vector<Example>& examples, int64_t vocab_size, 
                       "; hint: is the tokenizer the model's?)");
 }
 
+// The loss of one micro-batch, its TRL metrics and its token count.
+struct MicroBatch {
+  torch::Tensor loss;
+  std::vector<std::pair<const char*, double>> metrics;
+  int64_t tokens = 0;
+};
+
+MicroBatch micro_batch_loss(const model::CausalLM& model, const std::vector<Example>& examples,
+                            const std::vector<size_t>& batch, const TrainConfig& c,
+                            const std::vector<std::pair<double, double>>* reference) {
+  MicroBatch out;
+  std::vector<const Sequence*> sequences;
+  for (size_t i : batch) sequences.push_back(&examples[i].chosen);
+  if (c.mode == "dpo")
+    for (size_t i : batch) sequences.push_back(&examples[i].rejected);
+  for (const Sequence* s : sequences) out.tokens += int64_t(s->ids.size());
+  SequenceLogps logps = sequence_logps(model, make_batch(sequences), c.logits_chunk_tokens);
+  if (c.mode == "sft") {
+    out.loss = -logps.sums.sum() / logps.tokens.sum();
+    return out;
+  }
+  int64_t b = int64_t(batch.size());
+  PairLogps pair{logps.sums.slice(0, 0, b), logps.sums.slice(0, b), {}, {}, logps.tokens.slice(0, 0, b), logps.tokens.slice(0, b)};
+  std::vector<double> ref_chosen, ref_rejected;
+  for (size_t i : batch) {
+    ref_chosen.push_back(reference ? (*reference)[i].first : 0.0);
+    ref_rejected.push_back(reference ? (*reference)[i].second : 0.0);
+  }
+  pair.reference_chosen = torch::tensor(ref_chosen).to(logps.sums.device(), torch::kFloat32);
+  pair.reference_rejected = torch::tensor(ref_rejected).to(logps.sums.device(), torch::kFloat32);
+  LossOutput loss = preference_loss(pair, c.loss);
+  out.loss = loss.loss;
+  // One read from the device for all of them.
+  torch::Tensor values = torch::stack({loss.chosen_rewards.mean(), loss.rejected_rewards.mean(),
+                                       (loss.chosen_rewards > loss.rejected_rewards).to(torch::kFloat32).mean(),
+                                       (loss.chosen_rewards - loss.rejected_rewards).mean(), pair.chosen.detach().mean(),
+                                       pair.rejected.detach().mean()})
+                             .to(torch::kCPU, torch::kFloat64);
+  const char* names[] = {"rewards/chosen", "rewards/rejected", "rewards/accuracies", "rewards/margins", "logps/chosen",
+                         "logps/rejected"};
+  for (int64_t k = 0; k < 6; ++k) out.metrics.emplace_back(names[k], values[k].item<double>());
+  return out;
+}
+
+// HF's train_results.json (train_runtime, train_steps_per_second), plus the tokens per second
+// (chosen and rejected, padding left out) and, on a GPU, the peak memory of tensors.
+void write_train_results(const std::string& output, double seconds, int64_t steps, int64_t tokens, int64_t peak_bytes) {
+  json results{{"train_runtime", seconds},
+               {"train_steps_per_second", double(steps) / std::max(seconds, 1e-9)},
+               {"train_tokens_per_second", double(tokens) / std::max(seconds, 1e-9)}};
+  if (peak_bytes > 0) results["peak_memory_gib"] = double(peak_bytes) / double(int64_t(1) << 30);
+  AtomicFile file((fs::path(output) / "train_results.json").string());
+  file.write(results.dump(2) + "\n");
+  file.commit();
+}
+
 std::optional<fs::path> newest_checkpoint(const std::string& output) {
   std::optional<fs::path> best;
   int64_t best_step = -1;
@@ -206,13 +273,19 @@ bool train(const TrainConfig& config, const TrainPaths& paths, bool resume) {
   TrainConfig c = config;
   if (c.learning_rate <= 0) c.learning_rate = c.mode == "dpo" ? 5e-7 : 2e-5;
   at::set_num_threads(1);
+  torch::Device device = model::resolve_device(c.device);
+  torch::Dtype dtype = model::resolve_dtype(c.dtype, device);
   fs::create_directories(paths.output);
   auto tok = tokenizer::Tokenizer::load(paths.tokenizer.empty() ? paths.model : paths.tokenizer);
   std::vector<Example> examples = load_examples(c, paths, tok);
 
   std::optional<fs::path> checkpoint = resume ? newest_checkpoint(paths.output) : std::nullopt;
   bool use_lora = c.lora.rank > 0;  // a LoRA checkpoint holds adapters; the base is paths.model
-  model::CausalLM model = model::CausalLM::load(checkpoint && !use_lora ? checkpoint->string() : paths.model);
+  // Float32 weights: with bfloat16 they are the master copy that autocast reads from. A LoRA
+  // base is frozen and needs no master copy: it loads in the training dtype (a 7B base in
+  // bfloat16 takes 15 GB, not 30), and only the float32 adapters train.
+  model::CausalLM model = model::CausalLM::load(checkpoint && !use_lora ? checkpoint->string() : paths.model,
+                                                use_lora ? dtype : torch::kFloat32, device);
   check_vocabulary(examples, model.config().vocab_size, paths.data);
   if (use_lora) {
     model.add_lora(c.lora, c.seed);
@@ -226,18 +299,19 @@ bool train(const TrainConfig& config, const TrainPaths& paths, bool resume) {
     bool own_reference = !paths.reference.empty() && paths.reference != paths.model;
     model.set_lora_enabled(false);
     if (own_reference || (checkpoint && !use_lora)) {
-      model::CausalLM reference_model = model::CausalLM::load(paths.reference_model());
+      model::CausalLM reference_model = model::CausalLM::load(paths.reference_model(), torch::kFloat32, device);
       if (reference_model.config().vocab_size != model.config().vocab_size)
         throw Error("training: the reference '" + paths.reference_model() + "' has a vocabulary of " +
                     std::to_string(reference_model.config().vocab_size) + " tokens, the model '" + paths.model +
                     "' one of " + std::to_string(model.config().vocab_size) + "; they must share a tokenizer");
-      reference = reference_logps(reference_model, examples, c, paths);
+      reference = reference_logps(reference_model, examples, c, paths, dtype);
     } else {
-      reference = reference_logps(model, examples, c, paths);
+      reference = reference_logps(model, examples, c, paths, dtype);
     }
     model.set_lora_enabled(true);
   }
   model.set_training(true);
+  model.set_activation_checkpointing(c.gradient_checkpointing);
 
   // Trained tensors: the adapters with LoRA, else every parameter. Weight decay on matrices.
   std::vector<torch::Tensor> decayed, not_decayed, all;
@@ -247,11 +321,7 @@ bool train(const TrainConfig& config, const TrainPaths& paths, bool resume) {
     (p.dim() >= 2 ? decayed : not_decayed).push_back(p);
     all.push_back(p);
   }
-  auto options = torch::optim::AdamWOptions(c.learning_rate).betas({c.adam_beta1, c.adam_beta2}).eps(c.adam_epsilon);
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(decayed, std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(options).weight_decay(c.weight_decay)));
-  groups.emplace_back(not_decayed, std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(options).weight_decay(0.0)));
-  torch::optim::AdamW optimizer(groups, options);
+  FusedAdamW optimizer(decayed, not_decayed, {c.adam_beta1, c.adam_beta2, c.adam_epsilon, c.weight_decay});
 
   // Data order: per epoch, length batches shuffled with seed + epoch.
   std::vector<size_t> lengths;
@@ -270,7 +340,7 @@ bool train(const TrainConfig& config, const TrainPaths& paths, bool resume) {
     json state = json::parse(read_file((*checkpoint / "trainer_state.json").string()));
     step = state.at("global_step").get<int64_t>();
     std::cerr << "train: resuming from " << checkpoint->string() << " at step " << step << "\n";
-    torch::load(optimizer, (*checkpoint / "optimizer.pt").string());
+    optimizer.load((*checkpoint / "optimizer.pt").string());
     // Keep the log up to the checkpoint: later lines belong to the run that was cut off.
     std::string kept;
     if (fs::exists(metrics_path)) {
@@ -291,7 +361,7 @@ bool train(const TrainConfig& config, const TrainPaths& paths, bool resume) {
     fs::path temp = final_dir.string() + ".tmp";
     fs::remove_all(temp);
     use_lora ? model.save_adapters(temp.string()) : model.save(temp.string());
-    torch::save(optimizer, (temp / "optimizer.pt").string());
+    optimizer.save((temp / "optimizer.pt").string());
     AtomicFile state((temp / "trainer_state.json").string());
     state.write(json{{"global_step", at_step}, {"micro_batches_done", at_step * c.gradient_accumulation_steps}}.dump() + "\n");
     state.commit();
@@ -308,6 +378,9 @@ bool train(const TrainConfig& config, const TrainPaths& paths, bool resume) {
   Progress progress("train", size_t(total_steps - step));
   std::ofstream log(metrics_path, std::ios::app);
   bool finished = true;
+  model::reset_peak_memory(device);
+  int64_t tokens_trained = 0, first_step = step;
+  auto loop_start = std::chrono::steady_clock::now();
   while (step < total_steps) {
     json metrics = json::object();
     // The last step may have fewer micro-batches: average over those it has.
@@ -318,32 +391,13 @@ bool train(const TrainConfig& config, const TrainPaths& paths, bool resume) {
       size_t index = size_t(step * c.gradient_accumulation_steps + micro);
       torch::manual_seed(c.seed * 1000003 + index);  // LoRA dropout: the same masks after a resume
       const auto& batch = micro_batches[index];
-      std::vector<const Sequence*> sequences;
-      for (size_t i : batch) sequences.push_back(&examples[i].chosen);
-      if (c.mode == "dpo")
-        for (size_t i : batch) sequences.push_back(&examples[i].rejected);
-      SequenceLogps logps = sequence_logps(model, make_batch(sequences), c.logits_chunk_tokens);
       torch::Tensor loss;
-      if (c.mode == "sft") {
-        loss = -logps.sums.sum() / logps.tokens.sum();
-      } else {
-        int64_t b = int64_t(batch.size());
-        PairLogps pair{logps.sums.slice(0, 0, b), logps.sums.slice(0, b), {}, {}, logps.tokens.slice(0, 0, b), logps.tokens.slice(0, b)};
-        std::vector<double> ref_chosen, ref_rejected;
-        for (size_t i : batch) {
-          ref_chosen.push_back(with_reference ? reference[i].first : 0.0);
-          ref_rejected.push_back(with_reference ? reference[i].second : 0.0);
-        }
-        pair.reference_chosen = torch::tensor(ref_chosen).to(logps.sums.device(), torch::kFloat32);
-        pair.reference_rejected = torch::tensor(ref_rejected).to(logps.sums.device(), torch::kFloat32);
-        LossOutput out = preference_loss(pair, c.loss);
+      {
+        model::MixedPrecision precision(device, dtype);
+        MicroBatch out = micro_batch_loss(model, examples, batch, c, with_reference ? &reference : nullptr);
         loss = out.loss;
-        add("rewards/chosen", out.chosen_rewards.mean().item<double>());
-        add("rewards/rejected", out.rejected_rewards.mean().item<double>());
-        add("rewards/accuracies", (out.chosen_rewards > out.rejected_rewards).to(torch::kFloat64).mean().item<double>());
-        add("rewards/margins", (out.chosen_rewards - out.rejected_rewards).mean().item<double>());
-        add("logps/chosen", pair.chosen.detach().mean().item<double>());
-        add("logps/rejected", pair.rejected.detach().mean().item<double>());
+        for (const auto& [key, value] : out.metrics) add(key, value);
+        tokens_trained += out.tokens;
       }
       double loss_value = loss.item<double>();
       if (!std::isfinite(loss_value)) {
@@ -357,13 +411,11 @@ bool train(const TrainConfig& config, const TrainPaths& paths, bool resume) {
       (loss / double(in_step)).backward();
     }
     double factor = schedule(c, step, total_steps);
-    for (auto& group : optimizer.param_groups())
-      static_cast<torch::optim::AdamWOptions&>(group.options()).lr(c.learning_rate * factor);
     // The norm is logged either way; max_grad_norm <= 0 means no clipping (as in HF).
     double grad_norm = torch::nn::utils::clip_grad_norm_(all, c.max_grad_norm > 0 ? c.max_grad_norm : INFINITY);
     if (!std::isfinite(grad_norm))
       throw Error("training: grad_norm is not finite at step " + std::to_string(step + 1));
-    optimizer.step();
+    optimizer.step(c.learning_rate * factor);
     optimizer.zero_grad();
     ++step;
     metrics["step"] = step;
@@ -388,6 +440,8 @@ bool train(const TrainConfig& config, const TrainPaths& paths, bool resume) {
     }
   }
   std::signal(SIGINT, previous_handler);
+  write_train_results(paths.output, std::chrono::duration<double>(std::chrono::steady_clock::now() - loop_start).count(),
+                      step - first_step, tokens_trained, model::peak_memory_bytes(device));
   if (finished) {
     save_checkpoint(step);
     if (use_lora) {

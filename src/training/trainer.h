@@ -1,4 +1,4 @@
-// SFT and DPO-family training of a CausalLM: AdamW with warm-up and cosine/linear decay,
+// SFT and DPO-family training of a CausalLM: fused AdamW with warm-up and cosine/linear decay,
 // gradient accumulation and clipping, TRL-named metrics to a JSONL log, checkpoints that
 // resume bit-identically, and a clean stop on SIGINT. Reference log-probs for DPO are
 // computed once before training and cached next to the data, so no second model is resident.
@@ -29,6 +29,13 @@ struct TrainConfig {
   int64_t save_steps = 0;     // checkpoint every N steps (0: only at the end)
   uint64_t seed = 42;         // data order
   int64_t logits_chunk_tokens = 1024;
+  // model/device.h's specs. bfloat16 is mixed precision: float32 master weights and optimizer
+  // state, matrix products (forward and backward) in bfloat16 under autocast; with LoRA the
+  // frozen base is held in bfloat16 and the adapters in float32.
+  std::string device = "auto", dtype = "auto";
+  // Activation checkpointing (model.h): about a third more compute for most of the
+  // activations' memory.
+  bool gradient_checkpointing = false;
   // LoRA: rank > 0 trains adapters only; the reference is the base model (adapters off), and
   // the output is the merged model plus the adapters in output/adapter (PEFT layout).
   model::LoraConfig lora;
@@ -45,7 +52,8 @@ struct TrainPaths {
   const std::string& reference_model() const { return reference.empty() ? model : reference; }
 };
 
-// Trains and writes the model (HF format) to output; checkpoints go to output/checkpoint-N.
+// Trains and writes the model (HF format, float32) to output; checkpoints go to
+// output/checkpoint-N; train_results.json says how long it took (and, on a GPU, the peak memory).
 // With `resume`, continues from the newest checkpoint. Returns false when stopped by SIGINT
 // (after saving a checkpoint).
 bool train(const TrainConfig& config, const TrainPaths& paths, bool resume);

@@ -1,14 +1,16 @@
 // Every loss type, and its gradients, against an independent float64 reference written from
 // the papers (tests/training/reference_losses.py); and the chunked log-probs against plain
-// log_softmax with autograd.
+// log_softmax with autograd, also under mixed precision; the fused AdamW against torch's.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "model/device.h"
 #include "support/test_support.h"
 #include "training/logprobs.h"
 #include "training/losses.h"
+#include "training/optimizer.h"
 
 namespace codealign::testing {
 namespace {
@@ -90,6 +92,71 @@ TEST(ChunkedLogps, equal_log_softmax_and_its_gradients) {
   EXPECT_TRUE(torch::allclose(chunked, plain, 1e-5, 1e-5));
   EXPECT_TRUE(torch::allclose(hidden.grad(), grad_hidden, 1e-5, 1e-5));
   EXPECT_TRUE(torch::allclose(weight.grad(), grad_weight, 1e-5, 1e-5));
+}
+
+// Under bfloat16 autocast the products run in bfloat16, forward and backward (the backward is
+// outside autocast's reach), and stay within bfloat16's precision of the float32 ones.
+TEST(ChunkedLogps, mixed_precision_stays_close_to_float32_in_both_passes) {
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(6);
+  torch::Tensor hidden = torch::randn({37, 64}, generator).requires_grad_(true);
+  torch::Tensor weight = (0.1 * torch::randn({101, 64}, generator)).requires_grad_(true);
+  torch::Tensor targets = torch::randint(0, 101, {37}, generator);
+  auto full = training::chunked_token_logps(hidden, weight, targets, 8);
+  full.sum().backward();
+  auto grad_hidden = hidden.grad().clone(), grad_weight = weight.grad().clone();
+  hidden.grad().zero_();
+  weight.grad().zero_();
+  torch::Tensor low;
+  {
+    model::MixedPrecision scope(torch::kCPU, torch::kBFloat16);
+    low = training::chunked_token_logps(hidden, weight, targets, 8);
+  }
+  low.sum().backward();
+  EXPECT_EQ(low.scalar_type(), torch::kFloat32);
+  EXPECT_FALSE(torch::equal(low, full));  // bfloat16 products did run
+  EXPECT_TRUE(torch::allclose(low, full, 2e-2, 2e-2));
+  EXPECT_TRUE(torch::allclose(hidden.grad(), grad_hidden, 2e-2, 2e-2));
+  EXPECT_TRUE(torch::allclose(weight.grad(), grad_weight, 2e-2, 2e-2));
+}
+
+// The fused AdamW takes torch::optim::AdamW's steps (the same formula, one kernel), with
+// weight decay on one group only, and its state survives a save and load.
+TEST(FusedAdamW, steps_as_torch_adamw_and_resumes_from_its_state) {
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(9);
+  torch::Tensor matrix = torch::randn({5, 4}, generator), norm = torch::randn({4}, generator);
+  auto loss_of = [](const torch::Tensor& m, const torch::Tensor& n, int step) {
+    return ((m * n).sin().sum() + (m * m).sum() * 0.1) * (1.0 + step);
+  };
+  torch::Tensor m1 = matrix.clone().requires_grad_(true), n1 = norm.clone().requires_grad_(true);
+  torch::Tensor m2 = matrix.clone().requires_grad_(true), n2 = norm.clone().requires_grad_(true);
+  auto options = torch::optim::AdamWOptions(1e-2).betas({0.9, 0.95}).eps(1e-6);
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(std::vector<torch::Tensor>{m1}, std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(options).weight_decay(0.1)));
+  groups.emplace_back(std::vector<torch::Tensor>{n1}, std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(options).weight_decay(0.0)));
+  torch::optim::AdamW reference(groups, options);
+  training::FusedAdamW fused({m2}, {n2}, {0.9, 0.95, 1e-6, 0.1});
+  TempDir dir;
+  for (int step = 0; step < 4; ++step) {
+    loss_of(m1, n1, step).backward();
+    reference.step();
+    reference.zero_grad();
+    loss_of(m2, n2, step).backward();
+    fused.step(1e-2);
+    fused.zero_grad();
+    if (step == 1) {  // a fresh optimizer from the saved state goes on identically
+      fused.save(dir.path + "/optimizer.pt");
+      training::FusedAdamW restored({m2}, {n2}, {0.9, 0.95, 1e-6, 0.1});
+      restored.load(dir.path + "/optimizer.pt");
+      fused = std::move(restored);
+    }
+  }
+  EXPECT_FALSE(torch::allclose(m2, matrix, 1e-3, 1e-3));  // it moved
+  EXPECT_TRUE(torch::allclose(m1, m2, 1e-6, 1e-7)) << (m1 - m2).abs().max().item<double>();
+  EXPECT_TRUE(torch::allclose(n1, n2, 1e-6, 1e-7)) << (n1 - n2).abs().max().item<double>();
+  training::FusedAdamW other({torch::zeros({3})}, {}, {});
+  EXPECT_NE(error_of([&] { other.load(dir.path + "/optimizer.pt"); })
+                .find("training: the optimizer state '" + dir.path + "/optimizer.pt' holds 6 tensors, 3 expected"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 
 #include "common/files.h"
 #include "model/model.h"
+#include "model/safetensors.h"
 #include "support/test_support.h"
 #include "training/train_support.h"
 
@@ -67,6 +68,60 @@ TEST(Train, dpo_learns_the_preference) {
   EXPECT_TRUE(std::filesystem::exists(dir.path + "/out/model.safetensors"));
   EXPECT_TRUE(std::filesystem::exists(dir.path + "/out/vocab.json"));  // the tokenizer travels with the model
   EXPECT_TRUE(std::filesystem::exists(dir.path + "/out/merges.txt"));
+}
+
+// bfloat16 on the CPU (autocast with float32 master weights) learns as float32 does, and the
+// run reports its speed in train_results.json.
+TEST(Train, bfloat16_mixed_precision_learns_the_preference_and_reports_its_speed) {
+  TempDir dir;
+  write_tiny_model(dir.path + "/model");
+  write_pairs(dir.path + "/pairs.jsonl", 16);
+  auto run = run_codealign("train dpo --model " + dir.path + "/model --data " + dir.path + "/pairs.jsonl --out " + dir.path +
+                           "/out --learning-rate 2e-3 --batch-size 4 --epochs 8 --warmup-ratio 0 --beta 0.1 --dtype bfloat16");
+  ASSERT_EQ(run.status, 0) << run.output;
+  auto log = metrics(dir.path + "/out");
+  ASSERT_EQ(log.size(), 32u);
+  EXPECT_EQ(log.back()["rewards/accuracies"], 1.0);
+  EXPECT_GT(log.back()["rewards/margins"].get<double>(), 1.0);
+  auto results = nlohmann::json::parse(read_file(dir.path + "/out/train_results.json"));
+  EXPECT_GT(results["train_runtime"].get<double>(), 0.0);
+  EXPECT_NEAR(results["train_steps_per_second"].get<double>() * results["train_runtime"].get<double>(), 32.0, 1e-6);
+  EXPECT_GT(results["train_tokens_per_second"].get<double>(), 0.0);
+  EXPECT_FALSE(results.contains("peak_memory_gib"));  // a CPU run has no GPU peak
+  // The saved weights are float32 (the master copy), as a float32 run saves them.
+  auto saved = nlohmann::json::parse(read_file(dir.path + "/out/config.json"));
+  EXPECT_EQ(saved["torch_dtype"], "float32");
+  // LoRA over a bfloat16 base: float32 adapters train, the base stays as it was.
+  auto lora = run_codealign("train dpo --model " + dir.path + "/model --data " + dir.path + "/pairs.jsonl --out " +
+                            dir.path + "/lora --learning-rate 1e-2 --batch-size 4 --epochs 4 --warmup-ratio 0 --beta 0.1 " +
+                            "--dtype bfloat16 --lora-rank 8 --gradient-checkpointing");
+  ASSERT_EQ(lora.status, 0) << lora.output;
+  auto lora_log = metrics(dir.path + "/lora");
+  EXPECT_GT(lora_log.back()["rewards/margins"].get<double>(), 0.1);
+  auto adapters = model::read_safetensors(dir.path + "/lora/adapter/adapter_model.safetensors");
+  ASSERT_FALSE(adapters.empty());
+  for (const auto& [name, tensor] : adapters) EXPECT_EQ(tensor.scalar_type(), torch::kFloat32) << name;
+}
+
+TEST(Train, float16_and_a_missing_gpu_are_refused_before_any_work) {
+  TempDir dir;
+  write_tiny_model(dir.path + "/model");
+  write_pairs(dir.path + "/pairs.jsonl", 4);
+  std::string base = "train dpo --model " + dir.path + "/model --data " + dir.path + "/pairs.jsonl --out " + dir.path + "/out";
+  auto half = run_codealign(base + " --dtype float16");
+  EXPECT_NE(half.status, 0);
+  EXPECT_NE(half.output.find("codealign: error: training: --dtype float16 needs loss scaling, which codealign does not "
+                             "do (use bfloat16)"),
+            std::string::npos)
+      << half.output;
+  if (torch::cuda::is_available()) return;  // the rest is about machines without a GPU
+  auto gpu = run_codealign(base + " --device cuda");
+  EXPECT_EQ(gpu.status, 1) << gpu.output;  // an error, not a crash (which would be a signal)
+  EXPECT_NE(gpu.output.find("codealign: error: --device cuda: torch sees no CUDA GPU"), std::string::npos) << gpu.output;
+  auto generate = run_codealign("generate --model " + dir.path + "/model -p hi --device cuda:0");
+  EXPECT_EQ(generate.status, 1) << generate.output;
+  EXPECT_NE(generate.output.find("codealign: error: --device cuda:0: torch sees no CUDA GPU"), std::string::npos)
+      << generate.output;
 }
 
 TEST(Train, a_reference_with_another_vocabulary_is_refused) {

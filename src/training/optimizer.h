@@ -1,0 +1,37 @@
+// AdamW with decoupled weight decay as torch.optim.AdamW computes it, one fused kernel over
+// every tensor per step (torch's _fused_adamw_, on the CPU and the GPU) instead of a dozen
+// small kernels per tensor. Its state (moments and step counts, float32 like the parameters)
+// saves to and loads from one file, for checkpoints that resume bit-identically.
+#pragma once
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+namespace codealign::training {
+
+struct AdamWSettings {
+  double beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8, weight_decay = 0.0;
+};
+
+class FusedAdamW {
+ public:
+  // `decayed` get weight decay (matrices), `not_decayed` none (norms, biases).
+  FusedAdamW(std::vector<torch::Tensor> decayed, std::vector<torch::Tensor> not_decayed, const AdamWSettings& settings);
+  // One update at `learning_rate` from the parameters' gradients (tensors without one are skipped).
+  void step(double learning_rate);
+  void zero_grad();
+  void save(const std::string& path) const;
+  void load(const std::string& path);  // errors name the file
+
+ private:
+  struct Group {
+    std::vector<torch::Tensor> parameters, exp_avgs, exp_avg_sqs, steps;
+    double weight_decay;
+  };
+  void step_group(Group& group, double learning_rate);
+  std::vector<Group> groups_;
+  AdamWSettings settings_;
+};
+
+}  // namespace codealign::training
