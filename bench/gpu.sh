@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# The GPU checks of docs/BENCHMARKS.md ("GPU"), in one run of a few minutes on one GPU:
+#   1. parity with transformers on the GPU (logits in float32 and bfloat16, greedy tokens);
+#   2. sampling at 1.5B shapes, 32 prompts of 128 tokens, 256 new tokens each, temperature 1:
+#      codealign's sampler against transformers.generate (default, then static cache + compile);
+#   3. a DPO step at Qwen2.5-Coder-0.5B and -1.5B shapes (random weights), 8 pairs x (256 prompt
+#      + 256 completion) tokens, bfloat16: `codealign train dpo` (plain, then with activation
+#      checkpointing) against a TRL-style PyTorch step.
+# Every figure is one JSON line in OUT/results.jsonl, after the machine's description.
+#
+#   bench/gpu.sh OUT        # with build/src/codealign and build/bench/gpu_bench
+# Environment: BIN (directory with codealign and gpu_bench; default build/src and build/bench),
+# PYTHON (one with torch and transformers; default python3), TOKENIZER (a Qwen tokenizer.json),
+# DEVICE (cuda), SMALL=1 (tiny shapes on any device: a dry run of the script itself),
+# CHECKS (default "parity dpo sampling"), COMPILE=0 (skip the torch.compile peer, which spends
+# a minute or two compiling), TRACE=1 (also a profiler trace of codealign's sampling, in OUT).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:?usage: bench/gpu.sh OUT}
+mkdir -p "$out"
+python=${PYTHON:-python3}
+device=${DEVICE:-cuda}
+codealign=${BIN:+$BIN/codealign}; codealign=${codealign:-build/src/codealign}
+gpu_bench=${BIN:+$BIN/gpu_bench}; gpu_bench=${gpu_bench:-build/bench/gpu_bench}
+tokenizer=${TOKENIZER:-${CODEALIGN_DATA_DIR:-../shared/data}/tokenizers/qwen/tokenizer.json}
+peer="$python bench/gpu_peer.py"
+if [ "${SMALL:-0}" = 1 ]; then
+  sizes="tiny" sample_size=tiny pairs=2 prompt=16 completion=16 batch=4 prompt_tokens=8 new=16
+else
+  sizes="0.5b 1.5b" sample_size=1.5b pairs=8 prompt=256 completion=256 batch=32 prompt_tokens=128 new=256
+fi
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+results="$out/results.jsonl"
+: >"$results"
+record() { tee -a "$results"; }
+section() { echo "== $* ($(date +%T))" >&2; }
+
+section machine
+$python - "$device" <<'PY' | record
+import json, sys, torch, transformers
+device = sys.argv[1]
+card = torch.cuda.get_device_name() if device.startswith("cuda") else "cpu"
+print(json.dumps({"card": card, "torch": torch.__version__, "transformers": transformers.__version__,
+                  "date": __import__("datetime").date.today().isoformat()}))
+PY
+for size in $sizes; do $peer make "$work/$size" "$size" "$tokenizer" | record; done
+
+first=${sizes%% *}
+checks=${CHECKS:-parity dpo sampling}
+if [[ $checks == *parity* ]]; then
+section "1. parity"
+$peer ids "$work/$first" 4 64 "$work/ids.json"
+for dtype in float32 bfloat16; do
+  $gpu_bench logits "$work/$first" "$device" "$dtype" "$work/ids.json" "$work/logits-$dtype.bin" >/dev/null
+  $peer parity "$work/$first" "$device" "$work/ids.json" "$work/logits-$dtype.bin" "$dtype" | record
+done
+$gpu_bench greedy "$work/$first" "$device" float32 "$work/ids.json" 32 >"$work/greedy.json"
+$peer greedy "$work/$first" "$device" "$work/ids.json" 32 "$work/greedy.json" | record
+fi
+
+if [[ $checks == *sampling* ]]; then
+section "2. sampling"
+$gpu_bench sample "$work/$sample_size" "$device" bfloat16 "$batch" "$prompt_tokens" "$new" | sed 's/^{/{"check": "sampling", /' | record
+if [ "${TRACE:-0}" = 1 ]; then
+  $gpu_bench profile "$work/$sample_size" "$device" bfloat16 "$batch" "$prompt_tokens" 24 "$out/sampling-trace.json"
+fi
+$peer generate "$work/$sample_size" "$device" "$batch" "$prompt_tokens" "$new" | sed 's/^{/{"check": "sampling", /' | record
+if [ "${COMPILE:-1}" = 1 ]; then
+  timeout "${COMPILE_TIMEOUT:-240}" $peer generate "$work/$sample_size" "$device" "$batch" "$prompt_tokens" "$new" static-compile |
+    sed 's/^{/{"check": "sampling", /' | record || echo '{"check": "sampling", "impl": "transformers.generate static-compile", "error": "failed or timed out (COMPILE_TIMEOUT)"}' | record
+fi
+fi
+if [[ $checks == *dpo* ]]; then
+section "3. DPO step"
+$peer pairs "$work/$first" "$pairs" "$prompt" "$completion" "$work/pairs.jsonl"
+for size in $sizes; do
+  train() {  # steps, flags -> train_results.json of a run of that many steps
+    rm -rf "$work/out"
+    $codealign train dpo --model "$work/$size" --data "$work/pairs.jsonl" --out "$work/out" --device "$device" \
+      --dtype bfloat16 --batch-size "$pairs" --max-steps "$1" --epochs 1000 --max-length $((prompt + completion + 8)) \
+      --warmup-ratio 0 $2 >"$work/train.log" 2>&1 || { cat "$work/train.log" >&2; exit 1; }
+    cat "$work/out/train_results.json"
+  }
+  for variant in ${DPO_VARIANTS:-plain checkpointing}; do
+    flags=$([ "$variant" = checkpointing ] && echo --gradient-checkpointing || true)
+    short=$(train 3 "$flags") long=$(train 13 "$flags")
+    $python - "$size" "$variant" "$short" "$long" <<'PY' | record
+import json, sys
+size, variant, short, long = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), json.loads(sys.argv[4])
+tokens = lambda r: r["train_tokens_per_second"] * r["train_runtime"]
+seconds = long["train_runtime"] - short["train_runtime"]
+print(json.dumps({"check": "dpo step", "size": size, "impl": f"codealign {variant}", "step_s": seconds / 10,
+                  "tokens_per_s": (tokens(long) - tokens(short)) / seconds,
+                  "peak_memory_gib": long.get("peak_memory_gib", 0.0)}))
+PY
+  done
+  $peer dpo "$work/$size" "$device" "$pairs" "$prompt" "$completion" 6 | sed "s/^{/{\"check\": \"dpo step\", \"size\": \"$size\", /" | record
+done
+
+fi
+
+section done
