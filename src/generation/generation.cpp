@@ -46,8 +46,11 @@ torch::Tensor blocked_cumsum(const torch::Tensor& x) {
   int64_t V = x.size(-1), blocks = (V + width - 1) / width;
   torch::Tensor padded = torch::constant_pad_nd(x, {0, blocks * width - V}).view({x.size(0), blocks, width});
   torch::Tensor within = padded.cumsum(-1);
-  torch::Tensor totals = within.select(-1, width - 1);
-  torch::Tensor before = totals.cumsum(-1) - totals;
+  // Each block starts exactly where the previous one ends (an exclusive prefix, not
+  // cumsum - totals, which rounds), so the sums never go down and the first one past a
+  // target always belongs to a token with probability.
+  torch::Tensor ends = within.select(-1, width - 1).cumsum(-1);
+  torch::Tensor before = torch::constant_pad_nd(ends.narrow(-1, 0, blocks - 1), {1, 0});
   return (within + before.unsqueeze(-1)).view({x.size(0), blocks * width}).narrow(-1, 0, V);
 }
 

@@ -4,7 +4,9 @@
 //
 // Every sample has a random stream of its own, drawn from the seed, its prompt's ids and its
 // index among the prompt's samples: the same seed and prompt give the same sample whatever
-// else is in the batch (up to the float rounding of batched matrix products). Tokens are
+// else is in the batch (up to the float rounding of batched matrix products, which in
+// bfloat16 on a GPU often differs with the batch's shape); two identical prompts get identical
+// samples. Tokens are
 // chosen on the model's device; on a GPU the host reads them every few steps, not per token.
 #pragma once
 #include <cstdint>

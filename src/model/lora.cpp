@@ -38,8 +38,9 @@ void CausalLM::merge_lora() {
     if (!name.ends_with(".lora_A.weight")) continue;
     std::string module = name.substr(0, name.size() - 14);
     torch::Tensor& weight = parameters_.at(module + ".weight");
+    // In float32: a bfloat16 weight would round most of a small update away.
     torch::Tensor update = scale * torch::matmul(adapters_.at(module + ".lora_B.weight"), a);
-    weight = (weight.to(torch::kFloat32) + update).to(weight.scalar_type()).detach();
+    weight = (weight.to(torch::kFloat32) + update).detach();
   }
   adapters_.clear();
 }

@@ -108,8 +108,10 @@ std::string model_fingerprint(const std::string& model_path) {
 // the data (keyed by the reference model and exactly the token ids it scores).
 std::vector<std::pair<double, double>> reference_logps(const model::CausalLM& model, const std::vector<Example>& examples,
                                                        const TrainConfig& c, const TrainPaths& paths, torch::Dtype dtype) {
-  ContentHash key;  // the reference model and exactly the token ids it scores
-  key.add(model_fingerprint(paths.reference_model()));
+  ContentHash key;  // the reference model, its precision and exactly the token ids it scores
+  key.add(model_fingerprint(paths.reference_model()))
+      .add(model::dtype_name(dtype))
+      .add(model::dtype_name(model.parameters().begin()->second.scalar_type()));
   for (const Example& e : examples)
     for (const Sequence* s : {&e.chosen, &e.rejected})
       key.add(std::string_view(reinterpret_cast<const char*>(s->ids.data()), s->ids.size() * sizeof(s->ids[0])))
