@@ -1,9 +1,14 @@
-// The worker pool: one thread per worker, distinct jobs handed out in order, a dead worker
-// replaced and its job retried once before it is reported as crashed.
+// The worker pool: workers lent to jobs first come, first served (across concurrent run()
+// calls), distinct jobs handed out in order, a dead worker replaced and its job retried once
+// before it is reported as crashed.
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -31,13 +36,18 @@ struct Wire {
 };
 
 // A job mixing styles would be judged by one and silently ignore the other's tests.
-void check_one_style(const Job& job) {
-  if (!job.stdin_inputs.empty() && (!job.tests.empty() || !job.entry_point.empty()))
-    throw Error("sandbox: a job with stdin inputs has assertion tests or an entry point too; it takes one style");
+void check_job(const Job& job) {
+  bool in_process = !job.tests.empty() || !job.entry_point.empty();
+  if (in_process + !job.stdin_inputs.empty() + job.script > 1)
+    throw Error("sandbox: a job mixes test styles (assertion tests, an entry point, stdin inputs, script); it takes one");
+  for (const auto& [path, content] : job.files_base64)
+    if (!is_safe_relative_path(path)) throw Error("sandbox: file path '" + path + "' leaves the job's directory");
+  for (const auto& path : job.fetch_files)
+    if (!is_safe_relative_path(path)) throw Error("sandbox: fetched path '" + path + "' leaves the job's directory");
 }
 
 Wire to_wire(const Job& job, const Limits& limits) {
-  check_one_style(job);
+  check_job(job);
   double timeout = job.timeout_s > 0 ? job.timeout_s : limits.timeout_s;
   bool values = !job.entry_point.empty();
   Json j = {{"program", job.program},
@@ -53,12 +63,16 @@ Wire to_wire(const Job& job, const Limits& limits) {
             {"hardened", job.hardened},
             {"timeout", timeout},
             {"limits",
-             {{"memory", limits.memory_bytes},
+             {{"memory", job.memory_bytes > 0 ? job.memory_bytes : limits.memory_bytes},
               {"file_size", limits.file_size_bytes},
               {"open_files", limits.open_files},
               {"processes", limits.processes},
               {"output", limits.output_bytes},
               {"test_output", limits.test_output_bytes}}}};
+  // Only when used, so that the keys of jobs that use none stay what they were (caches).
+  if (job.script) j.update({{"script", true}, {"stdin", job.stdin_text}});
+  if (!job.files_base64.empty()) j["files"] = job.files_base64;
+  if (!job.fetch_files.empty()) j["fetch_files"] = job.fetch_files;
   return {j.dump(-1, ' ', false, Json::error_handler_t::replace), job.expected_json, timeout};
 }
 
@@ -87,6 +101,8 @@ Outcome parse_outcome(const std::string& text) {
     o.outputs_json = j["outputs"];
     o.input_times_s = j.at("times").get<std::vector<double>>();
   }
+  if (j.contains("exit_code") && !j["exit_code"].is_null()) o.exit_code = j["exit_code"].get<int>();
+  if (j.contains("files")) o.files_base64 = j["files"].get<std::map<std::string, std::string>>();
   return o;
 }
 
@@ -104,27 +120,83 @@ Outcome crashed_outcome(const std::string& why, int attempts) {
 struct Executor::Impl {
   Config config;
   std::vector<char> bpf = seccomp_filter_bpf();
-  std::vector<std::unique_ptr<Worker>> workers;  // one per thread, restarted on death
+  std::vector<std::unique_ptr<Worker>> workers;  // started when first lent, restarted on death
   std::string isolation, interpreter_version;
+
+  // Lending: a job gets a free worker once it is first in line.
+  std::mutex lend_mutex;
+  std::condition_variable lend_changed;
+  std::vector<int> free_workers;  // a stack: the most recently used (warm) worker goes out first
+  std::deque<uint64_t> line;      // tickets of the jobs waiting, oldest first
+  uint64_t next_ticket = 0;
 
   std::unique_ptr<Worker> start_worker(int index) {
     return std::make_unique<Worker>(config.interpreter, config.limits.scratch_bytes, index, bpf);
   }
 
-  Outcome execute(int index, const Wire& wire) {
+  // A free worker's index for the caller, who must give it back; throws Cancelled.
+  int borrow(const std::function<bool()>& cancelled) {
+    std::unique_lock lock(lend_mutex);
+    uint64_t ticket = next_ticket++;
+    line.push_back(ticket);
+    auto my_turn = [&] { return line.front() == ticket && !free_workers.empty(); };
+    while (!my_turn()) {
+      if (!cancelled) {
+        lend_changed.wait(lock);
+        continue;
+      }
+      lend_changed.wait_for(lock, std::chrono::milliseconds(100));
+      if (my_turn()) break;
+      lock.unlock();
+      bool gave_up = cancelled();
+      lock.lock();
+      if (gave_up) {
+        line.erase(std::find(line.begin(), line.end(), ticket));
+        lend_changed.notify_all();  // the job behind may now be first
+        throw Cancelled("sandbox: the jobs were cancelled");
+      }
+    }
+    line.pop_front();
+    int index = free_workers.back();
+    free_workers.pop_back();
+    lend_changed.notify_all();
+    return index;
+  }
+
+  void give_back(int index) {
+    std::lock_guard lock(lend_mutex);
+    free_workers.push_back(index);
+    lend_changed.notify_all();
+  }
+
+  // Runs one job on worker `index` (which the caller holds).
+  Outcome execute(int index, const Wire& wire, const std::function<bool()>& cancelled) {
     std::string why;
     for (int attempt = 1; attempt <= 2; ++attempt) {
       try {
         if (!workers[index]) workers[index] = start_worker(index);
-        Outcome o = parse_outcome(workers[index]->run(wire.message, wire.expected, wire.timeout_s + grace_s));
+        Outcome o = parse_outcome(workers[index]->run(wire.message, wire.expected, wire.timeout_s + grace_s, cancelled));
         o.attempts = attempt;
         return o;
       } catch (const WorkerDied& died) {
         workers[index].reset();
         why = died.why;
+      } catch (const WorkerCancelled&) {
+        workers[index].reset();
+        throw Cancelled("sandbox: the jobs were cancelled");
       }
     }
     return crashed_outcome(why, 2);
+  }
+
+  Outcome borrow_and_execute(const Wire& wire, const std::function<bool()>& cancelled) {
+    int index = borrow(cancelled);
+    struct Return {
+      Impl* impl;
+      int index;
+      ~Return() { impl->give_back(index); }
+    } give_back_later{this, index};
+    return execute(index, wire, cancelled);
   }
 };
 
@@ -135,6 +207,7 @@ Executor::Executor(Config config) : impl_(std::make_unique<Impl>()) {
     throw Error("sandbox: interpreter '" + config.interpreter + "' is not an executable file (hint: --interpreter)");
   impl_->config = std::move(config);
   impl_->workers.resize(impl_->config.workers);
+  for (int index = impl_->config.workers - 1; index >= 0; --index) impl_->free_workers.push_back(index);
   impl_->workers[0] = impl_->start_worker(0);  // fail early, and settle the isolation level
   impl_->isolation = isolation_description();
   impl_->interpreter_version = impl_->workers[0]->interpreter_version();
@@ -153,7 +226,8 @@ std::string Executor::job_key(const Job& job) const {
 
 Outcome Executor::run_one(const Job& job) { return run({job}).front(); }
 
-std::vector<Outcome> Executor::run(const std::vector<Job>& jobs, const std::function<void(size_t)>& on_done) {
+std::vector<Outcome> Executor::run(const std::vector<Job>& jobs, const std::function<void(size_t)>& on_done,
+                                   const std::function<bool()>& cancelled) {
   // Identical (program, tests, limits) jobs run once.
   std::vector<Wire> distinct;
   std::vector<size_t> slot(jobs.size()), copies;
@@ -175,10 +249,10 @@ std::vector<Outcome> Executor::run(const std::vector<Job>& jobs, const std::func
   std::exception_ptr failure;
   std::mutex failure_mutex;
   int threads = std::min<int>(impl_->config.workers, std::max<size_t>(distinct.size(), 1));
-  auto work = [&](int index) {
+  auto work = [&] {
     try {
       for (size_t i; (i = next++) < distinct.size();) {
-        results[i] = impl_->execute(index, distinct[i]);
+        results[i] = impl_->borrow_and_execute(distinct[i], cancelled);
         if (on_done) on_done(copies[i]);
       }
     } catch (...) {
@@ -188,8 +262,8 @@ std::vector<Outcome> Executor::run(const std::vector<Job>& jobs, const std::func
     }
   };
   std::vector<std::thread> pool;
-  for (int t = 1; t < threads; ++t) pool.emplace_back(work, t);
-  work(0);
+  for (int t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
   for (auto& thread : pool) thread.join();
   if (failure) std::rethrow_exception(failure);
   std::vector<Outcome> outcomes(jobs.size());

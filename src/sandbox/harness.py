@@ -10,7 +10,7 @@
 # runs in a supervisor, a fork of this process that forks the child and only then reads the
 # expected outputs, compares them with what the child reported, and dies with them: neither the
 # child nor the children of later jobs, forked from this process, ever hold them.
-import ast, datetime, decimal, fractions, hashlib, json, math, os, pickle, resource, select, signal, struct, sys, time
+import ast, base64, datetime, decimal, fractions, hashlib, json, linecache, math, os, pickle, resource, select, signal, stat, struct, sys, time, traceback
 
 os.environ.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
 for _name in ("collections", "itertools", "functools", "heapq", "bisect", "re", "string", "typing",
@@ -649,10 +649,56 @@ def run_loaded_program(job):
         report({"done": job["nonce"]})
 
 
-def child_main(job, scratch, stdout_w, stderr_w, channel_w, ids):
+def write_files(files):
+    """The job's input files (base64), at paths relative to its working directory that the
+    executor checked; directories are made as needed."""
+    for path, content in files.items():
+        directory = os.path.dirname(path)
+        if directory:
+            os.makedirs(directory, exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(base64.b64decode(content, validate=True))
+
+
+def python_exit_status(code):
+    """The status python exits with for SystemExit(code); a message is printed, as python does."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF
+    print(code, file=sys.stderr)
+    return 1
+
+
+def run_script_job(job):
+    """Script style (SandboxFusion's run_code): the program once as __main__; this process then
+    exits as python would (0, the SystemExit code, 1 after a traceback on stderr), so that its
+    exit status is the program's."""
+    try:
+        code = compile(job["program"], "<solution>", "exec")
+    except (SyntaxError, ValueError) as error:
+        report({"syntax_error": describe(error)})
+        traceback.print_exception(type(error), error, None)
+        flush_outputs()
+        os._exit(1)
+    linecache.cache["<solution>"] = (len(job["program"]), None, job["program"].splitlines(True), "<solution>")
+    status = 0
+    try:
+        exec(code, {"__name__": "__main__"})
+        join_threads()
+    except SystemExit as error:
+        status = python_exit_status(error.code)
+    except BaseException as error:
+        report({"exit": 1, **describe(error)})
+        traceback.print_exception(type(error), error, error.__traceback__.tb_next)  # without this frame
+        status = 1
+    flush_outputs()
+    os._exit(status)
+
+
+def child_main(job, scratch, stdout_w, stderr_w, channel_w, ids, stdin_fd):
     os.setsid()
-    null = os.open("/dev/null", os.O_RDONLY)
-    os.dup2(null, 0)
+    os.dup2(stdin_fd if stdin_fd is not None else os.open("/dev/null", os.O_RDONLY), 0)
     os.dup2(stdout_w, 1)
     os.dup2(stderr_w, 2)
     os.dup2(channel_w, CHANNEL)
@@ -671,7 +717,14 @@ def child_main(job, scratch, stdout_w, stderr_w, channel_w, ids):
         resource.setrlimit(resource_id, (value, value))
     os.environ.clear()
     sys.argv = [""]
-    if job["stdin_inputs"]:
+    try:
+        write_files(job.get("files", {}))
+    except Exception as error:
+        report({"load_error": {"type": "FileError", "message": "writing the job's files: %s" % describe(error)["message"]}})
+        return
+    if job.get("script"):
+        run_script_job(job)
+    elif job["stdin_inputs"]:
         run_stdin_tests(job)
     else:
         run_loaded_program(job)
@@ -776,8 +829,37 @@ def output_mismatch(entry, expected, index, cap):
     return "test %d: output differs from the expected" % index
 
 
+def judge_script(job, reports, status, timed_out):
+    """Script style: the exit status decides; the child's reports name the error."""
+    first = lambda key: next((entry[key] for entry in reports if key in entry), None)
+    setup, syntax = first("load_error"), first("syntax_error")
+    uncaught = next((entry for entry in reports if "exit" in entry), None)
+    signal_number = -status if status is not None and status < 0 else 0
+    if timed_out or signal_number == signal.SIGXCPU:
+        kind, info = "timeout", {"type": "Timeout", "message": "time limit of %gs exceeded" % job["timeout"]}
+    elif setup:
+        kind, info = "runtime_error", setup
+    elif syntax:
+        kind, info = "syntax_error", syntax
+    elif status == 0:
+        kind, info = "passed", {}
+    elif signal_number:
+        name = SIGNAL_NAMES.get(signal_number, "signal %d" % signal_number)
+        kind, info = "crashed", {"type": name, "message": "killed by %s" % name}
+    elif uncaught:
+        kind, info = ("out_of_memory" if uncaught["type"] in OOM_TYPES else "runtime_error"), uncaught
+    else:
+        kind, info = "runtime_error", {"type": "SystemExit", "message": "exit code %d" % status}
+    passed = kind == "passed"
+    return {"verdict": kind, "tests_total": 1, "tests_passed": int(passed), "test_passed": [passed],
+            "error_type": info.get("type", ""), "message": info.get("message", "")[:500],
+            "exit_code": None if kind == "timeout" or setup else status}
+
+
 def judge(job, reports, status, timed_out, expected_raw, channel_dropped):
     """The verdict from the child's reports, its exit status and the clock."""
+    if job.get("script"):
+        return judge_script(job, reports, status, timed_out)
     result = {"tests_total": len(job["stdin_inputs"] or job["tests"]) if not job["entry_point"] else None,
               "tests_passed": 0, "test_passed": [], "error_type": "", "message": ""}
     verdict = None
@@ -869,6 +951,40 @@ def parse_reports(raw):
     return reports
 
 
+def stdin_file(job, number):
+    """Script style: the job's stdin as an unlinked file (a program reads it as it would a
+    redirected file), or None for /dev/null."""
+    if not job.get("script"):
+        return None
+    path = "/tmp/stdin-%d" % number
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    os.unlink(path)
+    write_all(fd, job["stdin"].encode(errors="replace"))
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
+
+
+def fetch_files(scratch, paths):
+    """The fetched paths that are regular files inside the scratch directory once symlinks are
+    resolved, as base64; the rest are left out, as SandboxFusion does. The job's processes are
+    all dead by now: nothing can swap a path after it is checked."""
+    root, fetched = os.path.realpath(scratch), {}
+    for path in paths:
+        full = os.path.realpath(os.path.join(scratch, path))
+        if not full.startswith(root + os.sep):
+            continue
+        try:
+            fd = os.open(full, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
+            continue
+        try:
+            if stat.S_ISREG(os.fstat(fd).st_mode):
+                fetched[path] = base64.b64encode(read_all(fd)).decode()
+        finally:
+            os.close(fd)
+    return fetched
+
+
 def run_job(job, number, ids):
     """Runs the job's child, then judges it (in the job's supervisor when it compares outputs)."""
     scratch = "/tmp/job-%d" % number
@@ -876,6 +992,7 @@ def run_job(job, number, ids):
     if ids[0] >= 0:
         os.chown(scratch, ids[0], ids[1])
     job["nonce"] = os.urandom(16).hex()
+    stdin_fd = stdin_file(job, number)
     stdout_r, stdout_w = os.pipe()
     stderr_r, stderr_w = os.pipe()
     channel_r, channel_w = os.pipe()
@@ -883,10 +1000,10 @@ def run_job(job, number, ids):
     pid = os.fork()
     if pid == 0:
         try:
-            child_main(job, scratch, stdout_w, stderr_w, channel_w, ids)
+            child_main(job, scratch, stdout_w, stderr_w, channel_w, ids, stdin_fd)
         finally:
             os._exit(0)
-    for fd in (stdout_w, stderr_w, channel_w):
+    for fd in (stdout_w, stderr_w, channel_w) + ((stdin_fd,) if stdin_fd is not None else ()):
         os.close(fd)
     expected_raw = receive() or b""
     stdout, stderr, channel, dropped, timed_out = collect(
@@ -901,6 +1018,7 @@ def run_job(job, number, ids):
     kill_leftovers(pid)
     for fd in (stdout_r, stderr_r, channel_r):
         os.close(fd)
+    fetched = fetch_files(scratch, job["fetch_files"]) if job.get("fetch_files") else None
     shutil.rmtree(scratch, ignore_errors=True)
     result = judge(job, parse_reports(channel), status, timed_out, expected_raw.decode(), dropped[channel_r])
     stdout, stdout_dropped = stdout.decode(errors="replace"), dropped[stdout_r]
@@ -909,6 +1027,8 @@ def run_job(job, number, ids):
         stdout, stdout_dropped = shown[:job["limits"]["output"]], len(shown) > job["limits"]["output"]
     result.update(wall=wall, stdout=stdout, stderr=stderr.decode(errors="replace"), stdout_truncated=stdout_dropped,
                   stderr_truncated=dropped[stderr_r])
+    if fetched is not None:
+        result["files"] = fetched
     return result
 
 

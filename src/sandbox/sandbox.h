@@ -18,14 +18,18 @@
 // them, so that they do not linger in the memory later jobs are forked from.
 //
 // Where the kernel refuses namespaces the executor falls back (see isolation()) and says so once
-// on stderr. Executor is thread-compatible: one run() at a time.
+// on stderr. Executor is thread-safe: concurrent run() calls share the worker pool, and each
+// job waits its turn (first come, first served) for a free worker.
 #pragma once
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "common/error.h"
 
 namespace codealign::sandbox {
 
@@ -51,7 +55,8 @@ enum class Verdict { passed, failed, runtime_error, syntax_error, timeout, out_o
 const char* verdict_name(Verdict verdict);
 std::optional<Verdict> verdict_from_name(std::string_view name);  // nullopt for an unknown name
 
-// How a program is tested. Exactly one of `tests`, `inputs_json` and `stdin_inputs` is used.
+// How a program is tested. Exactly one of `tests`, `inputs_json`, `stdin_inputs` and `script`
+// is used.
 struct Job {
   std::string program;  // the whole Python program (prompt + completion, or a solution)
 
@@ -76,7 +81,21 @@ struct Job {
   // exit() and sys.exit(0) end a run normally. Needs no entry_point.
   std::vector<std::string> stdin_inputs;
 
-  double timeout_s = 0;  // 0: Limits::timeout_s; covers all of a job's tests together
+  // Script style (SandboxFusion's run_code): the program runs once as a script with
+  // `stdin_text` as its standard input and nothing compared. The outcome holds its exit code and
+  // its whole stdout (up to Limits::test_output_bytes); it passes when the exit code is 0. An
+  // uncaught exception prints its traceback on stderr and exits with 1, as python does.
+  bool script = false;
+  std::string stdin_text;
+
+  // Any style: files written into the job's working directory before the program runs
+  // (relative path -> base64 content, as SandboxFusion sends them), and relative paths read back
+  // after it ends (Outcome::files_base64). Paths must stay inside the directory.
+  std::map<std::string, std::string> files_base64;
+  std::vector<std::string> fetch_files;
+
+  double timeout_s = 0;     // 0: Limits::timeout_s; covers all of a job's tests together
+  size_t memory_bytes = 0;  // 0: Limits::memory_bytes
 
   // Assertion style: what a function of the program returns to a test must be a plain value
   // (exact built-in types, recursively) or the test fails as UntrustedValue, so that objects
@@ -98,7 +117,22 @@ struct Outcome {
   std::string outputs_json;
   std::vector<double> input_times_s;
   int attempts = 1;  // 2 when the worker died and the job was retried
+  // Script style: the exit status, or minus the signal that killed it; none when the program
+  // never ended (a timeout) or never started.
+  std::optional<int> exit_code;
+  std::map<std::string, std::string> files_base64;  // the fetch_files that existed, as base64
 };
+
+// Thrown by Executor::run when its `cancelled` said yes: jobs not yet started are dropped and
+// running ones killed (their workers start again).
+class Cancelled : public Error {
+ public:
+  using Error::Error;
+};
+
+// Whether a job's path (files_base64, fetch_files) is relative and stays inside the working
+// directory: no "..", no empty or absolute path, no NUL.
+bool is_safe_relative_path(std::string_view path);
 
 class Executor {
  public:
@@ -109,7 +143,10 @@ class Executor {
 
   // Runs all jobs on the worker pool; identical jobs run once. `on_done` (optional) is called
   // from worker threads after each distinct job with the number of jobs it answered.
-  std::vector<Outcome> run(const std::vector<Job>& jobs, const std::function<void(size_t)>& on_done = {});
+  // `cancelled` (optional) is asked about ten times a second while jobs wait or run; once it
+  // says yes, run() throws Cancelled. Throws Error for a malformed job (two styles, unsafe path).
+  std::vector<Outcome> run(const std::vector<Job>& jobs, const std::function<void(size_t)>& on_done = {},
+                           const std::function<bool()>& cancelled = {});
   Outcome run_one(const Job& job);
 
   // Which isolation the workers got, e.g. "user,pid,net,mount,ipc,uts namespaces + seccomp".

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
@@ -40,14 +41,23 @@ bool send_message(int fd, const std::string& payload) {
   return write_all(fd, reinterpret_cast<char*>(header), 8) && write_all(fd, payload.data(), payload.size());
 }
 
-// Reads exactly `size` bytes before `deadline`; false on EOF, error or deadline.
-bool read_exact(int fd, char* data, size_t size, Clock::time_point deadline) {
+// How often a waiting read asks whether its caller gave up.
+constexpr int cancel_poll_ms = 100;
+
+// Reads exactly `size` bytes before `deadline`; false on EOF, error or deadline. Throws
+// WorkerCancelled when `cancelled` says yes.
+bool read_exact(int fd, char* data, size_t size, Clock::time_point deadline, const std::function<bool()>& cancelled) {
   while (size > 0) {
     int wait_ms = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count());
     if (wait_ms <= 0) return false;
+    if (cancelled) {
+      if (cancelled()) throw WorkerCancelled{};
+      wait_ms = std::min(wait_ms, cancel_poll_ms);
+    }
     pollfd p{fd, POLLIN, 0};
     int rc = poll(&p, 1, wait_ms);
     if (rc < 0 && errno == EINTR) continue;
+    if (rc == 0 && cancelled && Clock::now() < deadline) continue;
     if (rc <= 0) return false;
     ssize_t n = read(fd, data, size);
     if (n < 0 && errno == EINTR) continue;
@@ -58,14 +68,15 @@ bool read_exact(int fd, char* data, size_t size, Clock::time_point deadline) {
   return true;
 }
 
-bool receive_message(int fd, std::string& payload, Clock::time_point deadline) {
+bool receive_message(int fd, std::string& payload, Clock::time_point deadline,
+                     const std::function<bool()>& cancelled = {}) {
   unsigned char header[8];
-  if (!read_exact(fd, reinterpret_cast<char*>(header), 8, deadline)) return false;
+  if (!read_exact(fd, reinterpret_cast<char*>(header), 8, deadline, cancelled)) return false;
   uint64_t size = 0;
   for (int i = 0; i < 8; ++i) size |= static_cast<uint64_t>(header[i]) << (8 * i);
   if (size > (1ull << 32)) return false;
   payload.resize(size);
-  return read_exact(fd, payload.data(), size, deadline);
+  return read_exact(fd, payload.data(), size, deadline, cancelled);
 }
 
 std::string drain(int fd) {
@@ -116,12 +127,20 @@ void Worker::stop() {
   }
 }
 
-std::string Worker::run(const std::string& job, const std::string& expected, double deadline_s) {
+std::string Worker::run(const std::string& job, const std::string& expected, double deadline_s,
+                        const std::function<bool()>& cancelled) {
   if (container_.pid < 0) throw WorkerDied{"worker already stopped"};
   auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(deadline_s));
   std::string result;
-  if (!send_message(container_.to_child, job) || !send_message(container_.to_child, expected) ||
-      !receive_message(container_.from_child, result, deadline)) {
+  bool answered;
+  try {
+    answered = send_message(container_.to_child, job) && send_message(container_.to_child, expected) &&
+               receive_message(container_.from_child, result, deadline, cancelled);
+  } catch (const WorkerCancelled&) {
+    stop();  // the job dies with its sandbox; a new worker takes this one's place
+    throw;
+  }
+  if (!answered) {
     pid_t reaped = waitpid(container_.pid, nullptr, WNOHANG);
     bool alive = reaped == 0;
     if (reaped == container_.pid) container_.pid = -1;  // never signal a reaped (reusable) pid

@@ -1,5 +1,6 @@
 // One sandboxed fork server and the pipes to it (private to the sandbox part).
 #pragma once
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,9 @@ struct WorkerDied {
   std::string why;
 };
 
+// The caller gave up on the job; the worker was killed with it and is unusable.
+struct WorkerCancelled {};
+
 class Worker {
  public:
   Worker(const std::string& interpreter, size_t scratch_bytes, int index, const std::vector<char>& seccomp_bpf);
@@ -20,8 +24,10 @@ class Worker {
   Worker& operator=(const Worker&) = delete;
 
   // Sends a job and its expected outputs, returns the result message. Throws WorkerDied when the
-  // interpreter dies or gives no answer within `deadline_s`; the worker is then unusable.
-  std::string run(const std::string& job, const std::string& expected, double deadline_s);
+  // interpreter dies or gives no answer within `deadline_s`, WorkerCancelled when `cancelled`
+  // (optional, asked every 100 ms) says yes; the worker is then unusable.
+  std::string run(const std::string& job, const std::string& expected, double deadline_s,
+                  const std::function<bool()>& cancelled = {});
 
   // What the harness reported at start-up: the interpreter's version and whether numpy loads,
   // e.g. "python 3.11.2, numpy".

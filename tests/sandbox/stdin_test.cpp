@@ -357,7 +357,7 @@ TEST_F(StdinTests, AJobTakesOneStyle) {
     FAIL() << "a job with stdin inputs and assertion tests ran";
   } catch (const Error& e) {
     EXPECT_EQ(std::string(e.what()),
-              "sandbox: a job with stdin inputs has assertion tests or an entry point too; it takes one style");
+              "sandbox: a job mixes test styles (assertion tests, an entry point, stdin inputs, script); it takes one");
   }
 }
 

@@ -1,0 +1,199 @@
+// Script jobs (SandboxFusion's run_code), files in and out of a job's directory, and the
+// executor shared by concurrent callers, with cancellation.
+// Jobs that must finish get a timeout far beyond their work; the jobs that must time out or be
+// cancelled never end, so no verdict depends on speed.
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "common/error.h"
+#include "support/test_support.h"
+
+namespace codealign::sandbox {
+
+void PrintTo(Verdict verdict, std::ostream* out) { *out << verdict_name(verdict); }
+
+namespace {
+
+constexpr double must_finish_s = 120.0;
+
+class ScriptTests : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { executor = new Executor(testing::test_config(must_finish_s)); }
+  static void TearDownTestSuite() { delete executor; }
+  static Executor* executor;
+};
+Executor* ScriptTests::executor = nullptr;
+
+Job script(const std::string& program, const std::string& stdin_text = "") {
+  Job job;
+  job.program = program;
+  job.script = true;
+  job.stdin_text = stdin_text;
+  return job;
+}
+
+TEST_F(ScriptTests, ExitCodesAreThoseOfPython) {
+  struct Case {
+    std::string program;
+    int exit_code;
+    Verdict verdict;
+  };
+  const std::vector<Case> cases = {
+      {"print('hi')\n", 0, Verdict::passed},
+      {"import sys\nsys.exit(3)\n", 3, Verdict::runtime_error},
+      {"import sys\nsys.exit(256 + 7)\n", 7, Verdict::runtime_error},  // the OS keeps the low byte
+      {"import sys\nsys.exit(0)\n", 0, Verdict::passed},
+      {"exit('bye')\n", 1, Verdict::runtime_error},
+      {"import os\nos._exit(5)\n", 5, Verdict::runtime_error},
+      {"1 / 0\n", 1, Verdict::runtime_error},
+      {"def f(:\n", 1, Verdict::syntax_error},
+      {"import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n", -11, Verdict::crashed},
+  };
+  for (const Case& c : cases) {
+    Outcome o = executor->run_one(script(c.program));
+    EXPECT_EQ(o.verdict, c.verdict) << c.program << o.message;
+    ASSERT_TRUE(o.exit_code.has_value()) << c.program;
+    EXPECT_EQ(*o.exit_code, c.exit_code) << c.program;
+  }
+}
+
+TEST_F(ScriptTests, StdinStdoutAndTracebacksAreThoseOfAScript) {
+  Outcome o = executor->run_one(script(
+      "import sys\n"
+      "name = input()\n"
+      "rest = sys.stdin.read()\n"
+      "print('hello', name, len(rest.split()), __name__)\n"
+      "print('to stderr', file=sys.stderr)\n"
+      "def fail():\n"
+      "    raise KeyError('missing')\n"
+      "fail()\n",
+      "world\n1 2 3\n"));
+  EXPECT_EQ(o.verdict, Verdict::runtime_error);
+  EXPECT_EQ(o.error_type, "KeyError");
+  EXPECT_EQ(o.stdout_text, "hello world 3 __main__\n");
+  EXPECT_EQ(o.exit_code, 1);
+  // Python's own traceback, with the program's lines and no frame of the harness.
+  EXPECT_NE(o.stderr_text.find("to stderr\nTraceback (most recent call last):\n"), std::string::npos) << o.stderr_text;
+  EXPECT_NE(o.stderr_text.find("raise KeyError('missing')"), std::string::npos) << o.stderr_text;
+  EXPECT_NE(o.stderr_text.find("KeyError: 'missing'"), std::string::npos) << o.stderr_text;
+  EXPECT_EQ(o.stderr_text.find("harness"), std::string::npos) << o.stderr_text;
+  EXPECT_EQ(o.stderr_text.find("exec("), std::string::npos) << o.stderr_text;
+
+  Outcome syntax = executor->run_one(script("x = (\n"));
+  EXPECT_NE(syntax.stderr_text.find("SyntaxError"), std::string::npos) << syntax.stderr_text;
+}
+
+TEST_F(ScriptTests, ATimeoutKeepsThePartialOutputAndHasNoExitCode) {
+  Job job = script("import sys\nprint('started', flush=True)\nwhile True: pass\n");
+  job.timeout_s = 1.0;
+  Outcome o = executor->run_one(job);
+  EXPECT_EQ(o.verdict, Verdict::timeout);
+  EXPECT_FALSE(o.exit_code.has_value());
+  EXPECT_EQ(o.stdout_text, "started\n");
+}
+
+TEST_F(ScriptTests, FilesGoInAndComeBackOut) {
+  Job job = script(
+      "import os\n"
+      "data = open('input/data.bin', 'rb').read()\n"
+      "open('out.txt', 'w').write(str(len(data)) + ' ' + open('notes.txt').read().upper())\n"
+      "os.symlink('/etc/passwd', 'link')\n"
+      "os.mkdir('a_directory')\n");
+  job.files_base64 = {{"input/data.bin", "AAEC/w=="}, {"notes.txt", "aGVsbG8="}};  // 00 01 02 ff, "hello"
+  job.fetch_files = {"out.txt", "input/data.bin", "missing.txt", "link", "a_directory"};
+  Outcome o = executor->run_one(job);
+  ASSERT_EQ(o.verdict, Verdict::passed) << o.message << o.stderr_text;
+  // Only regular files inside the directory come back; a symlink out of it does not.
+  std::map<std::string, std::string> expected = {{"out.txt", "NCBIRUxMTw=="}, {"input/data.bin", "AAEC/w=="}};
+  EXPECT_EQ(o.files_base64, expected);
+
+  // Files work with the other styles too.
+  Job assertion;
+  assertion.program = "def read():\n    return open('n.txt').read()\n";
+  assertion.tests = {"assert read() == 'hello'"};
+  assertion.files_base64 = {{"n.txt", "aGVsbG8="}};
+  EXPECT_EQ(executor->run_one(assertion).verdict, Verdict::passed);
+}
+
+TEST_F(ScriptTests, PathsThatLeaveTheDirectoryAndMixedStylesAreRefused) {
+  for (const std::string& path : {"../x", "/etc/x", "a/../../x", "", "a/.."}) {
+    EXPECT_FALSE(is_safe_relative_path(path)) << path;
+    Job job = script("pass\n");
+    job.files_base64 = {{path, ""}};
+    EXPECT_NE(testing::error_of([&] { executor->run_one(job); }).find("leaves the job's directory"), std::string::npos);
+    Job fetch = script("pass\n");
+    fetch.fetch_files = {path};
+    EXPECT_NE(testing::error_of([&] { executor->run_one(fetch); }).find("leaves the job's directory"), std::string::npos);
+  }
+  for (const std::string& path : {"a", "a/b.txt", "./a", "a..b", "..a/b"}) EXPECT_TRUE(is_safe_relative_path(path)) << path;
+  Job mixed = script("pass\n");
+  mixed.tests = {"assert True"};
+  EXPECT_NE(testing::error_of([&] { executor->run_one(mixed); }).find("mixes test styles"), std::string::npos);
+}
+
+TEST_F(ScriptTests, InvalidBase64IsARuntimeErrorNotAHarnessFault) {
+  Job job = script("print(1)\n");
+  job.files_base64 = {{"f", "not base64!"}};
+  Outcome o = executor->run_one(job);
+  EXPECT_EQ(o.verdict, Verdict::runtime_error);
+  EXPECT_EQ(o.error_type, "FileError");
+  EXPECT_FALSE(o.exit_code.has_value());
+}
+
+TEST_F(ScriptTests, PerJobMemoryLimit) {
+  Job job = script("x = bytearray(300 << 20)\n");
+  EXPECT_EQ(executor->run_one(job).verdict, Verdict::passed);
+  job.memory_bytes = 200 << 20;
+  Outcome o = executor->run_one(job);
+  EXPECT_EQ(o.verdict, Verdict::out_of_memory) << o.message;
+  EXPECT_EQ(o.exit_code, 1);
+}
+
+// Concurrent callers share the workers: every answer is its own caller's.
+TEST(ExecutorSharing, ConcurrentCallersGetTheirOwnAnswers) {
+  sandbox::Config config = testing::test_config(must_finish_s);
+  config.workers = 2;
+  Executor executor(config);
+  std::vector<std::thread> callers;
+  std::vector<std::string> failures(6);
+  for (int caller = 0; caller < 6; ++caller)
+    callers.emplace_back([&, caller] {
+      std::vector<Job> jobs;
+      for (int i = 0; i < 5; ++i) jobs.push_back(script("print(" + std::to_string(caller * 100 + i) + ")\n"));
+      std::vector<Outcome> outcomes = executor.run(jobs);
+      for (int i = 0; i < 5; ++i)
+        if (outcomes[i].stdout_text != std::to_string(caller * 100 + i) + "\n") failures[caller] += outcomes[i].stdout_text;
+    });
+  for (auto& caller : callers) caller.join();
+  for (const auto& failure : failures) EXPECT_EQ(failure, "");
+}
+
+// A cancelled run kills its running job and drops its waiting ones; the pool serves on.
+TEST(ExecutorSharing, CancellationKillsRunningJobsAndDropsWaitingOnes) {
+  sandbox::Config config = testing::test_config(must_finish_s);
+  config.workers = 1;
+  Executor executor(config);
+  std::atomic<bool> cancel{false}, started{false};
+  std::thread canceller([&] {
+    while (!started) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    cancel = true;
+  });
+  std::vector<Job> jobs = {script("while True: pass\n"), script("while True: pass\n# another\n")};
+  std::string error = testing::error_of([&] {
+    executor.run(jobs, [](size_t) {}, [&] {
+      started = true;
+      return cancel.load();
+    });
+  });
+  canceller.join();
+  EXPECT_EQ(error, "sandbox: the jobs were cancelled");
+  Outcome after = executor.run_one(script("print('still serving')\n"));
+  EXPECT_EQ(after.stdout_text, "still serving\n");
+}
+
+}  // namespace
+}  // namespace codealign::sandbox
