@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
   nlohmann-json3-dev libcli11-dev libxxhash-dev zlib1g-dev
-  libpcre2-dev libutf8proc-dev libseccomp-dev libsqlite3-dev libsentencepiece-dev libtomlplusplus-dev
+  libpcre2-dev libutf8proc-dev libseccomp-dev libsqlite3-dev libsentencepiece-dev libtomlplusplus-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-numpy python3-venv
   chromium  # the tests render the HTML report in it, headless

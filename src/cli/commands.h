@@ -18,6 +18,7 @@ Command add_tokenizer_command(CLI::App& app);
 Command add_preferences_command(CLI::App& app);
 Command add_tasks_command(CLI::App& app);
 Command add_report_command(CLI::App& app);
+Command add_serve_command(CLI::App& app);
 Command add_generate_command(CLI::App& app);
 Command add_sample_command(CLI::App& app);
 Command add_train_command(CLI::App& app);

@@ -73,6 +73,7 @@ int main(int argc, char** argv) {
   add(add_preferences_command);
   add(add_tasks_command);
   add(add_report_command);
+  add(add_serve_command);
   if (std::string unknown = unknown_command(argc, argv, app); !unknown.empty()) {
     std::fprintf(stderr, "codealign: error: %s\n", unknown.c_str());
     return exit_usage;

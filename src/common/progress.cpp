@@ -6,8 +6,8 @@
 
 namespace codealign {
 
-Progress::Progress(std::string label, size_t total)
-    : label_(std::move(label)), total_(total), enabled_(isatty(STDERR_FILENO)),
+Progress::Progress(std::string label, size_t total, bool enabled)
+    : label_(std::move(label)), total_(total), enabled_(enabled && isatty(STDERR_FILENO)),
       start_(std::chrono::steady_clock::now()), last_draw_(start_) {}
 
 Progress::~Progress() {

@@ -9,7 +9,8 @@ namespace codealign {
 
 class Progress {
  public:
-  Progress(std::string label, size_t total);
+  // `enabled` false: silent even on a terminal (e.g. a server's concurrent requests).
+  Progress(std::string label, size_t total, bool enabled = true);
   ~Progress();  // ends the line
   // `detail` (e.g. "loss 0.231") is shown after the ETA from now on.
   void advance(size_t n = 1, const std::string& detail = "");

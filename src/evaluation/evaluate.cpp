@@ -38,7 +38,8 @@ sandbox::Outcome too_large(size_t bytes, size_t limit) {
 
 // Runs the jobs the execution cache (if any) has not seen, and keeps their outcomes there.
 std::vector<sandbox::Outcome> run_jobs(const std::vector<sandbox::Job>& jobs, sandbox::Executor& executor,
-                                       ExecutionCache* cache, const std::string& label, Report& report) {
+                                       const Options& options, const std::string& label, Report& report) {
+  ExecutionCache* cache = options.execution_cache;
   std::vector<sandbox::Outcome> outcomes(jobs.size());
   std::vector<std::string> keys(jobs.size());
   std::vector<size_t> missing;
@@ -52,8 +53,8 @@ std::vector<sandbox::Outcome> run_jobs(const std::vector<sandbox::Job>& jobs, sa
   for (size_t i : missing) to_run.push_back(jobs[i]);
   std::vector<sandbox::Outcome> ran;
   {
-    Progress progress("evaluate (" + label + ")", to_run.size());
-    ran = executor.run(to_run, [&](size_t n) { progress.advance(n); });
+    Progress progress("evaluate (" + label + ")", to_run.size(), options.show_progress);
+    ran = executor.run(to_run, [&](size_t n) { progress.advance(n); }, options.cancelled);
   }
   std::vector<std::pair<std::string, sandbox::Outcome>> fresh;
   for (size_t j = 0; j < missing.size(); ++j) {
@@ -131,7 +132,7 @@ Report evaluate(const tasks::TaskSet& tasks, const std::vector<Sample>& samples,
       jobs.back().hardened = options.hardened && !task.has_io_tests();
     }
   }
-  std::vector<sandbox::Outcome> outcomes = run_jobs(jobs, executor, options.execution_cache, tasks.name, report);
+  std::vector<sandbox::Outcome> outcomes = run_jobs(jobs, executor, options, tasks.name, report);
   for (size_t i = 0; i < samples.size(); ++i) {
     if (base_job[i] >= 0) report.results[i].base = outcomes[base_job[i]];
     if (plus_job[i] >= 0) report.results[i].plus = outcomes[plus_job[i]];

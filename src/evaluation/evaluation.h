@@ -4,6 +4,7 @@
 // Torch-free. Bad input fails before anything runs, with file:line; no output file is ever
 // left half-written.
 #pragma once
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -62,6 +63,8 @@ struct Options {
   std::string cache_dir;              // ground-truth cache; "" disables it
   bool hardened = false;              // assertion tests compare plain values only (sandbox::Job::hardened)
   ExecutionCache* execution_cache = nullptr;  // outcomes of jobs run before (not owned); null: none
+  std::function<bool()> cancelled;    // asked while jobs wait or run; yes: sandbox::Cancelled is thrown
+  bool show_progress = true;          // progress lines on a terminal
 };
 
 struct SampleResult {

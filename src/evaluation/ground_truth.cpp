@@ -82,8 +82,8 @@ std::map<std::string, GroundTruth> ground_truth(const tasks::TaskSet& tasks, san
     jobs.push_back(recording_job(task, task.base_inputs_json));
     jobs.push_back(recording_job(task, task.plus_inputs_json));
   }
-  Progress progress("ground truth (" + tasks.name + ")", jobs.size());
-  auto outcomes = executor.run(jobs, [&](size_t n) { progress.advance(n); });
+  Progress progress("ground truth (" + tasks.name + ")", jobs.size(), options.show_progress);
+  auto outcomes = executor.run(jobs, [&](size_t n) { progress.advance(n); }, options.cancelled);
   std::map<std::string, GroundTruth> truth;
   for (size_t i = 0; i < tasks.tasks.size(); ++i) {
     const auto& base = outcomes[2 * i];

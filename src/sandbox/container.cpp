@@ -201,6 +201,10 @@ void build_root(const Plan& plan) {
   sock_fprog filter{static_cast<unsigned short>(plan.bpf->size() / sizeof(sock_filter)),
                     reinterpret_cast<sock_filter*>(const_cast<char*>(plan.bpf->data()))};
   if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &filter) != 0) child_fail(plan, "seccomp");
+  // Signals blocked by the caller (a server waiting for SIGTERM on one thread) are not the job's.
+  sigset_t none;
+  sigemptyset(&none);
+  if (sigprocmask(SIG_SETMASK, &none, nullptr) != 0) child_fail(plan, "sigprocmask");
   // One hash seed for every worker, so that equal sets iterate alike in all of them (digests).
   char seed[] = "PYTHONHASHSEED=0";
   char* env[] = {seed, nullptr};

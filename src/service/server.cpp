@@ -1,0 +1,302 @@
+// `codealign serve`: cpp-httplib's threaded server over one shared sandbox::Executor. A request
+// holds an HTTP thread while its jobs wait for workers, so the HTTP threads outnumber the jobs
+// that may be admitted; admission, not the thread pool, decides who waits and who is refused.
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include <httplib.h>
+
+#include "common/error.h"
+#include "evaluation/evaluation.h"
+#include "sandbox/sandbox.h"
+#include "service/connection.h"
+#include "service/load.h"
+#include "service/protocol.h"
+#include "service/service.h"
+#include "tasks/tasks.h"
+
+namespace codealign::service {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+void answer(httplib::Response& res, int status, const Json& body) {
+  res.status = status;
+  res.set_content(body.dump(-1, ' ', false, Json::error_handler_t::replace), "application/json");
+}
+
+void answer_message(httplib::Response& res, int status, const std::string& message) {
+  answer(res, status, {{"message", message}});
+}
+
+bool is_loopback(const std::string& host) {
+  return host == "127.0.0.1" || host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+sandbox::Config executor_config(const Config& config) {
+  sandbox::Config sandbox_config;
+  sandbox_config.interpreter = config.interpreter;
+  sandbox_config.workers = config.workers;
+  sandbox_config.limits.output_bytes = config.output_bytes;
+  sandbox_config.limits.test_output_bytes = std::max(sandbox_config.limits.test_output_bytes, config.output_bytes);
+  return sandbox_config;
+}
+
+class Service {
+ public:
+  explicit Service(const Config& config)
+      : config_(config),
+        executor_(executor_config(config)),
+        admission_(executor_.config().workers, config.max_queue),
+        limits_{10.0, config.max_timeout_s} {
+    size_t threads = admission_.capacity() + 16;  // every admitted request, and room to refuse others
+    server_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+    server_.set_payload_max_length(config.max_body_bytes);
+    server_.set_keep_alive_timeout(2);  // idle connections let go of their threads soon
+    routes();
+  }
+
+  void run(int port) {
+    if (!server_.listen_after_bind()) throw Error("serve: the server stopped unexpectedly on port " + std::to_string(port));
+  }
+
+  int bind() {
+    int port = config_.port;
+    if (port == 0) port = server_.bind_to_any_port(config_.host);
+    else if (!server_.bind_to_port(config_.host, port)) port = -1;
+    if (port < 0) throw Error("serve: cannot listen on " + config_.host + ":" + std::to_string(config_.port) +
+                              " (in use, or not an address of this machine)");
+    return port;
+  }
+
+  // First signal: stop accepting, answer what is in flight. Second: cancel what is in flight.
+  void on_signal() {
+    if (!draining_.exchange(true)) {
+      std::fprintf(stderr, "codealign serve: stopping; answering the requests in flight (signal again to cancel them)\n");
+      server_.stop();
+    } else {
+      std::fprintf(stderr, "codealign serve: cancelling the requests in flight\n");
+      cancelling_ = true;
+    }
+  }
+
+  const sandbox::Executor& executor() const { return executor_; }
+
+ private:
+  void routes() {
+    server_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      if (config_.token.empty() || req.path == "/v1/ping" || authorized(req)) return httplib::Server::HandlerResponse::Unhandled;
+      answer_message(res, 401, "a token is required: 'Authorization: Bearer TOKEN' or ?token=TOKEN");
+      metrics_.request(req.path, 401, 0);
+      return httplib::Server::HandlerResponse::Handled;
+    });
+    server_.Get("/v1/ping", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_content("\"pong\"", "application/json");
+    });
+    server_.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_content(metrics_.text(admission_, executor_.config().workers), "text/plain; version=0.0.4");
+    });
+    server_.Post("/run_code", [this](const httplib::Request& req, httplib::Response& res) {
+      timed(res, "/run_code", [&] { run_code(req, res); });
+    });
+    server_.Post("/v1/evaluate", [this](const httplib::Request& req, httplib::Response& res) {
+      timed(res, "/v1/evaluate", [&] { evaluate(req, res); });
+    });
+    server_.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr error) {
+      std::string why = "unknown error";
+      try {
+        std::rethrow_exception(error);
+      } catch (const std::exception& e) {
+        why = e.what();
+      } catch (...) {
+      }
+      answer_message(res, 500, "serve: " + why);
+    });
+    server_.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+      if (!res.body.empty()) return;
+      if (res.status == 413) answer_message(res, 413, "the body is larger than the server's limit (--max-body-mb)");
+      else if (res.status == 404) answer_message(res, 404, "no endpoint " + req.method + " " + req.path);
+      else answer_message(res, res.status, "HTTP " + std::to_string(res.status) + " for " + req.method + " " + req.path);
+    });
+  }
+
+  bool authorized(const httplib::Request& req) const {
+    return req.get_header_value("Authorization") == "Bearer " + config_.token || req.get_param_value("token") == config_.token;
+  }
+
+  // Runs a handler, turning refusals into answers, and records the request.
+  void timed(httplib::Response& res, const std::string& endpoint,
+             const std::function<void()>& handle) {
+    auto start = Clock::now();
+    try {
+      handle();
+    } catch (const BadRequest& bad) {
+      answer(res, bad.status, bad_request_body(bad));
+    }
+    metrics_.request(endpoint, res.status, std::chrono::duration<double>(Clock::now() - start).count());
+  }
+
+  static Json parse_body(const httplib::Request& req) {
+    Json body = Json::parse(req.body, nullptr, false);
+    if (body.is_discarded()) throw BadRequest{400, "", "the body is not valid JSON"};
+    return body;
+  }
+
+  // Admits `jobs` jobs, runs `work` with a cancellation test, releases them. False (with the
+  // answer set) when they were refused or cancelled.
+  bool admitted(const httplib::Request& req, httplib::Response& res, size_t jobs,
+                const std::function<void(const std::function<bool()>&)>& work) {
+    if (draining_) {
+      answer_message(res, 503, "the server is shutting down");
+      return false;
+    }
+    if (jobs > admission_.capacity())
+      throw BadRequest{413, "", "the request has " + std::to_string(jobs) + " jobs; at most " +
+                                    std::to_string(admission_.capacity()) + " fit (workers + --max-queue)"};
+    if (!admission_.admit(jobs)) {
+      metrics_.refused_busy();
+      res.set_header("Retry-After", std::to_string(admission_.retry_after_s()));
+      answer_message(res, config_.busy_status, "the queue is full; retry later");
+      return false;
+    }
+    int socket = connection_socket(req.remote_addr, req.remote_port, req.local_port);
+    auto cancelled = [this, socket] { return cancelling_.load() || (socket >= 0 && peer_gone(socket)); };
+    bool done = false;
+    try {
+      work(cancelled);
+      done = true;
+    } catch (const sandbox::Cancelled&) {
+      metrics_.cancelled(jobs);
+    } catch (...) {
+      admission_.release(jobs);
+      throw;
+    }
+    admission_.release(jobs);
+    return done;
+  }
+
+  void record(const std::vector<sandbox::Outcome>& outcomes) {
+    for (const auto& o : outcomes) {
+      metrics_.job(sandbox::verdict_name(o.verdict));
+      admission_.record_job_seconds(o.wall_s);
+    }
+  }
+
+  void run_code(const httplib::Request& req, httplib::Response& res) {
+    RunCodeRequest request = parse_run_code(parse_body(req), limits_);
+    if (!request.unsupported_language.empty()) {
+      answer(res, 200, run_code_sandbox_error("codealign serve runs python only; language '" +
+                                               request.unsupported_language + "' is not supported"));
+      return;
+    }
+    std::optional<sandbox::Outcome> outcome;
+    bool ran = admitted(req, res, 1, [&](const std::function<bool()>& cancelled) {
+      outcome = executor_.run({request.job}, {}, cancelled).front();
+    });
+    if (ran) {
+      record({*outcome});
+      answer(res, 200, run_code_response(*outcome));
+    } else if (cancelling_) {
+      answer(res, 200, run_code_sandbox_error("the server is shutting down; the job was cancelled"));
+    }
+  }
+
+  void evaluate(const httplib::Request& req, httplib::Response& res) {
+    EvaluateRequest request = parse_evaluate(parse_body(req), limits_);
+    Json body;
+    bool ran;
+    if (request.benchmark.empty()) {
+      ran = admitted(req, res, request.jobs.size(), [&](const std::function<bool()>& cancelled) {
+        std::vector<sandbox::Outcome> outcomes = executor_.run(request.jobs, {}, cancelled);
+        record(outcomes);
+        body = evaluate_jobs_response(outcomes, request.with_output);
+      });
+    } else {
+      std::shared_ptr<const tasks::TaskSet> set = task_set(request.benchmark);
+      std::vector<evaluation::Sample> samples = evaluate_samples(request, *set);
+      size_t jobs = samples.size() * (set->tasks.empty() || !set->tasks.front().has_value_tests() ? 1 : 2);
+      ran = admitted(req, res, jobs, [&](const std::function<bool()>& cancelled) {
+        evaluation::Options options;
+        options.timeout_s = request.timeout_s;
+        options.hardened = request.hardened;
+        options.cache_dir = config_.cache_dir;
+        options.cancelled = cancelled;
+        options.show_progress = false;
+        evaluation::Report report = evaluation::evaluate(*set, samples, executor_, options);
+        for (const auto& r : report.results) record(r.plus ? std::vector{r.base, *r.plus} : std::vector{r.base});
+        body = evaluate_samples_response(report, request.with_output);
+      });
+    }
+    if (ran) answer(res, 200, body);
+    else if (cancelling_) answer_message(res, 503, "the server is shutting down; the jobs were cancelled");
+  }
+
+  // A benchmark's tasks, loaded once.
+  std::shared_ptr<const tasks::TaskSet> task_set(const std::string& name) {
+    std::lock_guard lock(task_sets_mutex_);
+    auto& set = task_sets_[name];
+    if (!set) {
+      try {
+        set = std::make_shared<tasks::TaskSet>(tasks::load_task_source(name, config_.data_dir));
+      } catch (const Error& e) {
+        task_sets_.erase(name);
+        throw BadRequest{422, "benchmark", std::string("benchmark: ") + e.what()};
+      }
+    }
+    return set;
+  }
+
+  Config config_;
+  sandbox::Executor executor_;
+  Admission admission_;
+  Metrics metrics_;
+  RequestLimits limits_;
+  httplib::Server server_;
+  std::atomic<bool> draining_{false}, cancelling_{false};
+  std::mutex task_sets_mutex_;
+  std::map<std::string, std::shared_ptr<tasks::TaskSet>> task_sets_;
+};
+
+}  // namespace
+
+void serve(const Config& config) {
+  if (!is_loopback(config.host) && config.token.empty())
+    throw Error("serve: --host " + config.host + " is reachable from other machines; pass --token (clients send "
+                "'Authorization: Bearer TOKEN' or add ?token=TOKEN to the URL)");
+  if (config.busy_status < 400 || config.busy_status > 599) throw Error("serve: --busy-status must be a 4xx or 5xx code");
+  // SIGTERM and SIGINT wait for one thread; every thread made from here on inherits the mask.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  Service service(config);
+  int port = service.bind();
+  std::atomic<bool> stopped{false};
+  std::thread signals([&] {
+    for (int signal_number; sigwait(&stop_signals, &signal_number) == 0 && !stopped;) service.on_signal();
+  });
+  std::cout << "codealign serve: listening on http://" << config.host << ":" << port << " (" << service.executor().config().workers
+            << " workers, " << service.executor().isolation() << ")" << std::endl;
+  struct WakeSignalThread {  // also when run() throws: the thread must end before `service` does
+    std::atomic<bool>& stopped;
+    std::thread& thread;
+    ~WakeSignalThread() {
+      stopped = true;
+      pthread_kill(thread.native_handle(), SIGTERM);  // blocked there: sigwait takes it
+      thread.join();
+    }
+  } wake{stopped, signals};
+  service.run(port);
+  std::cerr << "codealign serve: stopped" << std::endl;
+}
+
+}  // namespace codealign::service

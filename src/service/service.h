@@ -1,0 +1,40 @@
+// codealign service: the sandbox as a long-running HTTP service (`codealign serve`) that Python
+// RL stacks already speak. Torch-free.
+//
+//   POST /run_code     SandboxFusion's endpoint (python): verl's reward_model.sandbox_fusion.url
+//                      and other SandboxFusion clients work unchanged
+//   GET  /v1/ping      "pong"
+//   POST /v1/evaluate  a batch of (program, tests) jobs, or samples of a named benchmark, in one
+//                      request; codealign verdicts (and pass@k) out
+//   GET  /metrics      Prometheus text: requests, jobs by verdict, queue depth, latency quantiles
+//
+// Under load: jobs admitted are bounded (workers + max_queue); a request that does not fit is
+// refused with `busy_status` (429) and Retry-After. A client that goes away has its jobs dropped
+// or killed. SIGTERM or SIGINT stops accepting and answers what is in flight; a second one
+// cancels the in-flight jobs, which are answered as SandboxError (run_code) or 503.
+#pragma once
+#include <cstddef>
+#include <string>
+
+namespace codealign::service {
+
+struct Config {
+  std::string host = "127.0.0.1";
+  int port = 8080;  // 0: any free port (the one taken is printed)
+  int workers = 0;  // sandbox workers; 0: one per core
+  int max_queue = 128;             // jobs that may wait beyond those running
+  int busy_status = 429;           // answer to a request that does not fit (verl retries only 504)
+  std::string token;               // when set: "Authorization: Bearer TOKEN" or ?token=TOKEN required
+  size_t max_body_bytes = 16 << 20;
+  double max_timeout_s = 300;      // the largest run_timeout / timeout a request may ask
+  size_t output_bytes = 1 << 20;   // stdout and stderr kept per job, each (SandboxFusion keeps 1 MiB)
+  std::string interpreter = "/usr/bin/python3";
+  std::string data_dir;            // benchmarks for /v1/evaluate's samples form
+  std::string cache_dir;           // their ground-truth cache ("" none)
+};
+
+// Serves until SIGTERM or SIGINT; prints "codealign serve: listening on http://HOST:PORT" on
+// stdout once it accepts. Throws Error when the configuration is refused or it cannot bind.
+void serve(const Config& config);
+
+}  // namespace codealign::service
