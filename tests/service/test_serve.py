@@ -244,6 +244,18 @@ def test_evaluate_benchmark_samples(server):
         assert status == 422 and answer["detail"][0]["loc"] == ["body", field], answer
 
 
+def test_the_readme_reward_function(server):
+    """The TRL reward function the README shows, run as GRPOTrainer calls it (keywords only)."""
+    readme = open(os.path.join(os.path.dirname(__file__), "..", "..", "README.md")).read()
+    block = next(b for b in re.findall(r"```python\n(.*?)```", readme, re.S) if "def execution_reward" in b)
+    namespace = {}
+    exec(block.split("trainer = ")[0].replace("http://127.0.0.1:8080", server.url), namespace)
+    rewards = namespace["execution_reward"](
+        prompts=["", ""], completions=["def f(x):\n    return x + 1\n", "def f(x):\n    return x\n"],
+        completion_ids=[[], []], tests=[["assert f(1) == 2", "assert f(2) == 3"], ["assert f(0) == 0", "assert f(1) == 2"]])
+    assert rewards == [1.0, 0.5]
+
+
 def test_tokens():
     with pytest.raises(subprocess.CalledProcessError) as refused:
         subprocess.run([CODEALIGN, "serve", "--host", "0.0.0.0", "--port", "0"], check=True, capture_output=True,
@@ -407,6 +419,11 @@ def test_load_with_a_worker_killed_mid_way():
         workers, strays, extra_fds = leftovers()
         assert workers <= 2 and strays == [] and extra_fds <= 0
         assert s.metrics()["codealign_queue_depth"] == 0
+        # No scratch left in the workers' /tmp: a job sees its own directory only.
+        with ThreadPoolExecutor(2) as pool:
+            listings = list(pool.map(lambda _: s.post("/run_code", run_code(
+                "import os, time\ntime.sleep(0.1)\nprint(sorted(os.listdir('/tmp')))"))[2]["run_result"]["stdout"], range(10)))
+        assert all(re.fullmatch(r"\['job-\d+'\]\n", listing) for listing in listings), listings
         assert s.post("/run_code", run_code("print('healthy')"))[2]["run_result"]["stdout"] == "healthy\n"
     finally:
         assert s.stop() == 0
