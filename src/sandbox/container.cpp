@@ -177,7 +177,10 @@ void build_root(const Plan& plan) {
   char go;
   if (read(plan.sync_read, &go, 1) != 1) child_fail(plan, "wait for uid map");
   // Become the namespace's root, which the maps tie to an unprivileged outer uid.
-  if (plan.user_namespace && (setresgid(0, 0, 0) != 0 || setresuid(0, 0, 0) != 0)) child_fail(plan, "setresuid");
+  // Raw system calls: glibc's setresuid/setresgid signal every thread the parent had, and a
+  // clone of a multithreaded process waits forever for threads it does not have.
+  if (plan.user_namespace && (syscall(SYS_setresgid, 0, 0, 0) != 0 || syscall(SYS_setresuid, 0, 0, 0) != 0))
+    child_fail(plan, "setresuid");
   if (plan.mounts) build_root(plan);
   // Descriptors: 0 /dev/null, 1 /dev/null, 2 start-up errors, 3 jobs in, 4 results out.
   int null_fd = open("/dev/null", O_RDWR);

@@ -323,7 +323,10 @@ def report(obj):
 
 
 def describe(error):
-    text = str(error)
+    try:
+        text = str(error)
+    except BaseException:  # an exception of the program's whose __str__ raises
+        text = "(unprintable %s)" % type(error).__name__
     return {"type": type(error).__name__, "message": text[:500]}
 
 
@@ -676,12 +679,14 @@ def run_script_job(job):
     exit status is the program's."""
     try:
         code = compile(job["program"], "<solution>", "exec")
-    except (SyntaxError, ValueError) as error:
-        report({"syntax_error": describe(error)})
+    except BaseException as error:  # SyntaxError, but also RecursionError or MemoryError from a huge program
+        syntax = isinstance(error, (SyntaxError, ValueError))
+        report({"syntax_error": describe(error)} if syntax else {"exit": 1, **describe(error)})
         traceback.print_exception(type(error), error, None)
         flush_outputs()
         os._exit(1)
     linecache.cache["<solution>"] = (len(job["program"]), None, job["program"].splitlines(True), "<solution>")
+    sys.path.insert(0, os.getcwd())  # modules sent in `files` import, as next to a script
     status = 0
     try:
         exec(code, {"__name__": "__main__"})
@@ -951,48 +956,79 @@ def parse_reports(raw):
     return reports
 
 
-def stdin_file(job, number):
-    """Script style: the job's stdin as an unlinked file (a program reads it as it would a
+def stdin_file(job):
+    """Script style: the job's stdin as a nameless file (a program reads it as it would a
     redirected file), or None for /dev/null."""
     if not job.get("script"):
         return None
-    path = "/tmp/stdin-%d" % number
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
-    os.unlink(path)
-    write_all(fd, job["stdin"].encode(errors="replace"))
+    fd = os.open("/tmp", os.O_TMPFILE | os.O_RDWR, 0o600)
+    try:
+        write_all(fd, job["stdin"].encode(errors="replace"))
+    except BaseException:
+        os.close(fd)
+        raise
     os.lseek(fd, 0, os.SEEK_SET)
     return fd
 
 
-def fetch_files(scratch, paths):
-    """The fetched paths that are regular files inside the scratch directory once symlinks are
-    resolved, as base64; the rest are left out, as SandboxFusion does. The job's processes are
-    all dead by now: nothing can swap a path after it is checked."""
-    root, fetched = os.path.realpath(scratch), {}
-    for path in paths:
-        full = os.path.realpath(os.path.join(scratch, path))
-        if not full.startswith(root + os.sep):
-            continue
-        try:
-            fd = os.open(full, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-        except OSError:
-            continue
-        try:
-            if stat.S_ISREG(os.fstat(fd).st_mode):
-                fetched[path] = base64.b64encode(read_all(fd)).decode()
-        finally:
+FETCH_CAP = 64 << 20  # bytes of fetched files per job, all together
+
+
+def open_beneath(root_fd, path):
+    """Opens `path` below the directory `root_fd` one component at a time, never following a
+    symlink (a job's daemon may outlive it where the harness is not init of a namespace, and
+    swap a component: no check-then-open race). A descriptor, or None."""
+    parts = [part for part in path.split("/") if part not in ("", ".")]
+    fd = os.dup(root_fd)
+    try:
+        for index, part in enumerate(parts):
+            last = index == len(parts) - 1
+            flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | (0 if last else os.O_DIRECTORY)
+            next_fd = os.open(part, flags, dir_fd=fd)
             os.close(fd)
+            fd = next_fd
+        return fd
+    except OSError:
+        os.close(fd)
+        return None
+
+
+def fetch_files(scratch, paths):
+    """The fetched paths that are regular files inside the scratch directory, as base64; the
+    rest are left out, as SandboxFusion does, and so is everything past FETCH_CAP bytes. A file
+    named twice is read once."""
+    fetched, seen, total = {}, {}, 0
+    root = os.open(scratch, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        for path in paths:
+            fd = open_beneath(root, path)
+            if fd is None:
+                continue
+            try:
+                info = os.fstat(fd)
+                if not stat.S_ISREG(info.st_mode):
+                    continue
+                key = (info.st_dev, info.st_ino)
+                if key not in seen:
+                    if total + info.st_size > FETCH_CAP:
+                        continue
+                    total += info.st_size
+                    seen[key] = base64.b64encode(read_all(fd)).decode()
+                fetched[path] = seen[key]
+            finally:
+                os.close(fd)
+    finally:
+        os.close(root)
     return fetched
 
 
-def run_job(job, number, ids):
+def run_job(job, scratch, ids):
     """Runs the job's child, then judges it (in the job's supervisor when it compares outputs)."""
-    scratch = "/tmp/job-%d" % number
     os.mkdir(scratch, 0o700)
     if ids[0] >= 0:
         os.chown(scratch, ids[0], ids[1])
     job["nonce"] = os.urandom(16).hex()
-    stdin_fd = stdin_file(job, number)
+    stdin_fd = stdin_file(job)
     stdout_r, stdout_w = os.pipe()
     stderr_r, stderr_w = os.pipe()
     channel_r, channel_w = os.pipe()
@@ -1002,7 +1038,7 @@ def run_job(job, number, ids):
         try:
             child_main(job, scratch, stdout_w, stderr_w, channel_w, ids, stdin_fd)
         finally:
-            os._exit(0)
+            os._exit(1 if job.get("script") else 0)  # a script job ends in run_script_job unless the harness failed
     for fd in (stdout_w, stderr_w, channel_w) + ((stdin_fd,) if stdin_fd is not None else ()):
         os.close(fd)
     expected_raw = receive() or b""
@@ -1038,15 +1074,15 @@ def compares_outputs(job):
     return bool(job["stdin_inputs"]) or (bool(job["entry_point"]) and not job["record"])
 
 
-def result_payload(job, number, ids):
+def result_payload(job, scratch, ids):
     try:
-        result = run_job(job, number, ids)
+        result = run_job(job, scratch, ids)
     except Exception as error:  # a harness fault is reported, never mistaken for a verdict
         result = {"harness_error": "%s: %s" % (type(error).__name__, error)}
     return json.dumps(result).encode()
 
 
-def supervised_payload(job, number, ids):
+def supervised_payload(job, scratch, ids):
     """result_payload in a fork of this server, the job's supervisor. The supervisor forks the
     job's child and only then reads the expected outputs, so the child never holds them; and as
     they die with the supervisor, they never linger in this server's memory either, from which
@@ -1056,7 +1092,7 @@ def supervised_payload(job, number, ids):
     if pid == 0:
         try:
             os.close(result_r)
-            write_all(result_w, result_payload(job, number, ids))
+            write_all(result_w, result_payload(job, scratch, ids))
         finally:
             os._exit(0)
     os.close(result_w)
@@ -1066,12 +1102,23 @@ def supervised_payload(job, number, ids):
     return payload or json.dumps({"harness_error": "the job's supervisor died"}).encode()
 
 
-def clean_up(number):
-    """After a job: as init of its pid namespace, kill what escaped its process group too; then
-    remove its scratch directory again, now that nothing can write there."""
-    if os.getpid() == 1:
-        kill_namespace()
-    shutil.rmtree("/tmp/job-%d" % number, ignore_errors=True)
+def clean_up(scratch):
+    """After a job: as init of its pid namespace (which has a /tmp of its own), kill what
+    escaped its process group too and empty /tmp, so that nothing a job left there reaches the
+    next; otherwise remove its scratch directory again, now that nothing can write there."""
+    if os.getpid() != 1:
+        shutil.rmtree(scratch, ignore_errors=True)
+        return
+    kill_namespace()
+    for entry in os.listdir("/tmp"):
+        path = os.path.join("/tmp", entry)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
 
 
 def main():
@@ -1086,9 +1133,10 @@ def main():
         if raw is None:
             return
         number += 1
+        scratch = "/tmp/job-%d-%s" % (number, os.urandom(6).hex())  # unguessable: no job prepares the next's
         job = json.loads(raw)
-        payload = (supervised_payload if compares_outputs(job) else result_payload)(job, number, ids)
-        clean_up(number)
+        payload = (supervised_payload if compares_outputs(job) else result_payload)(job, scratch, ids)
+        clean_up(scratch)
         send_payload(payload)
 
 

@@ -10,7 +10,9 @@ namespace codealign::service {
 // (`remote_addr`, `remote_port`), or -1.
 int connection_socket(const std::string& remote_addr, int remote_port, int local_port);
 
-// Whether the client closed its side (a request body it pipelines next is not a hang-up).
+// Whether the client closed its side (a request body it pipelines next is not a hang-up). A
+// client that half-closes its socket after sending a request counts as gone: HTTP allows it,
+// no HTTP library the RL stacks use does it.
 bool peer_gone(int socket);
 
 }  // namespace codealign::service

@@ -61,12 +61,15 @@ class Service {
     server_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
     server_.set_payload_max_length(config.max_body_bytes);
     server_.set_keep_alive_timeout(2);  // idle connections let go of their threads soon
+    server_.set_keep_alive_max_count(1000);  // busy clients keep their connection (default: 5 requests)
     server_.set_tcp_nodelay(true);      // headers and body go out at once, not 40 ms apart (Nagle)
     routes();
   }
 
   void run(int port) {
-    if (!server_.listen_after_bind()) throw Error("serve: the server stopped unexpectedly on port " + std::to_string(port));
+    bool clean = server_.listen_after_bind();
+    listen_returned_ = true;
+    if (!clean) throw Error("serve: the server stopped unexpectedly on port " + std::to_string(port));
   }
 
   int bind() {
@@ -82,6 +85,8 @@ class Service {
   void on_signal() {
     if (!draining_.exchange(true)) {
       std::fprintf(stderr, "codealign serve: stopping; answering the requests in flight (signal again to cancel them)\n");
+      // stop() does nothing before listen_after_bind has started: a signal at start-up waits for it.
+      while (!server_.is_running() && !listen_returned_) std::this_thread::sleep_for(std::chrono::milliseconds(10));
       server_.stop();
     } else {
       std::fprintf(stderr, "codealign serve: cancelling the requests in flight\n");
@@ -199,9 +204,15 @@ class Service {
       return;
     }
     std::optional<sandbox::Outcome> outcome;
-    bool ran = admitted(req, res, 1, [&](const std::function<bool()>& cancelled) {
-      outcome = executor_.run({request.job}, {}, cancelled).front();
-    });
+    bool ran;
+    try {
+      ran = admitted(req, res, 1, [&](const std::function<bool()>& cancelled) {
+        outcome = executor_.run({request.job}, {}, cancelled).front();
+      });
+    } catch (const Error& e) {  // the sandbox failed (a worker that cannot start): SandboxFusion's SandboxError
+      answer(res, 200, run_code_sandbox_error(e.what()));
+      return;
+    }
     if (ran) {
       record({*outcome});
       answer(res, 200, run_code_response(*outcome));
@@ -221,9 +232,10 @@ class Service {
         body = evaluate_jobs_response(outcomes, request.with_output);
       });
     } else {
-      std::shared_ptr<const tasks::TaskSet> set = task_set(request.benchmark);
-      std::vector<evaluation::Sample> samples = evaluate_samples(request, *set);
-      size_t jobs = samples.size() * (set->tasks.empty() || !set->tasks.front().has_value_tests() ? 1 : 2);
+      std::shared_ptr<Benchmark> benchmark = find_benchmark(request.benchmark);
+      const tasks::TaskSet& set = benchmark->tasks;
+      std::vector<evaluation::Sample> samples = evaluate_samples(request, set);
+      size_t jobs = samples.size() * (set.tasks.empty() || !set.tasks.front().has_value_tests() ? 1 : 2);
       ran = admitted(req, res, jobs, [&](const std::function<bool()>& cancelled) {
         evaluation::Options options;
         options.timeout_s = request.timeout_s;
@@ -231,7 +243,8 @@ class Service {
         options.cache_dir = config_.cache_dir;
         options.cancelled = cancelled;
         options.show_progress = false;
-        evaluation::Report report = evaluation::evaluate(*set, samples, executor_, options);
+        warm_up(*benchmark, options);
+        evaluation::Report report = evaluation::evaluate(set, samples, executor_, options);
         for (const auto& r : report.results) record(r.plus ? std::vector{r.base, *r.plus} : std::vector{r.base});
         body = evaluate_samples_response(report, request.with_output);
       });
@@ -240,19 +253,36 @@ class Service {
     else if (cancelling_) answer_message(res, 503, "the server is shutting down; the jobs were cancelled");
   }
 
-  // A benchmark's tasks, loaded once.
-  std::shared_ptr<const tasks::TaskSet> task_set(const std::string& name) {
-    std::lock_guard lock(task_sets_mutex_);
-    auto& set = task_sets_[name];
-    if (!set) {
+  // A benchmark's tasks, loaded once, and whether its ground truth (HumanEval+, MBPP+) is cached.
+  struct Benchmark {
+    tasks::TaskSet tasks;
+    std::mutex warm_mutex;
+    bool warm = false;
+  };
+
+  std::shared_ptr<Benchmark> find_benchmark(const std::string& name) {
+    std::lock_guard lock(benchmarks_mutex_);
+    auto& benchmark = benchmarks_[name];
+    if (!benchmark) {
       try {
-        set = std::make_shared<tasks::TaskSet>(tasks::load_task_source(name, config_.data_dir));
+        benchmark = std::make_shared<Benchmark>();
+        benchmark->tasks = tasks::load_task_source(name, config_.data_dir);
       } catch (const Error& e) {
-        task_sets_.erase(name);
+        benchmarks_.erase(name);
         throw BadRequest{422, "benchmark", std::string("benchmark: ") + e.what()};
       }
     }
-    return set;
+    return benchmark;
+  }
+
+  // Computes and caches a value-test benchmark's ground truth once, before concurrent requests
+  // would each compute it and race to write the cache. Its jobs are the server's, not admitted.
+  void warm_up(Benchmark& benchmark, const evaluation::Options& options) {
+    std::lock_guard lock(benchmark.warm_mutex);
+    const auto& tasks = benchmark.tasks.tasks;
+    if (benchmark.warm || options.cache_dir.empty() || tasks.empty() || !tasks.front().has_value_tests()) return;
+    evaluation::evaluate(benchmark.tasks, {}, executor_, options);
+    benchmark.warm = true;
   }
 
   Config config_;
@@ -261,9 +291,9 @@ class Service {
   Metrics metrics_;
   RequestLimits limits_;
   httplib::Server server_;
-  std::atomic<bool> draining_{false}, cancelling_{false};
-  std::mutex task_sets_mutex_;
-  std::map<std::string, std::shared_ptr<tasks::TaskSet>> task_sets_;
+  std::atomic<bool> draining_{false}, cancelling_{false}, listen_returned_{false};
+  std::mutex benchmarks_mutex_;
+  std::map<std::string, std::shared_ptr<Benchmark>> benchmarks_;
 };
 
 }  // namespace

@@ -4,6 +4,7 @@
 // cancelled never end, so no verdict depends on speed.
 #include <atomic>
 #include <chrono>
+#include <regex>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -101,14 +102,23 @@ TEST_F(ScriptTests, FilesGoInAndComeBackOut) {
       "data = open('input/data.bin', 'rb').read()\n"
       "open('out.txt', 'w').write(str(len(data)) + ' ' + open('notes.txt').read().upper())\n"
       "os.symlink('/etc/passwd', 'link')\n"
+      "os.symlink('/etc', 'etc')\n"
+      "os.symlink('input', 'input_link')\n"
       "os.mkdir('a_directory')\n");
   job.files_base64 = {{"input/data.bin", "AAEC/w=="}, {"notes.txt", "aGVsbG8="}};  // 00 01 02 ff, "hello"
-  job.fetch_files = {"out.txt", "input/data.bin", "missing.txt", "link", "a_directory"};
+  job.fetch_files = {"out.txt", "input/data.bin", "./out.txt", "missing.txt", "link", "etc/passwd",
+                     "input_link/data.bin", "a_directory"};
   Outcome o = executor->run_one(job);
   ASSERT_EQ(o.verdict, Verdict::passed) << o.message << o.stderr_text;
-  // Only regular files inside the directory come back; a symlink out of it does not.
-  std::map<std::string, std::string> expected = {{"out.txt", "NCBIRUxMTw=="}, {"input/data.bin", "AAEC/w=="}};
+  // Only regular files inside the directory come back, reached without any symlink.
+  std::map<std::string, std::string> expected = {
+      {"out.txt", "NCBIRUxMTw=="}, {"./out.txt", "NCBIRUxMTw=="}, {"input/data.bin", "AAEC/w=="}};
   EXPECT_EQ(o.files_base64, expected);
+
+  // Modules sent as files import, as next to a script.
+  Job module = script("import helper\nprint(helper.twice(21))\n");
+  module.files_base64 = {{"helper.py", "ZGVmIHR3aWNlKHgpOgogICAgcmV0dXJuIDIgKiB4Cg=="}};  // def twice(x): return 2 * x
+  EXPECT_EQ(executor->run_one(module).stdout_text, "42\n");
 
   // Files work with the other styles too.
   Job assertion;
@@ -119,7 +129,7 @@ TEST_F(ScriptTests, FilesGoInAndComeBackOut) {
 }
 
 TEST_F(ScriptTests, PathsThatLeaveTheDirectoryAndMixedStylesAreRefused) {
-  for (const std::string& path : {"../x", "/etc/x", "a/../../x", "", "a/.."}) {
+  for (std::string path : {"../x", "/etc/x", "a/../../x", "", "a/.."}) {
     EXPECT_FALSE(is_safe_relative_path(path)) << path;
     Job job = script("pass\n");
     job.files_base64 = {{path, ""}};
@@ -128,10 +138,29 @@ TEST_F(ScriptTests, PathsThatLeaveTheDirectoryAndMixedStylesAreRefused) {
     fetch.fetch_files = {path};
     EXPECT_NE(testing::error_of([&] { executor->run_one(fetch); }).find("leaves the job's directory"), std::string::npos);
   }
-  for (const std::string& path : {"a", "a/b.txt", "./a", "a..b", "..a/b"}) EXPECT_TRUE(is_safe_relative_path(path)) << path;
+  for (std::string path : {"a", "a/b.txt", "./a", "a..b", "..a/b"}) EXPECT_TRUE(is_safe_relative_path(path)) << path;
   Job mixed = script("pass\n");
   mixed.tests = {"assert True"};
   EXPECT_NE(testing::error_of([&] { executor->run_one(mixed); }).find("mixes test styles"), std::string::npos);
+}
+
+// What a job leaves anywhere in /tmp is gone before the next job on the worker.
+TEST_F(ScriptTests, NothingAJobLeavesInTmpReachesTheNext) {
+  // Whether a job may write /tmp at all depends on the uid it gets (none when codealign runs as
+  // root); either way nothing of it may reach the next job.
+  Outcome first = executor->run_one(script(
+      "import os\ntry:\n    open('/tmp/left-behind', 'w').write('x')\n    os.mkdir('/tmp/dir')\nexcept OSError:\n    pass\n"));
+  ASSERT_EQ(first.verdict, Verdict::passed) << first.message;
+  Outcome second = executor->run_one(script("import os\nprint(sorted(os.listdir('/tmp')))\n"));
+  EXPECT_TRUE(std::regex_match(second.stdout_text, std::regex(R"(\['job-[0-9]+-[0-9a-f]+'\]\n)"))) << second.stdout_text;
+}
+
+// A program whose exception cannot even be printed still exits as a failure, not a success.
+TEST_F(ScriptTests, AnUnprintableExceptionStillFails) {
+  Outcome o = executor->run_one(script(
+      "class Bad(Exception):\n    def __str__(self):\n        raise RuntimeError('no')\nraise Bad()\n"));
+  EXPECT_EQ(o.verdict, Verdict::runtime_error);
+  EXPECT_EQ(o.exit_code, 1);
 }
 
 TEST_F(ScriptTests, InvalidBase64IsARuntimeErrorNotAHarnessFault) {
@@ -171,26 +200,38 @@ TEST(ExecutorSharing, ConcurrentCallersGetTheirOwnAnswers) {
   for (const auto& failure : failures) EXPECT_EQ(failure, "");
 }
 
-// A cancelled run kills its running job and drops its waiting ones; the pool serves on.
-TEST(ExecutorSharing, CancellationKillsRunningJobsAndDropsWaitingOnes) {
+// A cancelled caller waiting in line is dropped; a cancelled running job is killed with its
+// worker; the pool serves on. Each cancellation is set only once its caller is seen waiting.
+TEST(ExecutorSharing, CancellationDropsWaitingCallersAndKillsRunningJobs) {
   sandbox::Config config = testing::test_config(must_finish_s);
   config.workers = 1;
   Executor executor(config);
-  std::atomic<bool> cancel{false}, started{false};
-  std::thread canceller([&] {
-    while (!started) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    cancel = true;
-  });
-  std::vector<Job> jobs = {script("while True: pass\n"), script("while True: pass\n# another\n")};
-  std::string error = testing::error_of([&] {
-    executor.run(jobs, [](size_t) {}, [&] {
-      started = true;
-      return cancel.load();
+  std::atomic<bool> cancel_running{false}, cancel_waiting{false}, running_asked{false}, waiting_asked{false};
+  std::string running_error, waiting_error;
+  std::thread running([&] {
+    running_error = testing::error_of([&] {
+      executor.run({script("while True: pass\n")}, {}, [&] {
+        running_asked = true;
+        return cancel_running.load();
+      });
     });
   });
-  canceller.join();
-  EXPECT_EQ(error, "sandbox: the jobs were cancelled");
+  while (!running_asked) std::this_thread::sleep_for(std::chrono::milliseconds(10));  // the worker is taken
+  std::thread waiting([&] {
+    waiting_error = testing::error_of([&] {
+      executor.run({script("print('never')\n")}, {}, [&] {
+        waiting_asked = true;
+        return cancel_waiting.load();
+      });
+    });
+  });
+  while (!waiting_asked) std::this_thread::sleep_for(std::chrono::milliseconds(10));  // in line
+  cancel_waiting = true;
+  waiting.join();
+  EXPECT_EQ(waiting_error, "sandbox: the jobs were cancelled");
+  cancel_running = true;
+  running.join();
+  EXPECT_EQ(running_error, "sandbox: the jobs were cancelled");
   Outcome after = executor.run_one(script("print('still serving')\n"));
   EXPECT_EQ(after.stdout_text, "still serving\n");
 }

@@ -11,7 +11,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <future>
 #include <sstream>
 
@@ -59,8 +58,7 @@ std::vector<pid_t> sleeps_of(const std::string& seconds) {
   DIR* proc = opendir("/proc");
   while (dirent* entry = readdir(proc)) {
     if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
-    std::ifstream file(std::string("/proc/") + entry->d_name + "/cmdline");
-    std::string cmdline((std::istreambuf_iterator<char>(file)), {});
+    std::string cmdline = testing::read_proc_file(std::string("/proc/") + entry->d_name + "/cmdline");
     if (cmdline == wanted) pids.push_back(std::stoi(entry->d_name));
   }
   closedir(proc);
@@ -68,8 +66,7 @@ std::vector<pid_t> sleeps_of(const std::string& seconds) {
 }
 
 pid_t parent_of(pid_t pid) {
-  std::ifstream file("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(file)), {});
+  std::string stat = testing::read_proc_file("/proc/" + std::to_string(pid) + "/stat");
   size_t close = stat.rfind(')');
   if (close == std::string::npos) return 0;
   std::istringstream rest(stat.substr(close + 2));

@@ -2,7 +2,6 @@
 #include <dirent.h>
 #include <unistd.h>
 
-#include <fstream>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -26,8 +25,7 @@ std::pair<int, int> children() {
   DIR* proc = opendir("/proc");
   while (dirent* entry = readdir(proc)) {
     if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
-    std::ifstream file(std::string("/proc/") + entry->d_name + "/stat");
-    std::string stat((std::istreambuf_iterator<char>(file)), {});
+    std::string stat = testing::read_proc_file(std::string("/proc/") + entry->d_name + "/stat");
     size_t close = stat.rfind(')');
     if (close == std::string::npos) continue;
     std::istringstream rest(stat.substr(close + 2));

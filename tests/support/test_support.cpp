@@ -2,6 +2,7 @@
 
 #include "common/error.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -16,6 +17,16 @@
 extern char** environ;
 
 namespace codealign::testing {
+
+std::string read_proc_file(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "";
+  std::string text;
+  char buffer[4096];
+  for (ssize_t n; (n = read(fd, buffer, sizeof buffer)) > 0;) text.append(buffer, n);
+  close(fd);
+  return text;
+}
 
 std::string data_dir() {
   const char* env = std::getenv("CODEALIGN_DATA_DIR");

@@ -27,6 +27,10 @@ std::vector<nlohmann::json> read_jsonl(const std::string& path);
 // The message of the codealign::Error that `action` throws; "(no error)" when it throws none.
 std::string error_of(const std::function<void()>& action);
 
+// The contents of a /proc file, "" when the process is gone (it may end while being read,
+// which makes an ifstream throw).
+std::string read_proc_file(const std::string& path);
+
 // Writes `text` to `path`.
 void write_text(const std::string& path, const std::string& text);
 
