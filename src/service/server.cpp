@@ -181,6 +181,7 @@ class Service {
       done = true;
     } catch (const sandbox::Cancelled&) {
       metrics_.cancelled(jobs);
+      answer_message(res, 499, "the client closed the connection");  // nginx's code; the metrics show it
     } catch (...) {
       admission_.release(jobs);
       throw;
