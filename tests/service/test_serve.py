@@ -298,6 +298,33 @@ def test_a_full_queue_refuses_and_clients_that_leave_are_cancelled():
         assert s.stop() == 0
 
 
+def test_a_sandbox_fault_is_a_sandbox_error():
+    """The worker running the job is killed twice (the executor retries once): SandboxError."""
+    s = Server("-j", "1")
+    try:
+        pid = s.process.pid
+        connection = send_without_waiting(s, run_code("import time\ntime.sleep(1000)", run_timeout=PATIENCE_S))
+        killed = None
+        for _ in range(2):
+            deadline = time.monotonic() + PATIENCE_S
+            while True:  # the worker that runs the job: the one with processes under it
+                tree = process_tree(pid)
+                busy = [worker for worker in tree[pid] if tree[worker] and worker != killed]
+                if busy or time.monotonic() > deadline:
+                    break
+                time.sleep(0.02)
+            assert busy, "no worker started the job"
+            killed = busy[0]
+            os.kill(killed, signal.SIGKILL)
+        response = connection.getresponse()
+        body = json.loads(response.read())
+        assert (response.status, body["status"], body["run_result"]) == (200, "SandboxError", None)
+        assert "WorkerDied" in body["message"]
+        assert s.post("/run_code", run_code("print('next')"))[2]["run_result"]["stdout"] == "next\n"
+    finally:
+        assert s.stop() == 0
+
+
 def test_sigterm_answers_in_flight_requests_then_a_second_cancels_them():
     s = Server("-j", "2")
     answers = {}
