@@ -265,7 +265,7 @@ TEST_F(SandboxSecurity, NoNetwork) {
   EXPECT_EQ(run("import socket\nsocket.socket(socket.AF_INET6, socket.SOCK_DGRAM)\n").verdict, Verdict::runtime_error);
 }
 
-// Each worker numbers its jobs from 1 (its scratch directory is /tmp/job-<n>): a job that
+// Each worker numbers its jobs from 1 (its scratch directory is /tmp/job-<n>-<random>): a job that
 // reports its number tells whether the worker that ran it also ran the jobs before.
 const std::string print_job_number = "import os\nprint(os.getcwd())\n";
 int job_number(const Outcome& o) {
