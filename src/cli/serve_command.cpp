@@ -11,7 +11,7 @@ namespace codealign::cli {
 Command add_serve_command(CLI::App& app) {
   struct Options {
     service::Config config;
-    size_t max_body_mb = 16, output_kb = 1024;
+    size_t max_body_mb = 16, output_kb = 1024, memory_mb = 4096, max_memory_mb = 16384;
   };
   auto o = std::make_shared<Options>();
   o->config.data_dir = tasks::default_data_dir();
@@ -32,6 +32,10 @@ Command add_serve_command(CLI::App& app) {
   sub->add_option("--max-body-mb", o->max_body_mb, "Largest request body in MiB")->capture_default_str();
   sub->add_option("--max-timeout", o->config.max_timeout_s, "Largest run_timeout a request may ask, in seconds")
       ->capture_default_str();
+  sub->add_option("--memory-mb", o->memory_mb, "A job's address-space limit in MiB when its request gives none (or -1)")
+      ->capture_default_str();
+  sub->add_option("--max-memory-mb", o->max_memory_mb, "The largest memory_limit_MB a request may ask")
+      ->capture_default_str();
   sub->add_option("--output-kb", o->output_kb, "Stdout and stderr kept per job, each, in KiB")->capture_default_str();
   sub->add_option("--interpreter", o->config.interpreter, "Python interpreter run in the sandbox")->capture_default_str();
   sub->add_option("--data-dir", o->config.data_dir, "Benchmarks for /v1/evaluate ($CODEALIGN_DATA_DIR)")
@@ -41,6 +45,8 @@ Command add_serve_command(CLI::App& app) {
   return [o] {
     o->config.max_body_bytes = o->max_body_mb << 20;
     o->config.output_bytes = o->output_kb << 10;
+    o->config.memory_bytes = o->memory_mb << 20;
+    o->config.max_memory_bytes = o->max_memory_mb << 20;
     service::serve(o->config);
     return exit_ok;
   };

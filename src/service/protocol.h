@@ -28,7 +28,7 @@ Json bad_request_body(const BadRequest& bad);
 struct RequestLimits {
   double default_timeout_s = 10;
   double max_timeout_s = 300;
-  size_t max_memory_bytes = 64ull << 30;
+  size_t max_memory_bytes = 16ull << 30;
 };
 
 // SandboxFusion's POST /run_code. A python request becomes a script job; a language SandboxFusion

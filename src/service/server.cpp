@@ -46,6 +46,7 @@ sandbox::Config executor_config(const Config& config) {
   sandbox_config.interpreter = config.interpreter;
   sandbox_config.workers = config.workers;
   sandbox_config.limits.output_bytes = config.output_bytes;
+  sandbox_config.limits.memory_bytes = config.memory_bytes;
   sandbox_config.limits.test_output_bytes = std::max(sandbox_config.limits.test_output_bytes, config.output_bytes);
   return sandbox_config;
 }
@@ -56,7 +57,7 @@ class Service {
       : config_(config),
         executor_(executor_config(config)),
         admission_(executor_.config().workers, config.max_queue),
-        limits_{10.0, config.max_timeout_s} {
+        limits_{10.0, config.max_timeout_s, config.max_memory_bytes} {
     size_t threads = admission_.capacity() + 16;  // every admitted request, and room to refuse others
     server_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
     server_.set_payload_max_length(config.max_body_bytes);

@@ -27,6 +27,8 @@ struct Config {
   std::string token;               // when set: "Authorization: Bearer TOKEN" or ?token=TOKEN required
   size_t max_body_bytes = 16 << 20;
   double max_timeout_s = 300;      // the largest run_timeout / timeout a request may ask
+  size_t memory_bytes = 4ull << 30;       // a job's address space when its request asks none (or -1)
+  size_t max_memory_bytes = 16ull << 30;  // the most a request may ask (memory_limit_MB)
   size_t output_bytes = 1 << 20;   // stdout and stderr kept per job, each (SandboxFusion keeps 1 MiB)
   std::string interpreter = "/usr/bin/python3";
   std::string data_dir;            // benchmarks for /v1/evaluate's samples form

@@ -175,6 +175,7 @@ def test_other_languages(server):
     (run_code("x", run_timeout=-1), 422, "run_timeout"),
     (run_code("x", run_timeout=10 ** 6), 422, "run_timeout"),
     (run_code("x", memory_limit_MB=1.5), 422, "memory_limit_MB"),
+    (run_code("x", memory_limit_MB=16385), 422, "memory_limit_MB"),  # over --max-memory-mb
     (run_code("x", stdin=3), 422, "stdin"),
     (run_code("x", files=["a"]), 422, "files"),
     (run_code("x", files={"a": 3}), 422, 'files["a"]'),
