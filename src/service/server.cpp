@@ -136,19 +136,31 @@ class Service {
   }
 
   bool authorized(const httplib::Request& req) const {
-    return req.get_header_value("Authorization") == "Bearer " + config_.token || req.get_param_value("token") == config_.token;
+    return same_secret(req.get_header_value("Authorization"), "Bearer " + config_.token) ||
+           same_secret(req.get_param_value("token"), config_.token);
+  }
+
+  // Compares in time that depends on the lengths only, so that timing does not reveal the token.
+  static bool same_secret(const std::string& given, const std::string& secret) {
+    unsigned char differ = given.size() != secret.size();
+    for (size_t i = 0; i < secret.size(); ++i) differ |= static_cast<unsigned char>(i < given.size() ? given[i] ^ secret[i] : 1);
+    return differ == 0;
   }
 
   // Runs a handler, turning refusals into answers, and records the request.
   void timed(httplib::Response& res, const std::string& endpoint,
              const std::function<void()>& handle) {
     auto start = Clock::now();
+    auto seconds = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
     try {
       handle();
     } catch (const BadRequest& bad) {
       answer(res, bad.status, bad_request_body(bad));
+    } catch (...) {
+      metrics_.request(endpoint, 500, seconds());  // the exception handler answers it
+      throw;
     }
-    metrics_.request(endpoint, res.status, std::chrono::duration<double>(Clock::now() - start).count());
+    metrics_.request(endpoint, res.status, seconds());
   }
 
   static Json parse_body(const httplib::Request& req) {
