@@ -47,9 +47,9 @@ void Metrics::request(const std::string& endpoint, int status, double seconds) {
   ++l.count;
 }
 
-void Metrics::job(const std::string& verdict, size_t count) {
+void Metrics::job(const std::string& verdict) {
   std::lock_guard lock(mutex_);
-  jobs_[verdict] += count;
+  ++jobs_[verdict];
 }
 
 void Metrics::cancelled(size_t jobs) {

@@ -34,7 +34,7 @@ class Admission {
 class Metrics {
  public:
   void request(const std::string& endpoint, int status, double seconds);
-  void job(const std::string& verdict, size_t count = 1);
+  void job(const std::string& verdict);
   void cancelled(size_t jobs);
   void refused_busy();
   std::string text(const Admission& admission, int workers) const;

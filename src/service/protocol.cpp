@@ -23,12 +23,11 @@ const Json* member(const Json& object, const std::string& name) {
   return it == object.end() || it->is_null() ? nullptr : &*it;
 }
 
-std::string string_member(const Json& object, const std::string& name, const std::string& path, bool required,
-                          const std::string& otherwise = "") {
+std::string string_member(const Json& object, const std::string& name, const std::string& path, bool required) {
   const Json* value = member(object, name);
   if (!value) {
     if (required) refuse(path, "a string is required");
-    return otherwise;
+    return "";
   }
   if (!value->is_string()) refuse(path, "must be a string, not " + std::string(value->type_name()));
   return value->get<std::string>();

@@ -37,6 +37,9 @@ void answer_message(httplib::Response& res, int status, const std::string& messa
   answer(res, status, {{"message", message}});
 }
 
+// HumanEval+ and MBPP+: every task has evalplus value tests (two jobs a sample, and ground truth).
+bool has_value_tests(const tasks::TaskSet& set) { return !set.tasks.empty() && set.tasks.front().has_value_tests(); }
+
 bool is_loopback(const std::string& host) {
   return host == "127.0.0.1" || host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
@@ -249,7 +252,7 @@ class Service {
       std::shared_ptr<Benchmark> benchmark = find_benchmark(request.benchmark);
       const tasks::TaskSet& set = benchmark->tasks;
       std::vector<evaluation::Sample> samples = evaluate_samples(request, set);
-      size_t jobs = samples.size() * (set.tasks.empty() || !set.tasks.front().has_value_tests() ? 1 : 2);
+      size_t jobs = samples.size() * (has_value_tests(set) ? 2 : 1);  // base and plus inputs
       ran = admitted(req, res, jobs, [&](const std::function<bool()>& cancelled) {
         evaluation::Options options;
         options.timeout_s = request.timeout_s;
@@ -293,8 +296,7 @@ class Service {
   // would each compute it and race to write the cache. Its jobs are the server's, not admitted.
   void warm_up(Benchmark& benchmark, const evaluation::Options& options) {
     std::lock_guard lock(benchmark.warm_mutex);
-    const auto& tasks = benchmark.tasks.tasks;
-    if (benchmark.warm || options.cache_dir.empty() || tasks.empty() || !tasks.front().has_value_tests()) return;
+    if (benchmark.warm || options.cache_dir.empty() || !has_value_tests(benchmark.tasks)) return;
     evaluation::evaluate(benchmark.tasks, {}, executor_, options);
     benchmark.warm = true;
   }
