@@ -24,6 +24,8 @@ void ModelOptions::add_to(CLI::App* sub, double default_temperature, int64_t def
   sub->add_option("--seed", sampling.seed, "Random seed (the same seed gives the same samples)")->capture_default_str();
   sub->add_option("-n,--n", sampling.samples_per_prompt, "Samples per prompt")->capture_default_str();
   sub->add_option("--stop", sampling.stop_strings, "A stop string (repeatable)");
+  sub->add_flag_callback("--no-cuda-graphs", [this] { sampling.decode = generation::DecodeMode::eager; },
+                         "On a GPU, run each decode step's kernels one by one instead of replaying a CUDA graph");
   add_device_options(sub, device, dtype);
 }
 

@@ -7,6 +7,7 @@
 #include <span>
 
 #include "common/error.h"
+#include "generation/decode_step.h"
 
 namespace codealign::generation {
 
@@ -228,7 +229,10 @@ std::vector<Sample> generate(const model::CausalLM& model, const tokenizer::Toke
 
   // The host reads the chosen tokens every `window` steps (each read waits for the GPU); rows
   // that finish inside a window run on to its end and what they make there is dropped. Their
-  // own random streams keep the other rows' samples the same whatever the window.
+  // own random streams keep the other rows' samples the same whatever the window. Finished
+  // rows leave the batch at a read; with graphs only once a quarter of the rows have finished,
+  // since each new batch size is a new capture.
+  DecodeStep decode(model, batch.cache, config.decode);
   const int64_t window = model.device().is_cuda() ? 8 : 1;
   const int64_t vocabulary = int64_t(tokenizer.vocab_size());
   std::vector<torch::Tensor> pending;  // [B] chosen ids per step since the last read
@@ -246,16 +250,18 @@ std::vector<Sample> generate(const model::CausalLM& model, const tokenizer::Toke
       std::vector<int64_t> keep;
       for (size_t row = 0; row < batch.rows.size(); ++row) {
         Running& r = running[batch.rows[row]];
-        bool going = true;
+        bool going = !r.done;
         for (int64_t k = 0; k < read.size(1) && going; ++k) going = take(r, tokenizer::TokenId(tokens[int64_t(row)][k]));
         if (going) keep.push_back(int64_t(row));
       }
       if (last_step || keep.empty()) break;
-      if (keep.size() != batch.rows.size()) keep_rows(batch, keep, chosen);  // finished rows leave the batch
+      size_t rows = batch.rows.size();
+      if (keep.size() != rows && (!decode.uses_graphs() || 4 * keep.size() <= 3 * rows)) {
+        keep_rows(batch, keep, chosen);
+        decode.rows_changed();
+      }
     }
-    int64_t B = int64_t(batch.rows.size());
-    torch::Tensor one = torch::ones({B, 1}, torch::TensorOptions().dtype(torch::kBool).device(chosen.device()));
-    batch.last_logits = model.forward(chosen.view({B, 1}), batch.next_position.view({B, 1}), one, &batch.cache).select(1, 0);
+    batch.last_logits = decode.next_logits(chosen, batch.next_position);
     batch.next_position = batch.next_position + 1;
   }
   std::vector<Sample> samples;

@@ -7,7 +7,8 @@
 // else is in the batch (up to the float rounding of batched matrix products, which in
 // bfloat16 on a GPU often differs with the batch's shape); two identical prompts get identical
 // samples. Tokens are
-// chosen on the model's device; on a GPU the host reads them every few steps, not per token.
+// chosen on the model's device; on a GPU the host reads them every few steps, not per token,
+// and each decode step is a replayed CUDA graph (generation/decode_step.h).
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -19,6 +20,13 @@
 
 namespace codealign::generation {
 
+// How decode steps run.
+enum class DecodeMode {
+  automatic,     // on a GPU, CUDA graphs over a static KV cache; elsewhere eager over a growing cache
+  eager,         // eager steps over a growing cache everywhere (sample --no-cuda-graphs)
+  static_cache,  // eager steps over the static cache: the graphs' arithmetic, testable on a CPU
+};
+
 struct SamplingConfig {
   int64_t max_new_tokens = 256;
   double temperature = 1.0;  // 0: greedy
@@ -28,6 +36,7 @@ struct SamplingConfig {
   int64_t samples_per_prompt = 1;
   std::vector<std::string> stop_strings;        // e.g. "\ndef " for completion-style code
   std::vector<tokenizer::TokenId> stop_ids;     // e.g. the tokenizer's stop_ids()
+  DecodeMode decode = DecodeMode::automatic;
 };
 
 struct Sample {

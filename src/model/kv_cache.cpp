@@ -36,6 +36,13 @@ torch::Tensor KvCache::begin(const torch::Tensor& valid_now) {
     throw Error("model: a forward over " + std::to_string(B) + " rows with a KV cache of " +
                 std::to_string(valid_.size(0)) + " rows");
   }
+  if (is_static()) {
+    if (T != 1 || length_ + 1 > capacity_)
+      throw Error("model: a static KV cache takes one position per forward, up to its " + std::to_string(capacity_));
+    valid_.index_copy_(1, write_position_, valid_now);
+    pending_ = 1;
+    return valid_;
+  }
   if (length_ + T > capacity_) grow(length_ + T);
   valid_.narrow(1, length_, T).copy_(valid_now);
   pending_ = T;
@@ -54,6 +61,11 @@ std::pair<torch::Tensor, torch::Tensor> KvCache::append(size_t layer, const torc
     k = torch::empty({keys.size(0), keys.size(1), capacity_, keys.size(3)}, keys.options());
     v = torch::empty({values.size(0), values.size(1), capacity_, values.size(3)}, values.options());
   }
+  if (is_static()) {
+    k.index_copy_(2, write_position_, keys);
+    v.index_copy_(2, write_position_, values);
+    return {k, v};
+  }
   int64_t T = keys.size(2);
   k.narrow(2, length_, T).copy_(keys);
   v.narrow(2, length_, T).copy_(values);
@@ -61,8 +73,25 @@ std::pair<torch::Tensor, torch::Tensor> KvCache::append(size_t layer, const torc
 }
 
 void KvCache::end() {
+  if (is_static()) write_position_.add_(pending_);  // on the device: a graph replays it
   length_ += pending_;
   pending_ = 0;
+}
+
+void KvCache::make_static() {
+  if (!valid_.defined() || is_static()) throw Error("model: make_static needs a prefilled cache, once");
+  capacity_ = std::max(capacity_, reserve_);
+  auto zero_filled = [&](const torch::Tensor& old, int64_t dim) {
+    std::vector<int64_t> shape = old.sizes().vec();
+    shape[size_t(dim)] = capacity_;
+    torch::Tensor buffer = torch::zeros(shape, old.options());
+    buffer.narrow(dim, 0, length_).copy_(old.narrow(dim, 0, length_));
+    return buffer;
+  };
+  for (auto& k : keys_) k = zero_filled(k, 2);
+  for (auto& v : values_) v = zero_filled(v, 2);
+  valid_ = zero_filled(valid_, 1);
+  write_position_ = torch::full({1}, length_, torch::TensorOptions().dtype(torch::kInt64).device(valid_.device()));
 }
 
 void KvCache::select_rows(const torch::Tensor& rows) {

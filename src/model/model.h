@@ -49,15 +49,29 @@ class KvCache {
   // and returns the validity [B, S + T] of every key; append() writes one layer's new keys
   // and values [B, kv_heads, T, D] and returns all of them [B, kv_heads, S + T, D]; end()
   // counts the T positions as cached.
+  // In static mode begin() returns the validity of the whole buffer [B, capacity] (positions
+  // not yet written are invalid) and append() the whole buffers.
   torch::Tensor begin(const torch::Tensor& valid_now);
   std::pair<torch::Tensor, torch::Tensor> append(size_t layer, const torch::Tensor& keys, const torch::Tensor& values);
   void end();
+
+  // Static mode, for decode steps captured as CUDA graphs: the buffers take their reserved
+  // size now (zero-filled: masked attention weights are exactly 0, and 0 x garbage could be
+  // NaN), a forward writes its one new position where a counter on the device says, and
+  // attention covers the whole buffer under the validity mask. Every step then has the same
+  // shapes and addresses, until select_rows makes new buffers. Decode steps only (T = 1).
+  void make_static();
+  bool is_static() const { return write_position_.defined(); }
+  // Sets the cached length after graph replays, which advance the device counter without
+  // running this object's host code (and after a capture, which runs it without advancing).
+  void set_length(int64_t length) { length_ = length; }
 
  private:
   void grow(int64_t needed);
 
   std::vector<torch::Tensor> keys_, values_;  // per layer [B, kv_heads, capacity, D]
   torch::Tensor valid_;                       // [B, capacity] bool: false for padding
+  torch::Tensor write_position_;              // static mode: [1] int64 on the device
   int64_t length_ = 0, capacity_ = 0, pending_ = 0, reserve_ = 0;
   SharedPrefix prefix_;
 };
@@ -102,6 +116,10 @@ class CausalLM {
   // positions compute is then meaningless and must not be read.
   torch::Tensor hidden_states(const torch::Tensor& input_ids, const torch::Tensor& positions,
                               const torch::Tensor& valid, KvCache* cache = nullptr, bool right_padded = false) const;
+  // The same, with the keys each query sees given: allowed [B, T, T] (query, key). Every query
+  // must see at least itself. Training packs a prompt with both its completions this way.
+  torch::Tensor masked_hidden_states(const torch::Tensor& input_ids, const torch::Tensor& positions,
+                                     const torch::Tensor& allowed) const;
   // The LM head [V, H] (the embeddings when tied).
   const torch::Tensor& output_weight() const;
 
@@ -112,10 +130,12 @@ class CausalLM {
   void set_lora_enabled(bool enabled) { lora_enabled_ = enabled; }  // off: the base model
   void set_training(bool training) { training_ = training; }        // LoRA dropout only when training
   // Activation checkpointing (HF's gradient_checkpointing): with gradients on and no cache,
-  // each decoder layer keeps only its input and runs again in the backward pass, which trades
-  // one more forward for most of the activations' memory. LoRA dropout would draw other masks
-  // the second time: training refuses the two together.
-  void set_activation_checkpointing(bool on) { activation_checkpointing_ = on; }
+  // each of the first `layers` decoder layers keeps only its input and runs again in the
+  // backward pass, which trades one more forward for most of its activations' memory (all
+  // layers: about a third more compute). Fewer layers (Megatron's "block" recompute) sit
+  // between the two. 0: off. LoRA dropout would draw other masks the second time: training
+  // refuses the two together.
+  void set_activation_checkpointing(int64_t layers) { checkpointed_layers_ = layers; }
   // W += (alpha / rank) B A for every adapter, which are then removed.
   void merge_lora();
   // PEFT's adapter_model.safetensors + adapter_config.json, and back.
@@ -144,12 +164,15 @@ class CausalLM {
   torch::Tensor rope_inverse_frequencies(int64_t sequence_length) const;
   // The rotary cos/sin tables [B, 1, T, D] for positions [B, T].
   std::pair<torch::Tensor, torch::Tensor> rope_tables(const torch::Tensor& positions, torch::Dtype dtype) const;
+  // The decoder layers and the final norm over the embedded tokens x [B, T, H].
+  torch::Tensor run_layers(torch::Tensor x, const LayerContext& context, KvCache* cache) const;
 
   ModelConfig config_;
   std::map<std::string, torch::Tensor> parameters_;
   std::map<std::string, torch::Tensor> adapters_;
   LoraConfig lora_;
-  bool lora_enabled_ = true, training_ = false, activation_checkpointing_ = false;
+  bool lora_enabled_ = true, training_ = false;
+  int64_t checkpointed_layers_ = 0;
   // Inverse rotary frequencies, computed once (they depend on the length only with dynamic
   // scaling, which recomputes them).
   mutable torch::Tensor rope_inverse_cache_;

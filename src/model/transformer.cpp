@@ -151,34 +151,44 @@ const torch::Tensor& CausalLM::output_weight() const {
 
 torch::Tensor CausalLM::hidden_states(const torch::Tensor& input_ids, const torch::Tensor& positions,
                                       const torch::Tensor& valid, KvCache* cache, bool right_padded) const {
-  const ModelConfig& c = config_;
   int64_t T = input_ids.size(1);
   torch::Device dev = device();
   torch::Tensor ids = input_ids.to(dev), pos = positions.to(dev), valid_now = valid.to(dev).to(torch::kBool);
-  torch::Tensor x = torch::embedding(get("model.embed_tokens.weight"), ids, c.pad_token_id.value_or(-1));  // [B, T, H]
-
+  torch::Tensor x = torch::embedding(get("model.embed_tokens.weight"), ids, config_.pad_token_id.value_or(-1));  // [B, T, H]
   auto [cos, sin] = rope_tables(pos, x.scalar_type());
 
-  // Which keys each query may see: causal, real tokens only, and always itself (so that a
-  // padding query has one key and its row stays finite).
   int64_t past = cache ? cache->length() : 0;
   torch::Tensor key_valid = cache ? cache->begin(valid_now) : valid_now;  // [B, S]
+  if (cache && cache->is_static())  // one query per row; unwritten positions are invalid
+    return run_layers(x, {cos, sin, key_valid.unsqueeze(1).unsqueeze(1), false}, cache);
+  if (right_padded && !cache) return run_layers(x, {cos, sin, std::nullopt, true}, cache);
+  // Which keys each query may see: causal, real tokens only, and always itself (so that a
+  // padding query has one key and its row stays finite).
   int64_t S = past + T;
-  bool causal_only = right_padded && !cache;
-  torch::Tensor allowed;
-  if (!causal_only) {
-    torch::Tensor query_index = torch::arange(past, S, torch::TensorOptions().device(dev)).unsqueeze(1);
-    torch::Tensor key_index = torch::arange(S, torch::TensorOptions().device(dev)).unsqueeze(0);
-    allowed = (((key_index <= query_index).unsqueeze(0) & key_valid.unsqueeze(1)) | (key_index == query_index).unsqueeze(0))
-                  .unsqueeze(1);  // [B, 1, T, S]
-  }
+  torch::Tensor query_index = torch::arange(past, S, torch::TensorOptions().device(dev)).unsqueeze(1);
+  torch::Tensor key_index = torch::arange(S, torch::TensorOptions().device(dev)).unsqueeze(0);
+  torch::Tensor allowed = (((key_index <= query_index).unsqueeze(0) & key_valid.unsqueeze(1)) |
+                           (key_index == query_index).unsqueeze(0))
+                              .unsqueeze(1);  // [B, 1, T, S]
+  return run_layers(x, {cos, sin, allowed, false}, cache);
+}
 
-  LayerContext context{cos, sin, causal_only ? std::nullopt : std::optional(allowed), causal_only};
-  bool recompute = activation_checkpointing_ && !cache && torch::GradMode::is_enabled();
-  for (int64_t layer = 0; layer < c.num_hidden_layers; ++layer)
-    x = recompute ? checkpointed_layer(*this, layer, x, context) : decoder_layer(layer, x, context, cache);
+torch::Tensor CausalLM::masked_hidden_states(const torch::Tensor& input_ids, const torch::Tensor& positions,
+                                             const torch::Tensor& allowed) const {
+  torch::Device dev = device();
+  torch::Tensor x =
+      torch::embedding(get("model.embed_tokens.weight"), input_ids.to(dev), config_.pad_token_id.value_or(-1));
+  auto [cos, sin] = rope_tables(positions.to(dev), x.scalar_type());
+  return run_layers(x, {cos, sin, allowed.to(dev).to(torch::kBool).unsqueeze(1), false}, nullptr);
+}
+
+torch::Tensor CausalLM::run_layers(torch::Tensor x, const LayerContext& context, KvCache* cache) const {
+  bool recompute = checkpointed_layers_ > 0 && !cache && torch::GradMode::is_enabled();
+  for (int64_t layer = 0; layer < config_.num_hidden_layers; ++layer)
+    x = recompute && layer < checkpointed_layers_ ? checkpointed_layer(*this, layer, x, context)
+                                                  : decoder_layer(layer, x, context, cache);
   if (cache) cache->end();
-  return rms_norm(x, get("model.norm.weight"), c.rms_norm_eps);
+  return rms_norm(x, get("model.norm.weight"), config_.rms_norm_eps);
 }
 
 torch::Tensor CausalLM::decoder_layer(int64_t layer, torch::Tensor x, const LayerContext& context, KvCache* cache) const {

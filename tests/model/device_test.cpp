@@ -91,8 +91,8 @@ TEST(Device, right_padded_attention_equals_the_masked_one_on_real_tokens) {
   EXPECT_FALSE(torch::allclose(masked, causal, 1e-5, 1e-5));  // padding positions differ: the mask was used
 }
 
-// Activation checkpointing gives the gradients of the plain backward, in float32 and under
-// bfloat16 autocast (which the recompute must set again).
+// Activation checkpointing, of every layer or of the first one only, gives the gradients of the
+// plain backward, in float32 and under bfloat16 autocast (which the recompute must set again).
 TEST(Device, activation_checkpointing_gives_the_plain_gradients) {
   model::CausalLM m = model::CausalLM::load(data_dir() + "/models/stories260K/stories260K.bin");
   for (auto& [name, p] : m.parameters()) p.requires_grad_(true);
@@ -102,8 +102,8 @@ TEST(Device, activation_checkpointing_gives_the_plain_gradients) {
   valid[1].slice(0, 16).fill_(false);
   torch::Tensor positions = (valid.to(torch::kInt64).cumsum(1) - 1).clamp_min(0);
   torch::Tensor weights = torch::randn({2, 24, 64}, generator);
-  auto gradients = [&](bool checkpointing, torch::Dtype dtype) {
-    m.set_activation_checkpointing(checkpointing);
+  auto gradients = [&](int64_t checkpointed_layers, torch::Dtype dtype) {
+    m.set_activation_checkpointing(checkpointed_layers);
     for (auto& [name, p] : m.parameters()) p.mutable_grad() = torch::Tensor();
     {
       model::MixedPrecision precision(torch::kCPU, dtype);
@@ -114,11 +114,14 @@ TEST(Device, activation_checkpointing_gives_the_plain_gradients) {
     return out;
   };
   for (torch::Dtype dtype : {torch::kFloat32, torch::kBFloat16}) {
-    auto plain = gradients(false, dtype), recomputed = gradients(true, dtype);
-    ASSERT_EQ(plain.size(), recomputed.size());
-    for (const auto& [name, grad] : plain) {
-      EXPECT_GT(grad.abs().max().item<double>(), 0.0) << name;
-      EXPECT_TRUE(torch::allclose(grad, recomputed[name], 1e-5, 1e-6)) << name << " " << dtype;
+    auto plain = gradients(0, dtype);
+    for (int64_t layers : {m.config().num_hidden_layers, int64_t(1)}) {
+      auto recomputed = gradients(layers, dtype);
+      ASSERT_EQ(plain.size(), recomputed.size());
+      for (const auto& [name, grad] : plain) {
+        EXPECT_GT(grad.abs().max().item<double>(), 0.0) << name;
+        EXPECT_TRUE(torch::allclose(grad, recomputed[name], 1e-5, 1e-6)) << name << " " << dtype << " " << layers;
+      }
     }
   }
 }

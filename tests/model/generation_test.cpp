@@ -122,6 +122,65 @@ TEST(Generation, a_sample_does_not_depend_on_its_batch_mates) {
   EXPECT_EQ(three[1].ids, alone[1].ids);
 }
 
+// The static KV cache (what CUDA graphs replay: the whole buffer attended under a mask, keys
+// written where a device counter says) samples what the growing cache samples: greedy and
+// sampled, one and several samples per prompt (the shared prompt), rows leaving at stops.
+TEST(Generation, the_static_cache_samples_what_the_growing_cache_samples) {
+  for (int64_t n : {1, 3}) {
+    for (double temperature : {0.0, 1.0}) {
+      SamplingConfig sampling;
+      sampling.temperature = temperature;
+      sampling.max_new_tokens = 48;
+      sampling.samples_per_prompt = n;
+      sampling.seed = 11;
+      sampling.stop_strings = {"."};
+      sampling.decode = generation::DecodeMode::eager;
+      auto growing = generation::generate(stories().model, stories().tok, prompts(), sampling);
+      sampling.decode = generation::DecodeMode::static_cache;
+      auto fixed = generation::generate(stories().model, stories().tok, prompts(), sampling);
+      ASSERT_EQ(growing.size(), fixed.size());
+      std::set<size_t> lengths;
+      for (size_t i = 0; i < growing.size(); ++i) {
+        EXPECT_EQ(growing[i].ids, fixed[i].ids) << "n " << n << " temperature " << temperature << " sample " << i;
+        EXPECT_EQ(growing[i].text, fixed[i].text);
+        EXPECT_EQ(growing[i].finish_reason, fixed[i].finish_reason);
+        lengths.insert(fixed[i].ids.size());
+      }
+      EXPECT_GT(lengths.size(), 1u);  // rows left the batch at different steps
+    }
+  }
+}
+
+// Model level: a decode step over the static cache gives the growing cache's logits, before and
+// after rows leave, and refuses a forward of more than one position.
+TEST(Generation, a_static_cache_step_gives_the_growing_caches_logits) {
+  const model::CausalLM& m = stories().model;
+  torch::NoGradGuard no_grad;
+  torch::Tensor ids = torch::randint(3, 512, {3, 7}, at::make_generator<at::CPUGeneratorImpl>(3));
+  torch::Tensor valid = torch::ones({3, 7}, torch::kBool);
+  valid[1].slice(0, 0, 4).fill_(false);  // left padding
+  torch::Tensor positions = (valid.to(torch::kInt64).cumsum(1) - 1).clamp_min(0);
+  model::KvCache growing(12), fixed(12);
+  m.forward(ids, positions, valid, &growing);
+  m.forward(ids, positions, valid, &fixed);
+  fixed.make_static();
+  EXPECT_THROW(m.forward(ids, positions, valid, &fixed), Error);
+  torch::Tensor next = positions.select(1, 6).unsqueeze(1) + 1, one = torch::ones({3, 1}, torch::kBool);
+  torch::Tensor token = torch::full({3, 1}, 17, torch::kInt64);
+  for (int step = 0; step < 4; ++step) {
+    if (step == 2) {  // row 1 leaves
+      torch::Tensor rows = torch::tensor({0, 2}, torch::kInt64);
+      growing.select_rows(rows);
+      fixed.select_rows(rows);
+      next = next.index_select(0, rows), one = one.index_select(0, rows), token = token.index_select(0, rows);
+    }
+    torch::Tensor expected = m.forward(token, next, one, &growing), got = m.forward(token, next, one, &fixed);
+    EXPECT_TRUE(torch::allclose(expected, got, 1e-5, 1e-5)) << "step " << step;
+    EXPECT_EQ(fixed.length(), growing.length());
+    next = next + 1;
+  }
+}
+
 TEST(Sampler, the_uniform_picks_the_token_whose_cumulative_mass_it_falls_in) {
   // probabilities 0.5, 0.3, 0.15, 0.05: cumulative 0.5, 0.8, 0.95, 1
   auto logits = torch::log(torch::tensor({{0.5f, 0.3f, 0.15f, 0.05f}})).repeat({7, 1});
