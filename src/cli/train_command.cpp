@@ -37,6 +37,13 @@ void add_train_options(CLI::App* app, training::TrainConfig& config, const std::
   add("logits-chunk-tokens", config.logits_chunk_tokens, "Tokens whose vocabulary logits exist at once");
   app->add_flag("--" + prefix + "gradient-checkpointing", config.gradient_checkpointing,
                 "Recompute each layer's activations in the backward pass: much less memory for about a third more compute");
+  add("gradient-checkpointing-layers", config.gradient_checkpointing_layers,
+      "With --gradient-checkpointing: recompute only the first N layers (0: all), between the two in memory and speed");
+  // A callback rather than a "{false}" flag on share_prompt: read from a TOML file, CLI11 would
+  // store the file's value as it is, and `no-share-prompt = true` would turn sharing on.
+  app->add_flag_callback(
+      "--" + prefix + "no-share-prompt", [&config] { config.share_prompt = false; },
+      "dpo: compute each pair's prompt twice (with chosen, with rejected) instead of once in a row holding both");
   add("lora-rank", config.lora.rank, "LoRA rank (0: train every weight)");
   add("lora-alpha", config.lora.alpha, "LoRA alpha (the update is scaled by alpha / rank)");
   add("lora-dropout", config.lora.dropout, "Dropout on the LoRA input");

@@ -1,5 +1,7 @@
 #include "training/logprobs.h"
 
+#include <algorithm>
+
 #include <ATen/autocast_mode.h>
 
 namespace codealign::training {
@@ -62,6 +64,21 @@ torch::Tensor chunked_token_logps(const torch::Tensor& hidden, const torch::Tens
   return ChunkedTokenLogps::apply(hidden, weight, targets, chunk_tokens, int64_t(dtype));
 }
 
+TokenBatch make_batch(const std::vector<const Sequence*>& sequences) {
+  size_t T = 0;
+  for (const Sequence* s : sequences) T = std::max(T, s->ids.size());
+  int64_t B = int64_t(sequences.size());
+  TokenBatch batch{torch::zeros({B, int64_t(T)}, torch::kInt64), torch::zeros({B, int64_t(T)}, torch::kBool),
+                   torch::zeros({B, int64_t(T)}, torch::kBool)};
+  for (int64_t b = 0; b < B; ++b) {
+    const Sequence& s = *sequences[size_t(b)];
+    batch.ids[b].slice(0, 0, int64_t(s.ids.size())).copy_(torch::tensor(std::vector<int64_t>(s.ids.begin(), s.ids.end())));
+    batch.valid[b].slice(0, 0, int64_t(s.ids.size())).fill_(true);
+    batch.loss_mask[b].slice(0, int64_t(s.prompt_length), int64_t(s.ids.size())).fill_(true);
+  }
+  return batch;
+}
+
 SequenceLogps sequence_logps(const model::CausalLM& model, const TokenBatch& batch, int64_t chunk_tokens) {
   torch::Device device = model.device();
   torch::Tensor ids = batch.ids.to(device), valid = batch.valid.to(device).to(torch::kBool);
@@ -78,6 +95,101 @@ SequenceLogps sequence_logps(const model::CausalLM& model, const TokenBatch& bat
   torch::Tensor sums = torch::zeros({B}, logps.options()).index_add(0, rows, logps);
   torch::Tensor tokens = predicts.sum(1).to(torch::kFloat32);
   return {sums, tokens};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pairs packed as one row each: [prompt p | chosen completion c | rejected completion r]
+
+namespace {
+
+enum Segment : int64_t { kPrompt, kChosen, kRejected, kPadding };
+
+// The packed rows and, for each loss token, the hidden state that predicts it.
+struct PackedPairs {
+  torch::Tensor ids, positions, segments;  // [B, T]
+  // [N]: hidden[rows, columns] predicts targets; slots say whose sum it joins (b: chosen, B + b: rejected).
+  torch::Tensor rows, columns, targets, slots;
+  torch::Tensor tokens;  // [2B] float32: chosen counts, then rejected
+};
+
+// Packing needs the prompt ids equal, and at least one of them to predict the first
+// completion token.
+bool prompts_shared(const SequencePairs& pairs) {
+  for (const auto& [chosen, rejected] : pairs) {
+    size_t p = chosen->prompt_length;
+    if (p == 0 || rejected->prompt_length != p ||
+        !std::equal(chosen->ids.begin(), chosen->ids.begin() + ptrdiff_t(p), rejected->ids.begin()))
+      return false;
+  }
+  return true;
+}
+
+PackedPairs pack_pairs(const SequencePairs& pairs) {
+  int64_t B = int64_t(pairs.size()), T = 0;
+  for (const auto& [chosen, rejected] : pairs)
+    T = std::max(T, int64_t(chosen->ids.size() + rejected->completion_tokens()));
+  std::vector<int64_t> ids(size_t(B * T), 0), positions(size_t(B * T), 0), segments(size_t(B * T), kPadding);
+  std::vector<int64_t> rows, columns, targets, slots;
+  std::vector<float> tokens(size_t(2 * B));
+  for (int64_t b = 0; b < B; ++b) {
+    const Sequence &chosen = *pairs[size_t(b)].first, &rejected = *pairs[size_t(b)].second;
+    int64_t p = int64_t(chosen.prompt_length), c = int64_t(chosen.completion_tokens()),
+            r = int64_t(rejected.completion_tokens());
+    auto place = [&](int64_t column, int64_t id, int64_t position, Segment segment) {
+      size_t at = size_t(b * T + column);
+      ids[at] = id, positions[at] = position, segments[at] = segment;
+    };
+    auto predict = [&](int64_t column, int64_t target, int64_t slot) {
+      rows.push_back(b), columns.push_back(column), targets.push_back(target), slots.push_back(slot);
+    };
+    for (int64_t i = 0; i < p + c; ++i) place(i, chosen.ids[size_t(i)], i, i < p ? kPrompt : kChosen);
+    // The rejected completion continues the prompt, so its positions restart after it.
+    for (int64_t j = 0; j < r; ++j) place(p + c + j, rejected.ids[size_t(p + j)], p + j, kRejected);
+    for (int64_t i = 0; i < c; ++i) predict(p - 1 + i, chosen.ids[size_t(p + i)], b);
+    // Its first token is predicted by the prompt's last position, the others by the rejected token before.
+    for (int64_t j = 0; j < r; ++j) predict(j == 0 ? p - 1 : p + c + j - 1, rejected.ids[size_t(p + j)], B + b);
+    tokens[size_t(b)] = float(c), tokens[size_t(B + b)] = float(r);
+  }
+  auto tensor = [](const std::vector<int64_t>& values) { return torch::tensor(values, torch::kInt64); };
+  return {tensor(ids).view({B, T}), tensor(positions).view({B, T}), tensor(segments).view({B, T}), tensor(rows),
+          tensor(columns), tensor(targets), tensor(slots), torch::tensor(tokens, torch::kFloat32)};
+}
+
+// allowed [B, T, T] (query, key): causal, except that rejected tokens do not see the chosen
+// ones; padding sees only itself (every query needs one key for its softmax to stay finite).
+torch::Tensor packed_attention(const torch::Tensor& segments) {
+  int64_t T = segments.size(1);
+  auto options = torch::TensorOptions().dtype(torch::kBool).device(segments.device());
+  torch::Tensor query = segments.unsqueeze(2), key = segments.unsqueeze(1);
+  torch::Tensor allowed = torch::ones({T, T}, options).tril() & (query != kPadding) & (key != kPadding) &
+                          ~((query == kRejected) & (key == kChosen));
+  return allowed | torch::eye(T, options);
+}
+
+PairSequenceLogps unpacked_pair_logps(const model::CausalLM& model, const SequencePairs& pairs, int64_t chunk_tokens) {
+  std::vector<const Sequence*> sequences;
+  for (const auto& pair : pairs) sequences.push_back(pair.first);
+  for (const auto& pair : pairs) sequences.push_back(pair.second);
+  SequenceLogps all = sequence_logps(model, make_batch(sequences), chunk_tokens);
+  int64_t B = int64_t(pairs.size());
+  return {{all.sums.slice(0, 0, B), all.tokens.slice(0, 0, B)}, {all.sums.slice(0, B), all.tokens.slice(0, B)}, false};
+}
+
+}  // namespace
+
+PairSequenceLogps pair_logps(const model::CausalLM& model, const SequencePairs& pairs, int64_t chunk_tokens,
+                             bool share_prompt) {
+  if (!share_prompt || !prompts_shared(pairs)) return unpacked_pair_logps(model, pairs, chunk_tokens);
+  torch::Device device = model.device();
+  PackedPairs packed = pack_pairs(pairs);
+  torch::Tensor allowed = packed_attention(packed.segments.to(device));
+  torch::Tensor hidden = model.masked_hidden_states(packed.ids.to(device), packed.positions.to(device), allowed);  // [B, T, H]
+  torch::Tensor selected = hidden.index({packed.rows.to(device), packed.columns.to(device)});                   // [N, H]
+  torch::Tensor logps = chunked_token_logps(selected, model.output_weight(), packed.targets.to(device), chunk_tokens);
+  int64_t B = int64_t(pairs.size());
+  torch::Tensor sums = torch::zeros({2 * B}, logps.options()).index_add(0, packed.slots.to(device), logps);
+  torch::Tensor tokens = packed.tokens.to(device);
+  return {{sums.slice(0, 0, B), tokens.slice(0, 0, B)}, {sums.slice(0, B), tokens.slice(0, B)}, true};
 }
 
 }  // namespace codealign::training

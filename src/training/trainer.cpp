@@ -35,6 +35,7 @@ void check(const TrainConfig& c) {
     throw Error("training: batch size, gradient_accumulation_steps and num_train_epochs must be at least 1");
   if (c.max_length < 2) throw Error("training: max_length must be at least 2");
   if (c.warmup_ratio < 0 || c.warmup_ratio > 1) throw Error("training: warmup_ratio must be in [0, 1]");
+  if (c.gradient_checkpointing_layers < 0) throw Error("training: gradient_checkpointing_layers must be 0 (all) or more");
   if (c.logits_chunk_tokens < 1) throw Error("training: logits_chunk_tokens must be at least 1");
   if (model::resolve_dtype(c.dtype, torch::kCPU) == torch::kFloat16)
     throw Error("training: --dtype float16 needs loss scaling, which codealign does not do (use bfloat16)");
@@ -65,22 +66,6 @@ double schedule(const TrainConfig& c, int64_t step, int64_t total) {
   return std::max(0.0, 0.5 * (1.0 + std::cos(M_PI * progress)));
 }
 
-// A right-padded micro-batch of sequences.
-TokenBatch make_batch(const std::vector<const Sequence*>& sequences) {
-  size_t T = 0;
-  for (const Sequence* s : sequences) T = std::max(T, s->ids.size());
-  int64_t B = int64_t(sequences.size());
-  TokenBatch batch{torch::zeros({B, int64_t(T)}, torch::kInt64), torch::zeros({B, int64_t(T)}, torch::kBool),
-                   torch::zeros({B, int64_t(T)}, torch::kBool)};
-  for (int64_t b = 0; b < B; ++b) {
-    const Sequence& s = *sequences[size_t(b)];
-    batch.ids[b].slice(0, 0, int64_t(s.ids.size())).copy_(torch::tensor(std::vector<int64_t>(s.ids.begin(), s.ids.end())));
-    batch.valid[b].slice(0, 0, int64_t(s.ids.size())).fill_(true);
-    batch.loss_mask[b].slice(0, int64_t(s.prompt_length), int64_t(s.ids.size())).fill_(true);
-  }
-  return batch;
-}
-
 // Streams a file into the hash in 1 MiB pieces (weights can be many GB).
 void hash_file(ContentHash& hash, const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -105,7 +90,8 @@ std::string model_fingerprint(const std::string& model_path) {
 }
 
 // Reference log-probs of every pair, from the reference model, computed once and cached beside
-// the data (keyed by the reference model and exactly the token ids it scores).
+// the data (keyed by the reference model and exactly the token ids it scores; not by
+// share_prompt, which changes the values by float rounding only).
 std::vector<std::pair<double, double>> reference_logps(const model::CausalLM& model, const std::vector<Example>& examples,
                                                        const TrainConfig& c, const TrainPaths& paths, torch::Dtype dtype) {
   ContentHash key;  // the reference model, its precision and exactly the token ids it scores
@@ -139,13 +125,13 @@ std::vector<std::pair<double, double>> reference_logps(const model::CausalLM& mo
   size_t batch = size_t(c.per_device_train_batch_size) * 4;
   for (size_t first = 0; first < examples.size(); first += batch) {
     size_t last = std::min(examples.size(), first + batch);
-    std::vector<const Sequence*> sequences;
-    for (size_t i = first; i < last; ++i) sequences.push_back(&examples[i].chosen);
-    for (size_t i = first; i < last; ++i) sequences.push_back(&examples[i].rejected);
-    auto logps = sequence_logps(model, make_batch(sequences), c.logits_chunk_tokens).sums.to(torch::kFloat64);
+    SequencePairs pairs;
+    for (size_t i = first; i < last; ++i) pairs.emplace_back(&examples[i].chosen, &examples[i].rejected);
+    PairSequenceLogps logps = pair_logps(model, pairs, c.logits_chunk_tokens, c.share_prompt);
+    torch::Tensor sums = torch::stack({logps.chosen.sums, logps.rejected.sums}).to(torch::kCPU, torch::kFloat64);  // [2, b]
     int64_t b = int64_t(last - first);
     for (int64_t i = 0; i < b; ++i) {
-      out.emplace_back(logps[i].item<double>(), logps[b + i].item<double>());
+      out.emplace_back(sums[0][i].item<double>(), sums[1][i].item<double>());
       file.write(json{{"chosen", out.back().first}, {"rejected", out.back().second}}.dump() + "\n");
     }
     progress.advance(size_t(b));
@@ -207,25 +193,29 @@ MicroBatch micro_batch_loss(const model::CausalLM& model, const std::vector<Exam
                             const std::vector<size_t>& batch, const TrainConfig& c,
                             const std::vector<std::pair<double, double>>* reference) {
   MicroBatch out;
-  std::vector<const Sequence*> sequences;
-  for (size_t i : batch) sequences.push_back(&examples[i].chosen);
-  if (c.mode == "dpo")
-    for (size_t i : batch) sequences.push_back(&examples[i].rejected);
-  for (const Sequence* s : sequences) out.tokens += int64_t(s->ids.size());
-  SequenceLogps logps = sequence_logps(model, make_batch(sequences), c.logits_chunk_tokens);
   if (c.mode == "sft") {
+    std::vector<const Sequence*> sequences;
+    for (size_t i : batch) sequences.push_back(&examples[i].chosen);
+    for (const Sequence* s : sequences) out.tokens += int64_t(s->ids.size());
+    SequenceLogps logps = sequence_logps(model, make_batch(sequences), c.logits_chunk_tokens);
     out.loss = -logps.sums.sum() / logps.tokens.sum();
     return out;
   }
-  int64_t b = int64_t(batch.size());
-  PairLogps pair{logps.sums.slice(0, 0, b), logps.sums.slice(0, b), {}, {}, logps.tokens.slice(0, 0, b), logps.tokens.slice(0, b)};
+  SequencePairs pairs;
+  for (size_t i : batch) {
+    pairs.emplace_back(&examples[i].chosen, &examples[i].rejected);
+    // Both sequences whole (a shared prompt counts twice): tokens/s compares across share_prompt.
+    out.tokens += int64_t(examples[i].chosen.ids.size() + examples[i].rejected.ids.size());
+  }
+  PairSequenceLogps logps = pair_logps(model, pairs, c.logits_chunk_tokens, c.share_prompt);
+  PairLogps pair{logps.chosen.sums, logps.rejected.sums, {}, {}, logps.chosen.tokens, logps.rejected.tokens};
   std::vector<double> ref_chosen, ref_rejected;
   for (size_t i : batch) {
     ref_chosen.push_back(reference ? (*reference)[i].first : 0.0);
     ref_rejected.push_back(reference ? (*reference)[i].second : 0.0);
   }
-  pair.reference_chosen = torch::tensor(ref_chosen).to(logps.sums.device(), torch::kFloat32);
-  pair.reference_rejected = torch::tensor(ref_rejected).to(logps.sums.device(), torch::kFloat32);
+  pair.reference_chosen = torch::tensor(ref_chosen).to(pair.chosen.device(), torch::kFloat32);
+  pair.reference_rejected = torch::tensor(ref_rejected).to(pair.chosen.device(), torch::kFloat32);
   LossOutput loss = preference_loss(pair, c.loss);
   out.loss = loss.loss;
   // One read from the device for all of them.
@@ -313,7 +303,10 @@ bool train(const TrainConfig& config, const TrainPaths& paths, bool resume) {
     model.set_lora_enabled(true);
   }
   model.set_training(true);
-  model.set_activation_checkpointing(c.gradient_checkpointing);
+  int64_t layers = model.config().num_hidden_layers;
+  model.set_activation_checkpointing(!c.gradient_checkpointing ? 0
+                                     : c.gradient_checkpointing_layers > 0 ? std::min(c.gradient_checkpointing_layers, layers)
+                                                                           : layers);
 
   // Trained tensors: the adapters with LoRA, else every parameter. Weight decay on matrices.
   std::vector<torch::Tensor> decayed, not_decayed, all;

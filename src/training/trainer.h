@@ -34,8 +34,15 @@ struct TrainConfig {
   // frozen base is held in bfloat16 and the adapters in float32.
   std::string device = "auto", dtype = "auto";
   // Activation checkpointing (model.h): about a third more compute for most of the
-  // activations' memory.
+  // activations' memory; with gradient_checkpointing_layers > 0 only the first that many
+  // layers recompute (less memory saved, less compute spent).
   bool gradient_checkpointing = false;
+  int64_t gradient_checkpointing_layers = 0;
+  // DPO: each pair's chosen and rejected in one row after their prompt, which is computed once
+  // (training/logprobs.h): 768 instead of 1024 tokens a pair for 256-token prompts and
+  // completions. The log-probs are the same up to float rounding; a batch whose pairs do not
+  // share their prompt ids runs unpacked.
+  bool share_prompt = true;
   // LoRA: rank > 0 trains adapters only; the reference is the base model (adapters off), and
   // the output is the merged model plus the adapters in output/adapter (PEFT layout).
   model::LoraConfig lora;
