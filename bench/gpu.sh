@@ -2,10 +2,13 @@
 # The GPU checks of docs/BENCHMARKS.md ("GPU"), in one run of a few minutes on one GPU:
 #   1. parity with transformers on the GPU (logits in float32 and bfloat16, greedy tokens);
 #   2. sampling at 1.5B shapes, 32 prompts of 128 tokens, 256 new tokens each, temperature 1:
-#      codealign's sampler against transformers.generate (default, then static cache + compile);
+#      codealign's sampler (decode steps as CUDA graphs, then eager) against
+#      transformers.generate (default, then static cache + compile); the greedy parity of
+#      check 1 runs through the graphs too;
 #   3. a DPO step at Qwen2.5-Coder-0.5B and -1.5B shapes (random weights), 8 pairs x (256 prompt
-#      + 256 completion) tokens, bfloat16: `codealign train dpo` (plain, then with activation
-#      checkpointing) against a TRL-style PyTorch step.
+#      + 256 completion) tokens, bfloat16: `codealign train dpo` (plain, with activation
+#      checkpointing of every layer, and of half the layers) against a TRL-style PyTorch step;
+#      the prompt of each pair is computed once (prefix sharing, the default).
 # Every figure is one JSON line in OUT/results.jsonl, after the machine's description.
 #
 #   bench/gpu.sh OUT        # builds and runs build/src/codealign and build/bench/gpu_bench
@@ -83,8 +86,13 @@ for size in $sizes; do
       --warmup-ratio 0 $2 >"$work/train.log" 2>&1 || { cat "$work/train.log" >&2; exit 1; }
     cat "$work/out/train_results.json"
   }
-  for variant in ${DPO_VARIANTS:-plain checkpointing}; do
-    flags=$([ "$variant" = checkpointing ] && echo --gradient-checkpointing || true)
+  layers=$($python -c 'import json, sys; print(json.load(open(sys.argv[1]))["num_hidden_layers"])' "$work/$size/config.json")
+  for variant in ${DPO_VARIANTS:-plain checkpointing half-checkpointing}; do
+    case $variant in
+      checkpointing) flags=--gradient-checkpointing ;;
+      half-checkpointing) flags="--gradient-checkpointing --gradient-checkpointing-layers $((layers / 2))" ;;
+      *) flags= ;;
+    esac
     short=$(train 3 "$flags") long=$(train 13 "$flags")
     $python - "$size" "$variant" "$short" "$long" <<'PY' | record
 import json, sys

@@ -4,8 +4,10 @@
 //       # writes the logits as raw float32 [B, T, V] to OUT
 //   gpu_bench greedy DIR DEVICE DTYPE IDS_JSON NEW   # greedy ids of every prompt row (JSON)
 //   gpu_bench sample DIR DEVICE DTYPE B PROMPT NEW   # B random prompts of PROMPT tokens, NEW new
-//       # tokens each at temperature 1 through generation::generate; new tokens/s (JSON), and
-//       # the model's decode steps alone (forward + argmax, no sampler) for comparison
+//       # tokens each at temperature 1 through generation::generate, with decode steps as CUDA
+//       # graphs (the default) and then eager (--no-cuda-graphs): new tokens/s of each (JSON
+//       # lines), the second with the model's eager decode steps alone (forward + argmax, no
+//       # sampler) for comparison
 //   gpu_bench profile DIR DEVICE DTYPE B PROMPT NEW OUT   # the same sampling under torch's
 //       # profiler (CPU ops and GPU kernels): a Chrome trace in OUT
 // DIR holds a model and a tokenizer; DTYPE is one of --dtype's values.
@@ -94,9 +96,10 @@ double decode_step_seconds(const model::CausalLM& m, int64_t B, int64_t prompt, 
 }
 
 int sample(const model::CausalLM& m, const tokenizer::Tokenizer& tok, int64_t B, int64_t prompt, int64_t new_tokens,
-           const std::string& trace = "") {
+           generation::DecodeMode decode, const std::string& trace = "") {
   auto prompts = random_prompts(tok, B, prompt);
   generation::SamplingConfig config;
+  config.decode = decode;
   config.temperature = 1.0;
   config.max_new_tokens = new_tokens;  // no stop ids: every row makes exactly new_tokens
   generation::SamplingConfig warm = config;
@@ -122,13 +125,12 @@ int sample(const model::CausalLM& m, const tokenizer::Tokenizer& tok, int64_t B,
   }
   size_t made = 0;
   for (const auto& s : samples) made += s.ids.size();
-  std::cout << nlohmann::json{{"impl", "codealign"}, {"new_tokens", made}, {"seconds", seconds},
-                              {"tokens_per_s", double(made) / seconds},
-                              {"step_ms", 1000 * seconds / double(new_tokens)},
-                              {"bare_decode_step_ms", 1000 * decode_step_seconds(m, B, prompt, new_tokens)},
-                              {"peak_memory_gib", double(model::peak_memory_bytes(m.device())) / double(1 << 30)}}
-                   .dump()
-            << "\n";
+  bool eager = decode == generation::DecodeMode::eager;
+  nlohmann::json line{{"impl", eager ? "codealign eager" : "codealign"}, {"new_tokens", made}, {"seconds", seconds},
+                      {"tokens_per_s", double(made) / seconds}, {"step_ms", 1000 * seconds / double(new_tokens)},
+                      {"peak_memory_gib", double(model::peak_memory_bytes(m.device())) / double(1 << 30)}};
+  if (eager) line["bare_decode_step_ms"] = 1000 * decode_step_seconds(m, B, prompt, new_tokens);
+  std::cout << line.dump() << "\n";
   return 0;
 }
 
@@ -146,9 +148,13 @@ int main(int argc, char** argv) {
     if (a[0] == "logits" && a.size() == 6) return logits(m, a[4], a[5]);
     auto tok = tokenizer::Tokenizer::load(a[1]);
     if (a[0] == "greedy" && a.size() == 6) return greedy(m, tok, a[4], std::stoll(a[5]));
-    if (a[0] == "sample" && a.size() == 7) return sample(m, tok, std::stoll(a[4]), std::stoll(a[5]), std::stoll(a[6]));
+    if (a[0] == "sample" && a.size() == 7) {
+      for (auto decode : {generation::DecodeMode::automatic, generation::DecodeMode::eager})
+        if (int failed = sample(m, tok, std::stoll(a[4]), std::stoll(a[5]), std::stoll(a[6]), decode)) return failed;
+      return 0;
+    }
     if (a[0] == "profile" && a.size() == 8)
-      return sample(m, tok, std::stoll(a[4]), std::stoll(a[5]), std::stoll(a[6]), a[7]);
+      return sample(m, tok, std::stoll(a[4]), std::stoll(a[5]), std::stoll(a[6]), generation::DecodeMode::automatic, a[7]);
   } catch (const std::exception& e) {
     std::cerr << "gpu_bench: " << e.what() << "\n";
     return 1;
