@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The GPU checks of docs/BENCHMARKS.md ("GPU"), in one run of a few minutes on one GPU:
-#   1. parity with transformers on the GPU (logits in float32 and bfloat16, greedy tokens);
+#   1. parity with transformers on the GPU (logits in float32 and bfloat16, greedy tokens), and
+#      of sampling with CUDA graphs against eager steps (3 samples a prompt, early stops);
 #   2. sampling at 1.5B shapes, 32 prompts of 128 tokens, 256 new tokens each, temperature 1:
 #      codealign's sampler (decode steps as CUDA graphs, then eager) against
 #      transformers.generate (default, then static cache + compile); the greedy parity of
@@ -61,6 +62,7 @@ for dtype in float32 bfloat16; do
 done
 $gpu_bench greedy "$work/$first" "$device" float32 "$work/ids.json" 32 >"$work/greedy.json"
 $peer greedy "$work/$first" "$device" "$work/ids.json" 32 "$work/greedy.json" | record
+$gpu_bench graphs "$work/$first" "$device" float32 "$work/ids.json" 64 | sed 's/^{/{"check": "graphs against eager", /' | record
 fi
 
 if [[ $checks == *sampling* ]]; then

@@ -3,6 +3,8 @@
 //   gpu_bench logits DIR DEVICE DTYPE IDS_JSON OUT   # forward of the [B, T] ids in IDS_JSON;
 //       # writes the logits as raw float32 [B, T, V] to OUT
 //   gpu_bench greedy DIR DEVICE DTYPE IDS_JSON NEW   # greedy ids of every prompt row (JSON)
+//   gpu_bench graphs DIR DEVICE DTYPE IDS_JSON NEW   # 3 samples of every prompt row with decode
+//       # steps as CUDA graphs and eager, rows stopping at different steps: how many agree (JSON)
 //   gpu_bench sample DIR DEVICE DTYPE B PROMPT NEW   # B random prompts of PROMPT tokens, NEW new
 //       # tokens each at temperature 1 through generation::generate, with decode steps as CUDA
 //       # graphs (the default) and then eager (--no-cuda-graphs): new tokens/s of each (JSON
@@ -15,6 +17,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <set>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -62,6 +65,41 @@ int greedy(const model::CausalLM& m, const tokenizer::Tokenizer& tok, const std:
   nlohmann::json out = nlohmann::json::array();
   for (const auto& sample : generation::generate(m, tok, read_ids(ids_path), config)) out.push_back(sample.ids);
   std::cout << out.dump() << "\n";
+  return 0;
+}
+
+// What real sampling does and the sampling check does not: several samples per prompt (the
+// shared prompt) and rows that stop at different steps (captures at smaller batches), with
+// graphs and eager. Both compute the same products over other shapes, so rounding may part a
+// sample after a while; a broken graph parts them at once.
+int graphs_against_eager(const model::CausalLM& m, const tokenizer::Tokenizer& tok, const std::string& ids_path,
+                         int64_t new_tokens) {
+  generation::SamplingConfig config;
+  config.temperature = 1.0;
+  config.max_new_tokens = new_tokens;
+  config.samples_per_prompt = 3;
+  for (int64_t id = 0; id < int64_t(tok.vocab_size()); id += 40) config.stop_ids.push_back(tokenizer::TokenId(id));
+  auto prompts = read_ids(ids_path);
+  config.decode = generation::DecodeMode::eager;
+  auto expected = generation::generate(m, tok, prompts, config);
+  config.decode = generation::DecodeMode::automatic;
+  auto got = generation::generate(m, tok, prompts, config);
+  size_t identical = 0, stopped = 0, agreeing = 0, tokens = 0;
+  std::set<size_t> lengths;
+  for (size_t i = 0; i < got.size(); ++i) {
+    const auto &a = expected[i].ids, &b = got[i].ids;
+    identical += a == b;
+    stopped += got[i].finish_reason == "stop";
+    lengths.insert(b.size());
+    size_t k = 0;
+    while (k < std::min(a.size(), b.size()) && a[k] == b[k]) ++k;
+    agreeing += k, tokens += std::min(a.size(), b.size());
+  }
+  std::cout << nlohmann::json{{"samples", got.size()}, {"identical_samples", identical}, {"stopped_early", stopped},
+                              {"distinct_lengths", lengths.size()},
+                              {"tokens_agreeing_before_first_difference", double(agreeing) / double(std::max<size_t>(tokens, 1))}}
+                   .dump()
+            << "\n";
   return 0;
 }
 
@@ -148,6 +186,7 @@ int main(int argc, char** argv) {
     if (a[0] == "logits" && a.size() == 6) return logits(m, a[4], a[5]);
     auto tok = tokenizer::Tokenizer::load(a[1]);
     if (a[0] == "greedy" && a.size() == 6) return greedy(m, tok, a[4], std::stoll(a[5]));
+    if (a[0] == "graphs" && a.size() == 6) return graphs_against_eager(m, tok, a[4], std::stoll(a[5]));
     if (a[0] == "sample" && a.size() == 7) {
       for (auto decode : {generation::DecodeMode::automatic, generation::DecodeMode::eager})
         if (int failed = sample(m, tok, std::stoll(a[4]), std::stoll(a[5]), std::stoll(a[6]), decode)) return failed;

@@ -2,10 +2,14 @@
 
 #include <ATen/autocast_mode.h>
 
+#include <map>
+#include <mutex>
+
 #include "common/error.h"
 
 #ifdef CODEALIGN_CUDA_GRAPHS
 #include <ATen/cuda/CUDAGraph.h>
+#include <c10/cuda/CUDACachingAllocator.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 #endif
@@ -55,43 +59,65 @@ torch::Tensor DecodeStep::eager(const torch::Tensor& chosen, const torch::Tensor
 void DecodeStep::rows_changed() { graph_.reset(); }
 
 #ifdef CODEALIGN_CUDA_GRAPHS
+namespace {
+
+// One side stream per device for the whole process: each stream keeps cuBLAS workspaces of its
+// own, so a new one per capture would pile them up.
+c10::cuda::CUDAStream side_stream(c10::DeviceIndex device) {
+  static std::mutex mutex;
+  static std::map<c10::DeviceIndex, c10::cuda::CUDAStream> streams;
+  std::lock_guard lock(mutex);
+  auto found = streams.find(device);
+  if (found == streams.end()) found = streams.emplace(device, c10::cuda::getStreamFromPool(false, device)).first;
+  return found->second;
+}
+
+}  // namespace
+
 torch::Tensor DecodeStep::next_logits(const torch::Tensor& chosen, const torch::Tensor& positions) {
   if (!graphs_) return eager(chosen, positions);
-  int64_t B = chosen.size(0);
   c10::cuda::CUDAGuard on_device(chosen.device());  // streams are per device
-  if (graph_) {
-    graph_->ids.copy_(chosen.view({B, 1}));
-    graph_->positions.copy_(positions.view({B, 1}));
-    graph_->graph.replay();
-    cache_.set_length(cache_.length() + 1);
-    return graph_->logits;
-  }
-  // Capture on a side stream (a graph cannot be captured on the default one), after a real
-  // step there that sets up what a capture cannot (cuBLAS workspaces, the rotary table).
+  if (!graph_) return capture(chosen, positions);
+  int64_t B = chosen.size(0);
+  graph_->ids.copy_(chosen.view({B, 1}));
+  graph_->positions.copy_(positions.view({B, 1}));
+  graph_->graph.replay();
+  cache_.set_length(cache_.length() + 1);
+  return graph_->logits;
+}
+
+// Captures on a side stream (a graph cannot be captured on the default one), after a real step
+// there that sets up what a capture cannot (cuBLAS workspaces, the rotary table); that step's
+// logits are this step's.
+torch::Tensor DecodeStep::capture(const torch::Tensor& chosen, const torch::Tensor& positions) {
+  int64_t B = chosen.size(0);
   auto graph = std::make_unique<Graph>();
   graph->ids = chosen.view({B, 1}).clone();
   graph->positions = positions.view({B, 1}).clone();
-  c10::cuda::CUDAStream side = c10::cuda::getStreamFromPool(false, chosen.device().index());
+  c10::cuda::CUDAStream side = side_stream(chosen.device().index());
   c10::cuda::getCurrentCUDAStream().synchronize();
   torch::Tensor logits;
   {
     c10::cuda::CUDAStreamGuard on_side(side);
-    logits = eager(graph->ids, graph->positions);
+    logits = eager(graph->ids, graph->positions).clone();
     int64_t length = cache_.length();
-    // Thread-local: another thread of the process may use CUDA during the capture.
+    // A capture allocates only from its own pool and cannot free what others cache meanwhile.
+    c10::cuda::CUDACachingAllocator::emptyCache();
     try {
+      // Thread-local: another thread of the process may use CUDA during the capture.
       graph->graph.capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
       graph->logits = eager(graph->ids, graph->positions);
       graph->graph.capture_end();
-    } catch (const c10::Error& e) {
+    } catch (const std::exception& e) {
+      const auto* torch_error = dynamic_cast<const c10::Error*>(&e);
       throw Error(std::string("generation: capturing a decode step as a CUDA graph failed (hint: --no-cuda-graphs "
-                              "runs the steps one by one): ") + e.what_without_backtrace());
+                              "runs the steps one by one): ") + (torch_error ? torch_error->what_without_backtrace() : e.what()));
     }
     cache_.set_length(length);  // the capture ran the host side only: nothing was cached
     side.synchronize();
   }
   graph_ = std::move(graph);
-  return logits.clone();  // on the default stream, like everything after it
+  return logits;
 }
 #else
 torch::Tensor DecodeStep::next_logits(const torch::Tensor& chosen, const torch::Tensor& positions) {

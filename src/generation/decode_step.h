@@ -19,7 +19,9 @@ class DecodeStep {
   DecodeStep(const model::CausalLM& model, model::KvCache& cache, DecodeMode mode);
   ~DecodeStep();
   // Logits [B, V] after each row's chosen id [B] at its position [B]; the cache takes them.
-  // From a graph, the logits live in the graph's output buffer until the next step.
+  // From a graph, the logits live in the graph's output buffer until the next step. A failed
+  // capture is an Error that leaves the GPU's stream mid-capture: the process must not go on
+  // using CUDA (no caller catches it).
   torch::Tensor next_logits(const torch::Tensor& chosen, const torch::Tensor& positions);
   // After the cache's rows changed (KvCache::select_rows): the graph is captured again.
   void rows_changed();
@@ -27,6 +29,7 @@ class DecodeStep {
 
  private:
   torch::Tensor eager(const torch::Tensor& chosen, const torch::Tensor& positions);
+  torch::Tensor capture(const torch::Tensor& chosen, const torch::Tensor& positions);
 
   const model::CausalLM& model_;
   model::KvCache& cache_;
