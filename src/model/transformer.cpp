@@ -48,6 +48,37 @@ torch::Tensor from_prompt_groups(const torch::Tensor& groups, int64_t n, int64_t
   return groups.view({P, kv_heads, heads / kv_heads, n, T, X}).permute({0, 3, 1, 2, 4, 5}).reshape({P * n, heads, T, X});
 }
 
+// q [B, heads, T, D] against k [B, kv_heads, L, D], scaled: each key/value head meets its
+// group of query heads in one matrix product, without a copy of the keys per query head.
+torch::Tensor grouped_scores(const torch::Tensor& q, const torch::Tensor& k) {
+  int64_t B = q.size(0), heads = q.size(1), T = q.size(2), D = q.size(3), kv_heads = k.size(1);
+  return torch::matmul(q.reshape({B, kv_heads, heads / kv_heads * T, D}), k.transpose(2, 3))
+      .view({B, heads, T, k.size(2)})
+      .mul_(1.0 / std::sqrt(double(D)));
+}
+
+// probabilities [B, heads, T, L] times v [B, kv_heads, L, D], grouped the same way.
+torch::Tensor grouped_values(const torch::Tensor& probabilities, const torch::Tensor& v) {
+  int64_t B = probabilities.size(0), heads = probabilities.size(1), T = probabilities.size(2);
+  int64_t kv_heads = v.size(1), L = v.size(2);
+  return torch::matmul(probabilities.reshape({B, kv_heads, heads / kv_heads * T, L}), v).view({B, heads, T, v.size(3)});
+}
+
+// Softmax in float32 (as the fused kernels accumulate), back in the values' dtype.
+torch::Tensor attention_weights(const torch::Tensor& scores, torch::ScalarType dtype) {
+  return scores.softmax(-1, torch::kFloat32).to(dtype);
+}
+
+const double minus_infinity = -std::numeric_limits<double>::infinity();
+
+// Masked attention with grouped heads, for decode steps: given a mask, SDPA's only kernel for
+// grouped heads is its plain one, which copies every cached key and value once per query head.
+torch::Tensor grouped_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                                const torch::Tensor& allowed) {
+  torch::Tensor scores = grouped_scores(q, k).masked_fill_(allowed.logical_not(), minus_infinity);
+  return grouped_values(attention_weights(scores, v.scalar_type()), v);
+}
+
 // Attention of q [B, heads, T, D] over the shared prompt of each row (KvCache::share_prefix)
 // and the row's own keys and values k, v [B, kv_heads, L, D] (`allowed` [B, 1, T, L]): one
 // softmax over both, as if the prompt's keys were in the row's cache.
@@ -55,20 +86,15 @@ torch::Tensor shared_prefix_attention(const torch::Tensor& q, const torch::Tenso
                                       const torch::Tensor& allowed, const KvCache::SharedPrefix& prefix, size_t layer) {
   int64_t B = q.size(0), heads = q.size(1), T = q.size(2), D = q.size(3);
   int64_t kv_heads = k.size(1), L = k.size(2), P = prefix.prompts, n = prefix.copies, T0 = prefix.valid.size(1);
-  double scale = 1.0 / std::sqrt(double(D));
-  const double minus_infinity = -std::numeric_limits<double>::infinity();
-  torch::Tensor q_grouped = q.reshape({B, kv_heads, heads / kv_heads * T, D});
-  torch::Tensor own = torch::matmul(q_grouped, k.transpose(2, 3)).view({B, heads, T, L}).mul_(scale);
-  own.masked_fill_(allowed.logical_not(), minus_infinity);
+  torch::Tensor own = grouped_scores(q, k).masked_fill_(allowed.logical_not(), minus_infinity);
   torch::Tensor grid = torch::zeros({P * n, heads, T, D}, q.options()).index_copy_(0, prefix.slots, q);
   torch::Tensor shared = torch::matmul(to_prompt_groups(grid, P, n, kv_heads), prefix.keys[layer].transpose(2, 3));
-  shared = from_prompt_groups(shared, n, heads, T).index_select(0, prefix.slots).mul_(scale);
+  shared = from_prompt_groups(shared, n, heads, T).index_select(0, prefix.slots).mul_(1.0 / std::sqrt(double(D)));
   torch::Tensor prompt_valid = prefix.valid.index_select(0, torch::floor_divide(prefix.slots, n));  // [B, T0]
   shared.masked_fill_(prompt_valid.logical_not().view({B, 1, 1, T0}), minus_infinity);
 
-  torch::Tensor probabilities = torch::cat({shared, own}, -1).softmax(-1);  // [B, heads, T, T0 + L]
-  torch::Tensor from_own = torch::matmul(probabilities.narrow(-1, T0, L).reshape({B, kv_heads, heads / kv_heads * T, L}), v)
-                               .view({B, heads, T, D});
+  torch::Tensor probabilities = attention_weights(torch::cat({shared, own}, -1), v.scalar_type());  // [B, heads, T, T0 + L]
+  torch::Tensor from_own = grouped_values(probabilities.narrow(-1, T0, L), v);
   torch::Tensor shared_grid =
       torch::zeros({P * n, heads, T, T0}, q.options()).index_copy_(0, prefix.slots, probabilities.narrow(-1, 0, T0));
   torch::Tensor from_shared = torch::matmul(to_prompt_groups(shared_grid, P, n, kv_heads), prefix.values[layer]);
@@ -205,12 +231,14 @@ torch::Tensor CausalLM::decoder_layer(int64_t layer, torch::Tensor x, const Laye
   q = q * context.cos + rotate_half(q) * context.sin;
   k = k * context.cos + rotate_half(k) * context.sin;
   if (cache) std::tie(k, v) = cache->append(size_t(layer), k, v);
-  // GQA (each key/value head serves heads / kv_heads query heads) inside the kernel, without
-  // copying the cache once per query head.
+  // GQA (each key/value head serves heads / kv_heads query heads) without copying the cache
+  // once per query head: in the fused kernels, or grouped by hand for decode steps.
   const KvCache::SharedPrefix* prefix = cache ? cache->shared_prefix() : nullptr;
   torch::Tensor attended =
-      prefix ? shared_prefix_attention(q, k, v, *context.allowed, *prefix, size_t(layer))
-             : at::scaled_dot_product_attention(q, k, v, context.allowed, 0.0, context.causal, std::nullopt, heads != kv_heads);
+      prefix           ? shared_prefix_attention(q, k, v, *context.allowed, *prefix, size_t(layer))
+      : cache && T == 1 ? grouped_attention(q, k, v, *context.allowed)
+                        : at::scaled_dot_product_attention(q, k, v, context.allowed, 0.0, context.causal, std::nullopt,
+                                                           heads != kv_heads);
   torch::Tensor out = attended.transpose(1, 2).reshape({B, T, heads * D});
   // Llama's attention_bias covers o_proj too; Qwen2's biases are on q, k and v only.
   bool o_bias = c.attention_bias && c.model_type == "llama";
