@@ -8,11 +8,12 @@ namespace codealign::model {
 
 namespace {
 
-// A buffer like `old` with room for `capacity` positions along `dim`, holding its first `used`.
+// A buffer like `old` with room for `capacity` positions along `dim`, holding its first `used`
+// and zeros after them (the static mode attends over positions not yet written).
 torch::Tensor regrown(const torch::Tensor& old, int64_t dim, int64_t capacity, int64_t used) {
   std::vector<int64_t> shape = old.sizes().vec();
   shape[size_t(dim)] = capacity;
-  torch::Tensor grown = torch::empty(shape, old.options());
+  torch::Tensor grown = torch::zeros(shape, old.options());
   grown.narrow(dim, 0, used).copy_(old.narrow(dim, 0, used));
   return grown;
 }
@@ -81,16 +82,9 @@ void KvCache::end() {
 void KvCache::make_static() {
   if (!valid_.defined() || is_static()) throw Error("model: make_static needs a prefilled cache, once");
   capacity_ = std::max(capacity_, reserve_);
-  auto zero_filled = [&](const torch::Tensor& old, int64_t dim) {
-    std::vector<int64_t> shape = old.sizes().vec();
-    shape[size_t(dim)] = capacity_;
-    torch::Tensor buffer = torch::zeros(shape, old.options());
-    buffer.narrow(dim, 0, length_).copy_(old.narrow(dim, 0, length_));
-    return buffer;
-  };
-  for (auto& k : keys_) k = zero_filled(k, 2);
-  for (auto& v : values_) v = zero_filled(v, 2);
-  valid_ = zero_filled(valid_, 1);
+  for (auto& k : keys_) k = regrown(k, 2, capacity_, length_);
+  for (auto& v : values_) v = regrown(v, 2, capacity_, length_);
+  valid_ = regrown(valid_, 1, capacity_, length_);
   write_position_ = torch::full({1}, length_, torch::TensorOptions().dtype(torch::kInt64).device(valid_.device()));
 }
 
