@@ -100,6 +100,7 @@ Report evaluate(const tasks::TaskSet& tasks, const std::vector<Sample>& samples,
   Report report;
   report.benchmark = tasks.name;
   report.isolation = executor.isolation();
+  report.hardened = options.hardened;
   bool values = std::any_of(tasks.tasks.begin(), tasks.tasks.end(), [](const auto& t) { return t.has_value_tests(); });
   std::map<std::string, GroundTruth> truth;
   if (values) truth = ground_truth(tasks, executor, options);
@@ -137,6 +138,7 @@ Report evaluate(const tasks::TaskSet& tasks, const std::vector<Sample>& samples,
     if (base_job[i] >= 0) report.results[i].base = outcomes[base_job[i]];
     if (plus_job[i] >= 0) report.results[i].plus = outcomes[plus_job[i]];
     ++report.verdicts[sandbox::verdict_name(report.results[i].base.verdict)];
+    if (report.results[i].base.tests_unprotected > 0) ++report.unprotected_verdicts;
   }
   std::vector<std::string> ids;
   for (const auto& s : samples) ids.push_back(s.task_id);

@@ -81,6 +81,10 @@ struct Report {
   std::vector<SampleResult> results;                      // in input order
   std::map<std::string, std::map<std::string, double>> pass_at_k;  // group -> "pass@k" -> value
   std::map<std::string, size_t> verdicts;                 // base verdict counts
+  // Samples whose verdict rests on assertion tests run in the program's own process
+  // (sandbox::Outcome::tests_unprotected), which a program that tampers with the harness can fake.
+  size_t unprotected_verdicts = 0;
+  bool hardened = false;
   size_t jobs = 0, cached_jobs = 0;                       // jobs answered, of them from the execution cache
   double wall_s = 0;
 };
@@ -96,7 +100,7 @@ double pass_at_k(int n, int c, int k);
 void write_results(const Report& report, const std::string& path);
 
 // An outcome's fields as results JSON names them (verdict, error_type, message, tests_passed,
-// tests_total, wall_time; with `with_output` also stdout/stderr and their truncation), each
+// tests_total, tests_unprotected, wall_time; with `with_output` also stdout/stderr and their truncation), each
 // name preceded by `prefix` ("plus_" for the + tests). One form for every command.
 void add_outcome_json(nlohmann::json& j, const sandbox::Outcome& o, const std::string& prefix = "",
                       bool with_output = false);

@@ -16,6 +16,7 @@ Json outcome_json(const sandbox::Outcome& o) {
           {"message", o.message},
           {"tests_passed", o.tests_passed},
           {"tests_total", o.tests_total},
+          {"tests_unprotected", o.tests_unprotected},
           {"test_passed", o.test_passed},
           {"wall_time", o.wall_s},
           {"stdout", o.stdout_text},
@@ -38,6 +39,7 @@ std::optional<sandbox::Outcome> outcome_from_json(const std::string& text) {
     o.message = j.at("message").get<std::string>();
     o.tests_passed = j.at("tests_passed").get<int>();
     o.tests_total = j.at("tests_total").get<int>();
+    o.tests_unprotected = j.at("tests_unprotected").get<int>();
     o.test_passed = j.at("test_passed").get<std::vector<bool>>();
     o.wall_s = j.at("wall_time").get<double>();
     o.stdout_text = j.at("stdout").get<std::string>();

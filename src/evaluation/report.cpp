@@ -22,6 +22,7 @@ void add_outcome_json(Json& j, const sandbox::Outcome& o, const std::string& pre
   j[prefix + "message"] = o.message;
   j[prefix + "tests_passed"] = o.tests_passed;
   j[prefix + "tests_total"] = o.tests_total;
+  j[prefix + "tests_unprotected"] = o.tests_unprotected;
   j[prefix + "wall_time"] = o.wall_s;
   if (!with_output) return;
   j[prefix + "stdout"] = o.stdout_text;
@@ -53,7 +54,7 @@ void write_results(const Report& report, const std::string& path) {
 std::string summary_json(const Report& report, const std::string& results_path) {
   Json j = {{"benchmark", report.benchmark}, {"isolation", report.isolation}, {"tasks", report.tasks},
             {"samples", report.results.size()}, {"wall_seconds", report.wall_s}, {"verdicts", report.verdicts},
-            {"results", results_path}};
+            {"unprotected_verdicts", report.unprotected_verdicts}, {"results", results_path}};
   for (const auto& [group, values] : report.pass_at_k) j[group] = values;
   return j.dump();
 }
@@ -73,7 +74,16 @@ std::string summary_text(const Report& report, const std::string& results_path) 
   }
   text += "  verdicts:";
   for (const auto& [name, count] : report.verdicts) text += " " + name + " " + std::to_string(count);
-  text += "\n  isolation: " + report.isolation + "\n  results: " + results_path + "\n";
+  text += "\n";
+  if (report.unprotected_verdicts > 0) {
+    std::snprintf(line, sizeof line,
+                  "  unprotected: %zu of %zu verdicts rest on assertion tests run in the judged program's process, "
+                  "which it could fake%s\n",
+                  report.unprotected_verdicts, report.results.size(),
+                  report.hardened ? " (shapes hardened mode cannot split)" : " (--hardened splits the usual shapes)");
+    text += line;
+  }
+  text += "  isolation: " + report.isolation + "\n  results: " + results_path + "\n";
   return text;
 }
 

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sched.h>
@@ -173,6 +174,25 @@ void build_root(const Plan& plan) {
   if (sethostname("sandbox", 7) != 0) child_fail(plan, "sethostname");
 }
 
+// The capabilities the harness keeps: it creates and removes the jobs' scratch directories
+// (chown, file access beyond owner checks), switches each job to its uid and kills what a job
+// leaves. Every other one leaves the bounding set, so that nothing in the sandbox, the harness
+// included, can ever hold it, whatever it executes.
+constexpr unsigned long long kept_capabilities = 1ull << CAP_CHOWN | 1ull << CAP_DAC_OVERRIDE |
+                                                 1ull << CAP_DAC_READ_SEARCH | 1ull << CAP_FOWNER | 1ull << CAP_KILL |
+                                                 1ull << CAP_SETGID | 1ull << CAP_SETUID;
+
+void drop_capability_bounding_set(Plan& plan) {
+  // Without a user namespace and as an ordinary user there is nothing to drop (and no right to).
+  if (!plan.user_namespace && geteuid() != 0) return;
+  for (int capability = 0; capability < 64; ++capability) {
+    if (kept_capabilities >> capability & 1) continue;
+    if (prctl(PR_CAPBSET_DROP, capability, 0, 0, 0) == 0) continue;
+    if (errno == EINVAL) break;  // past the kernel's last capability
+    child_fail(plan, "PR_CAPBSET_DROP");
+  }
+}
+
 [[noreturn]] void child_main(Plan& plan) {
   char go;
   if (read(plan.sync_read, &go, 1) != 1) child_fail(plan, "wait for uid map");
@@ -200,6 +220,7 @@ void build_root(const Plan& plan) {
   // No PR_SET_PDEATHSIG: it fires when the *thread* that cloned us ends, and pool threads come and
   // go. If codealign dies, the worker reads EOF on fd 3 and exits (after the job in hand, which its
   // timeout bounds); as pid 1 its exit kills everything in its namespace.
+  drop_capability_bounding_set(plan);
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) child_fail(plan, "PR_SET_NO_NEW_PRIVS");
   sock_fprog filter{static_cast<unsigned short>(plan.bpf->size() / sizeof(sock_filter)),
                     reinterpret_cast<sock_filter*>(const_cast<char*>(plan.bpf->data()))};

@@ -23,6 +23,9 @@
 #include "sandbox/worker.h"
 
 namespace codealign::sandbox {
+
+std::string_view harness_source();  // generated from harness.py
+
 namespace {
 
 using Json = nlohmann::json;
@@ -91,6 +94,7 @@ Outcome parse_outcome(const std::string& text) {
   o.message = j.at("message");
   o.tests_passed = j.at("tests_passed");
   o.tests_total = j.at("tests_total");
+  o.tests_unprotected = j.value("tests_unprotected", 0);
   o.test_passed = j.at("test_passed").get<std::vector<bool>>();
   o.wall_s = j.at("wall");
   o.stdout_text = j.at("stdout");
@@ -225,7 +229,7 @@ const std::string& Executor::interpreter_version() const { return impl_->interpr
 
 std::string Executor::job_key(const Job& job) const {
   Wire wire = to_wire(job, impl_->config.limits);
-  return ContentHash().add(wire.message).add(wire.expected).add(impl_->interpreter_version).hex();
+  return ContentHash().add(wire.message).add(wire.expected).add(impl_->interpreter_version).add(harness_source()).hex();
 }
 
 Outcome Executor::run_one(const Job& job) { return run({job}).front(); }

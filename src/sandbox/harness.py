@@ -1,16 +1,25 @@
-# codealign sandbox harness: the fork server inside each worker's sandbox (pid 1 of its namespace).
+# codealign sandbox harness: the judge and the clean fork server inside each worker's sandbox.
 #
 # Protocol on fds 3 (in) and 4 (out); a message is an 8-byte little-endian length and bytes:
 #   -> {"ready": true, ...}        <- "<uid> <gid>" the jobs switch to (-1: stay)
 #   <- job (JSON, see executor.cpp) <- expected outputs (JSON text, empty unless comparing values or stdout)
 #   -> result (JSON)
-# Trust: this process is trusted, the child forked for a job is not. The child reports on a
-# private pipe (its fd 3, a JSON object per line); the verdict is decided here from those
-# reports, the child's exit status and the clock. A job that compares outputs (values, stdout)
-# runs in a supervisor, a fork of this process that forks the child and only then reads the
-# expected outputs, compares them with what the child reported, and dies with them: neither the
-# child nor the children of later jobs, forked from this process, ever hold them.
-import ast, base64, datetime, decimal, fractions, hashlib, json, linecache, math, os, pickle, resource, select, signal, stat, struct, sys, time, traceback
+# Three kinds of process, by trust:
+# - the judge (this process, pid 1 of the worker's namespaces): trusted. It reads each job and
+#   its expected outputs, hands the child only what the child needs, decides the verdict from
+#   the child's reports (a JSON object per line on a private pipe, the child's fd 3), its exit
+#   status and the clock, and answers. It never forks after start-up, so the data of every job
+#   it has held stays out of every job's memory.
+# - the zygote: the fork server, forked from the judge before any job existed. It receives only
+#   descriptors (never a byte of a job), forks one child per job, reaps it and kills what the
+#   job left behind. Every child is a copy of this clean process.
+# - the child: untrusted. It reads its part of the job from the judge (the program, the inputs,
+#   the calls of split assertions; never an expected output), drops to the jobs' uid and runs
+#   the program. In hardened mode assertions of the usual shapes are split: the child evaluates
+#   the calls into the program and reports their values; the judge evaluates the rest of each
+#   assertion (the expected side) on those values and decides, so a forged report can claim
+#   values, never a pass (see "split assertions" below).
+import ast, base64, builtins, datetime, decimal, fcntl, fractions, functools, hashlib, json, linecache, math, os, pickle, re, resource, select, signal, socket, stat, struct, sys, time, traceback
 
 os.environ.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
 for _name in ("collections", "itertools", "functools", "heapq", "bisect", "re", "string", "typing",
@@ -30,7 +39,8 @@ if hasattr(sys, "set_int_max_str_digits"):
 
 import collections
 
-CONTROL_IN, CONTROL_OUT, CHANNEL = 3, 4, 3
+CONTROL_IN, CONTROL_OUT = 3, 4  # the judge's pipes to and from codealign
+CHANNEL, ANSWERS = 3, 4  # the child's: its reports to the judge, the judge's answers to it
 MAPPING_TYPES = (collections.Counter, collections.OrderedDict, collections.defaultdict)
 MAPPING_TYPES_BY_NAME = {"Counter": collections.Counter, "OrderedDict": collections.OrderedDict, "defaultdict": dict}
 CHANNEL_CAP = 256 << 20
@@ -49,12 +59,12 @@ def read_exact(fd, size):
     return b"".join(chunks)
 
 
-def receive():
-    header = read_exact(CONTROL_IN, 8)
+def receive(fd=CONTROL_IN):
+    header = read_exact(fd, 8)
     if header is None:
         return None
     (size,) = struct.unpack("<Q", header)
-    return read_exact(CONTROL_IN, size) if size else b""
+    return read_exact(fd, size) if size else b""
 
 
 def write_all(fd, data):
@@ -72,8 +82,12 @@ def read_all(fd):
         chunks.append(chunk)
 
 
+def framed(payload):
+    return struct.pack("<Q", len(payload)) + payload
+
+
 def send_payload(payload):
-    write_all(CONTROL_OUT, struct.pack("<Q", len(payload)) + payload)
+    write_all(CONTROL_OUT, framed(payload))
 
 
 def send(obj):
@@ -81,6 +95,10 @@ def send(obj):
 
 
 # ---- values: a JSON encoding that keeps Python types (tuple vs list, int vs float, sets) ----
+
+DATE_TYPES = {datetime.date: "date", datetime.datetime: "datetime", datetime.time: "time"}
+DATE_TYPES_BY_NAME = {name: kind for kind, name in DATE_TYPES.items()}
+
 
 def encode(value):
     kind = type(value)
@@ -104,6 +122,16 @@ def encode(value):
         return {"b": value.hex()}
     if kind is complex:
         return {"c": [value.real, value.imag]}
+    if kind is fractions.Fraction:
+        return {"fr": [encode(value.numerator), encode(value.denominator)]}
+    if kind is decimal.Decimal:
+        return {"dc": str(value)}
+    if kind in DATE_TYPES:
+        return {"dt": [DATE_TYPES[kind], value.isoformat()]}
+    if kind is datetime.timedelta:
+        return {"td": [value.days, value.seconds, value.microseconds]}
+    if kind is range:
+        return {"r": [encode(value.start), encode(value.stop), encode(value.step)]}
     if numpy is not None and kind is numpy.ndarray:
         return {"nd": [value.dtype.str, encode(value.tolist())]}
     if numpy is not None and isinstance(value, numpy.generic):
@@ -171,36 +199,71 @@ def wire_value(value):
     return encode(value)
 
 
-def decode(value):
+class NotPlain(Exception):
+    """A reported value that is not a plain value (strict decoding); the argument names its type."""
+
+
+PLAIN_DTYPE_KINDS = "biufcUS"  # numpy arrays a split assertion may compare: numbers and text
+
+
+def decode(value, strict=False):
+    """The value that encode() encoded. Not strict: what cannot be rebuilt is an Opaque (equal to
+    nothing) or a Digest. Strict (a split assertion's values, from an untrusted child): anything
+    but a plain value raises NotPlain, and so does a malformed encoding."""
     if isinstance(value, list):
-        return [decode(item) for item in value]
+        return [decode(item, strict) for item in value]
     if not isinstance(value, dict):
         return value
-    (tag, body), = value.items()
+    try:
+        (tag, body), = value.items()
+        return _decode_tagged(tag, body, strict)
+    except NotPlain:
+        raise
+    except Exception:  # a malformed encoding (from the child: anything may arrive)
+        if strict:
+            raise NotPlain("malformed value")
+        return Opaque("malformed value")
+
+
+def _decode_tagged(tag, body, strict):
     if tag == "x":
         return int(body, 16)
-    if tag == "h":
-        return Digest(body)
     if tag == "t":
-        return tuple(decode(item) for item in body)
+        return tuple(decode(item, strict) for item in body)
     if tag == "s":
-        return set(decode(item) for item in body)
+        return set(decode(item, strict) for item in body)
     if tag == "f":
-        return frozenset(decode(item) for item in body)
+        return frozenset(decode(item, strict) for item in body)
     if tag == "d":
-        return {decode(k): decode(v) for k, v in body}
+        return {decode(k, strict): decode(v, strict) for k, v in body}
     if tag == "D":  # a defaultdict comes back as a plain dict: equality does not see the factory
-        return MAPPING_TYPES_BY_NAME[body[0]]((decode(k), decode(v)) for k, v in body[1])
+        return MAPPING_TYPES_BY_NAME[body[0]]({decode(k, strict): decode(v, strict) for k, v in body[1]})
     if tag == "q":
-        return collections.deque(decode(item) for item in body)
+        return collections.deque(decode(item, strict) for item in body)
     if tag == "b":
         return bytes.fromhex(body)
     if tag == "c":
         return complex(body[0], body[1])
-    if tag == "nd" and numpy is not None:
-        return numpy.array(decode(body[1]), dtype=numpy.dtype(body[0]))
-    if tag == "np" and numpy is not None:
-        return numpy.dtype(body[0]).type(decode(body[1]))
+    if tag == "fr":
+        return fractions.Fraction(decode(body[0], strict), decode(body[1], strict))
+    if tag == "dc":
+        return decimal.Decimal(body)
+    if tag == "dt":
+        return DATE_TYPES_BY_NAME[body[0]].fromisoformat(body[1])
+    if tag == "td":
+        return datetime.timedelta(days=body[0], seconds=body[1], microseconds=body[2])
+    if tag == "r":
+        return range(decode(body[0], strict), decode(body[1], strict), decode(body[2], strict))
+    if tag == "i" and strict:  # a lazy iterator a split assertion's call returned, consumed by the child
+        return iter(decode(body, strict))
+    if tag == "nd" and numpy is not None and (not strict or numpy.dtype(body[0]).kind in PLAIN_DTYPE_KINDS):
+        return numpy.array(decode(body[1], strict), dtype=numpy.dtype(body[0]))
+    if tag == "np" and numpy is not None and (not strict or numpy.dtype(body[0]).kind in PLAIN_DTYPE_KINDS):
+        return numpy.dtype(body[0]).type(decode(body[1], strict))
+    if strict:
+        raise NotPlain(str(body) if tag == "?" else "encoding '%s'" % tag)
+    if tag == "h":
+        return Digest(body)
     return Opaque(str(body))
 
 
@@ -353,13 +416,14 @@ def load_program(job):
     return namespace
 
 
-# ---- hardened assertions ----
-# An assertion runs inside the untrusted process, so a result object whose __eq__ always says
-# True passes `assert f(x) == y`. Hardened mode rewrites every call in the tests so that what
-# a function of the program returns to a test must be a plain value (exact built-in types,
+# ---- hardened assertions that run in the child (tests that could not be split) ----
+# Such an assertion runs inside the untrusted process, so a result object whose __eq__ always
+# says True passes `assert f(x) == y`. Hardened mode rewrites every call in these tests so that
+# what a function of the program returns to a test must be a plain value (exact built-in types,
 # checked recursively) before the test may compare it; anything else fails the test as
 # UntrustedValue. It stops value-level tricks (always-equal objects, overriding subclasses of
-# int or str); code that deliberately tampers with the harness is outside its reach.
+# int or str); code that deliberately tampers with the harness in its own process is beyond
+# its reach, which is why these tests are counted as unprotected.
 
 class UntrustedValue(BaseException):  # BaseException: the program's `except Exception` cannot swallow it
     pass
@@ -430,13 +494,42 @@ def compile_test(test, index, hardened):
 def run_assertions(job, namespace):
     hardened = job.get("hardened", False)
     for index, test in enumerate(job["tests"]):
+        if "asserts" in test:
+            run_split_test(index, test, namespace)
+            continue
         try:
             namespace["__codealign_checked_call__"] = checked_call  # again each test: the program may rebind it
-            exec(compile_test(test, index, hardened), namespace)
+            exec(compile_test(test["source"], index, hardened), namespace)
         except BaseException as error:
             report({"test": index, "ok": False, **describe(error)})
         else:
             report({"test": index, "ok": True})
+
+
+def carried(value):
+    """A split assertion's value as the judge gets it; a lazy iterator is consumed here, as the
+    assertion would consume it (list(f(x)))."""
+    try:
+        if type(value) in LAZY_ITERATORS:
+            return {"i": encode(list(value))}
+        return encode(value)
+    except RecursionError:
+        return {"?": "deeply nested"}
+
+
+def run_split_test(index, test, namespace):
+    """A split test: the test's imports, then the calls of each assertion in order, their values
+    reported to the judge, who answers "+" to go on or "-" to stop, as a failed assert would."""
+    try:
+        for source in test["imports"]:
+            exec(compile(source, "<test %d>" % index, "exec"), namespace)
+        for number, calls in enumerate(test["asserts"]):
+            values = [carried(eval(compile(call, "<test %d>" % index, "eval"), namespace)) for call in calls]
+            report({"assert": [index, number], "values": values})
+            if os.read(ANSWERS, 1) != b"+":
+                return
+    except BaseException as error:
+        report({"test": index, "ok": False, **describe(error)})
 
 
 def run_inputs(job, namespace):
@@ -479,7 +572,7 @@ def run_inputs(job, namespace):
 # Each test runs in a fresh fork of the child, so that no state carries over from one test to the
 # next, with the test's input on fd 0 and a pipe on fd 1: input(), sys.stdin, open(0) and
 # os.write(1, ...) all behave as under a judge. The child reports each test's captured stdout;
-# the supervisor compares it (judge), so the expected outputs never enter the child. Hardened
+# the judge compares it, so the expected outputs never enter the child. Hardened
 # mode does not apply: there is no value of the program's to check, only text compared outside.
 
 def exit_outcome(code):
@@ -701,14 +794,27 @@ def run_script_job(job):
     os._exit(status)
 
 
-def child_main(job, scratch, stdout_w, stderr_w, channel_w, ids, stdin_fd):
+def job_process(fds, ids):
+    """A job's child, just forked from the zygote with the descriptors the judge sent: its part
+    of the job comes from the judge on the answers pipe; then it runs the job."""
+    script = False
+    try:
+        fds = [fcntl.fcntl(fd, fcntl.F_DUPFD, 16) for fd in fds]  # clear of 0-4, which dup2 fills
+        job = json.loads(receive(fds[0]))
+        script = bool(job.get("script"))
+        child_main(job, fds, ids)
+    finally:
+        os._exit(1 if script else 0)  # a script job ends in run_script_job unless the harness failed
+
+
+def child_main(job, fds, ids):
+    answers, stdout_w, stderr_w, channel_w = fds[:4]
+    stdin_fd = fds[4] if len(fds) > 4 else os.open("/dev/null", os.O_RDONLY)
     os.setsid()
-    os.dup2(stdin_fd if stdin_fd is not None else os.open("/dev/null", os.O_RDONLY), 0)
-    os.dup2(stdout_w, 1)
-    os.dup2(stderr_w, 2)
-    os.dup2(channel_w, CHANNEL)
-    os.closerange(4, 1 << 16)
-    os.chdir(scratch)
+    for fd, target in ((stdin_fd, 0), (stdout_w, 1), (stderr_w, 2), (channel_w, CHANNEL), (answers, ANSWERS)):
+        os.dup2(fd, target)
+    os.closerange(ANSWERS + 1, 1 << 16)
+    os.chdir(job["scratch"])
     uid, gid = ids
     if uid >= 0:
         os.setgroups([])
@@ -740,15 +846,430 @@ def child_main(job, scratch, stdout_w, stderr_w, channel_w, ids, stdin_fd):
             pass
 
 
-# ---- the fork server ----
+# ---- split assertions (the judge's side) ----
+# Hardened mode splits an assertion test of the usual shapes (assert CALL == EXPR, assert CALL,
+# assert not CALL, abs(CALL - X) < EPS, math.isclose(CALL, X), CALL in (...), ..., bare or in
+# HumanEval's check(candidate) body) in two. The child expressions, calls whose function names
+# the program, go to the child, which evaluates them and reports their values. The rest of the
+# assertion, the expected side, stays here: it is evaluated on the values as decoded (plain
+# built-in types only) with the real built-ins and math, whatever the program did to its own.
+# Any other shape (loops, helper functions, names the test defines, calls of other modules, a
+# call that runs only conditionally) runs whole in the child, as in compat mode, and is
+# counted in the result's tests_unprotected.
 
-def collect(pid, fds, deadline, output_cap):
-    """Reads the child's stdout, stderr and reports until it exits or the deadline passes."""
+class Unsplittable(Exception):
+    pass
+
+
+# Functions the expected side may call. Pure and bounded by their arguments' size; `type` only
+# with one argument (with three it builds a class).
+TRUSTED_FUNCTIONS = ("abs", "all", "any", "bool", "bytes", "chr", "complex", "dict", "divmod", "enumerate",
+                     "float", "frozenset", "int", "isinstance", "len", "list", "max", "min", "ord", "range",
+                     "repr", "reversed", "round", "set", "sorted", "str", "sum", "tuple", "type", "zip")
+TRUSTED_BUILTINS = {name: getattr(builtins, name) for name in TRUSTED_FUNCTIONS}
+PLACEHOLDER = "__codealign_value_%d"
+BIG_OPERAND = 1 << 20  # a larger constant in `*` or `<<`, or exponent of `**`, could exhaust the judge
+
+
+def is_literal(node):
+    try:
+        ast.literal_eval(node)
+        return True
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return False
+
+
+def bound_names(statement):
+    """Names an import or assignment of the test binds."""
+    if isinstance(statement, (ast.Import, ast.ImportFrom)):
+        return {(alias.asname or alias.name).split(".")[0] for alias in statement.names}
+    return {node.id for target in statement.targets for node in ast.walk(target) if isinstance(node, ast.Name)}
+
+
+def math_aliases(imports, bound):
+    """Names the test's imports give to math and its functions, with what they stand for. `math`
+    itself is there unless the test binds the name otherwise: tests use the program's import."""
+    aliases = {} if "math" in bound else {"math": math}
+    for statement in imports:
+        for alias in statement.names:
+            if isinstance(statement, ast.Import) and alias.name == "math":
+                aliases[alias.asname or "math"] = math
+            elif isinstance(statement, ast.ImportFrom) and statement.module == "math" and not statement.level \
+                    and alias.name != "*" and not alias.name.startswith("_") and hasattr(math, alias.name):
+                aliases[alias.asname or alias.name] = getattr(math, alias.name)
+    return aliases
+
+
+class Splitter:
+    """Rewrites one assertion: child expressions become placeholders, in evaluation order."""
+
+    def __init__(self, trusted, program, bound):
+        self.trusted, self.program = trusted, program  # names of the judge's side; the program's names
+        self.bound = bound  # names the test binds
+        self.calls = []
+
+    def names_program(self, node):
+        return any(isinstance(n, ast.Name) and n.id in self.program for n in ast.walk(node))
+
+    def is_trusted_call(self, node):
+        func = node.func
+        if isinstance(func, ast.Name) and func.id in self.trusted and func.id in TRUSTED_BUILTINS:
+            return func.id != "type" or (len(node.args) == 1 and not node.keywords)
+        if isinstance(func, ast.Name) and func.id in self.trusted:
+            return callable(self.trusted[func.id])  # from math import isclose
+        return self.is_math_attribute(func)
+
+    def is_math_attribute(self, node):
+        return (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                and self.trusted.get(node.value.id) is math and not node.attr.startswith("_"))
+
+    def is_child_expression(self, node):
+        if isinstance(node, ast.Call):
+            if self.is_trusted_call(node):
+                return False
+            if self.names_program(node.func):
+                return True
+            # Another built-in (next(f(x))): the child's when it calls the program; else it may be
+            # an expected side that the child must not see. Functions of other modules never are.
+            func = node.func
+            return (isinstance(func, ast.Name) and hasattr(builtins, func.id) and func.id not in self.bound
+                    and any(self.names_program(part) for part in node.args + [k.value for k in node.keywords]))
+        return isinstance(node, ast.Attribute) and not self.is_math_attribute(node) and self.names_program(node.value)
+
+    def rewrite(self, node, conditional=False):
+        if self.is_child_expression(node):
+            if conditional:  # evaluated by the child regardless, it could time out where compat stops first
+                raise Unsplittable("a call into the program that runs only conditionally")
+            self.calls.append(ast.unparse(node))
+            return ast.Name(PLACEHOLDER % (len(self.calls) - 1), ast.Load())
+        return self.rewrite_expected(node, conditional)
+
+    def rewrite_expected(self, node, conditional):
+        rewrite = self.rewrite
+        if isinstance(node, ast.Constant):
+            return node
+        if isinstance(node, ast.Name):
+            if node.id in self.trusted:
+                return node
+            raise Unsplittable("name '%s'" % node.id)
+        if isinstance(node, ast.Attribute):
+            if self.is_math_attribute(node):
+                return node
+            raise Unsplittable("attribute '%s'" % node.attr)
+        if isinstance(node, ast.Call):
+            if not self.is_trusted_call(node) or any(isinstance(a, ast.Starred) for a in node.args) \
+                    or any(k.arg is None for k in node.keywords):
+                raise Unsplittable("call of %s" % ast.unparse(node.func))
+            return ast.Call(node.func, [rewrite(a, conditional) for a in node.args],
+                            [ast.keyword(k.arg, rewrite(k.value, conditional)) for k in node.keywords])
+        if isinstance(node, ast.Compare):  # later comparators are evaluated only while the chain holds
+            left = rewrite(node.left, conditional)  # each part in Python's order of evaluation
+            return ast.Compare(left, node.ops, [rewrite(c, conditional or i > 0) for i, c in enumerate(node.comparators)])
+        if isinstance(node, ast.BoolOp):
+            return ast.BoolOp(node.op, [rewrite(v, conditional or i > 0) for i, v in enumerate(node.values)])
+        if isinstance(node, ast.IfExp):
+            return ast.IfExp(rewrite(node.test, conditional), rewrite(node.body, True), rewrite(node.orelse, True))
+        if isinstance(node, ast.UnaryOp):
+            return ast.UnaryOp(node.op, rewrite(node.operand, conditional))
+        if isinstance(node, ast.BinOp):
+            self.check_operands(node)
+            return ast.BinOp(rewrite(node.left, conditional), node.op, rewrite(node.right, conditional))
+        if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+            if any(isinstance(e, ast.Starred) for e in node.elts):
+                raise Unsplittable("starred element")
+            elements = [rewrite(e, conditional) for e in node.elts]
+            return ast.Set(elements) if isinstance(node, ast.Set) else type(node)(elements, ast.Load())
+        if isinstance(node, ast.Dict):
+            if any(k is None for k in node.keys):
+                raise Unsplittable("dict unpacking")
+            pairs = [(rewrite(k, conditional), rewrite(v, conditional)) for k, v in zip(node.keys, node.values)]
+            return ast.Dict([k for k, _ in pairs], [v for _, v in pairs])
+        if isinstance(node, ast.Subscript):
+            return ast.Subscript(rewrite(node.value, conditional), rewrite(node.slice, conditional), ast.Load())
+        if isinstance(node, ast.Slice):
+            parts = (node.lower, node.upper, node.step)
+            return ast.Slice(*(rewrite(p, conditional) if p is not None else None for p in parts))
+        raise Unsplittable(type(node).__name__)
+
+    @staticmethod
+    def check_operands(node):
+        def big(operand):
+            if isinstance(operand, ast.UnaryOp) and isinstance(operand.op, ast.USub):
+                operand = operand.operand
+            return not isinstance(operand, ast.Constant) or not isinstance(operand.value, (int, float)) \
+                or abs(operand.value) > BIG_OPERAND
+        if isinstance(node.op, (ast.Pow, ast.LShift)) and big(node.right):
+            raise Unsplittable("exponent or shift that is not a small constant")
+        if isinstance(node.op, ast.Mult) and any(isinstance(o, ast.Constant) and isinstance(o.value, int)
+                                                 and abs(o.value) > BIG_OPERAND for o in (node.left, node.right)):
+            raise Unsplittable("large repetition")
+
+
+class SplitAssert:
+    """One assertion: its child expressions (sources, for the child) and its expected side
+    (code, for the judge), with the assert's message."""
+
+    def __init__(self, statement, trusted, program, bound):
+        splitter = Splitter(trusted, program, bound)
+        expected = splitter.rewrite(statement.test)
+        self.calls = splitter.calls
+        self.expected = compile(ast.fix_missing_locations(ast.Expression(expected)), "<assertion>", "eval")
+        self.message = None
+        try:  # a message that calls the program again ('got ' + str(f(x))) is left out: it is only text
+            if statement.msg is not None:
+                message = Splitter(trusted, program, bound).rewrite(statement.msg, conditional=True)
+                self.message = compile(ast.fix_missing_locations(ast.Expression(message)), "<assertion>", "eval")
+        except Unsplittable:
+            pass
+
+    def failure(self, namespace, raw_values):
+        """None when the assertion holds on the reported values; else why it fails."""
+        if not isinstance(raw_values, list) or len(raw_values) != len(self.calls):
+            return {"type": "UntrustedValue", "message": "the values reported do not match the assertion"}
+        values = {}
+        for number, raw in enumerate(raw_values):
+            try:
+                values[PLACEHOLDER % number] = decode(raw, strict=True)
+            except (NotPlain, RecursionError) as error:
+                return {"type": "UntrustedValue",
+                        "message": "%s returned a value of type '%s', not a plain value" % (self.calls[number], error)}
+        try:
+            if eval(self.expected, namespace, values):
+                return None
+            return {"type": "AssertionError", "message": str(eval(self.message, namespace)) if self.message else ""}
+        except Exception as error:
+            return describe(error)
+
+
+class SplitTest:
+    """A test split into the child's part (imports, then each assertion's calls) and the judge's."""
+
+    def __init__(self, imports, asserts, trusted, program, bound):
+        self.imports = [ast.unparse(statement) for statement in imports]
+        self.asserts = [SplitAssert(statement, trusted, program, bound) for statement in asserts]
+        self.namespace = {"__builtins__": TRUSTED_BUILTINS, **{name: value for name, value in trusted.items()
+                                                               if name not in TRUSTED_BUILTINS}}
+
+    def child_part(self):
+        return {"imports": self.imports, "asserts": [statement.calls for statement in self.asserts]}
+
+
+class CandidateRenamer(ast.NodeTransformer):
+    def __init__(self, parameter, argument):
+        self.parameter, self.argument = parameter, argument
+
+    def visit_Name(self, node):
+        return ast.copy_location(ast.Name(self.argument, node.ctx), node) if node.id == self.parameter else node
+
+
+def is_check_function(statement):
+    args = statement.args
+    return (not statement.decorator_list and len(args.args) == 1 and not args.posonlyargs and not args.vararg
+            and not args.kwonlyargs and not args.kwarg and not args.defaults)
+
+
+def is_check_call(statement, checks):
+    call = statement.value if isinstance(statement, ast.Expr) else None
+    return (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id in checks
+            and len(call.args) == 1 and isinstance(call.args[0], ast.Name) and not call.keywords)
+
+
+def is_inert(statement):
+    return isinstance(statement, ast.Pass) or (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant))
+
+
+def split_module(tree, shadowed=frozenset()):
+    """MBPP's asserts, or HumanEval's imports, constants, def check(candidate) of asserts and
+    check(entry_point) at the end. `shadowed`: names of the judge's side that the program
+    redefines (MBPP/126 defines `sum`); they are the program's in this split."""
+    imports, asserts, bound, checks, check_call = [], [], set(), {}, None
+    for statement in tree.body:
+        if check_call is not None:
+            raise Unsplittable("a statement after check()")
+        if isinstance(statement, (ast.Import, ast.ImportFrom)):
+            imports.append(statement)
+            bound |= bound_names(statement)
+        elif isinstance(statement, ast.Assign) and is_literal(statement.value):
+            bound |= bound_names(statement)  # METADATA = {...}: never run, so never usable
+        elif isinstance(statement, ast.FunctionDef) and is_check_function(statement):
+            checks[statement.name] = statement
+            bound.add(statement.name)
+        elif is_check_call(statement, checks):
+            check_call = statement.value
+        elif isinstance(statement, ast.Assert):
+            asserts.append(statement)
+        elif not is_inert(statement):
+            raise Unsplittable(type(statement).__name__)
+    program, assigned = set(), set(bound) - {name for statement in imports for name in bound_names(statement)}
+    if check_call is not None:
+        check = checks[check_call.func.id]
+        argument = check_call.args[0].id
+        renamer = CandidateRenamer(check.args.args[0].arg, argument)
+        for statement in check.body:
+            if isinstance(statement, (ast.Import, ast.ImportFrom)):
+                imports.append(statement)
+                bound |= bound_names(statement)
+            elif isinstance(statement, ast.Assert):
+                asserts.append(renamer.visit(statement))
+            elif not is_inert(statement):
+                raise Unsplittable(type(statement).__name__)
+        program.add(argument)
+    if not asserts:
+        raise Unsplittable("no assertion")
+    used = {node.id for statement in asserts for node in ast.walk(statement) if isinstance(node, ast.Name)}
+    if used & assigned:  # constants and functions of the test, which the child does not get
+        raise Unsplittable("names the test defines: %s" % ", ".join(sorted(used & assigned)))
+    trusted = {**{name: TRUSTED_BUILTINS[name] for name in TRUSTED_FUNCTIONS if name not in bound},
+               **math_aliases(imports, bound)}
+    trusted_used = frozenset(used & set(trusted))
+    trusted = {name: value for name, value in trusted.items() if name not in shadowed}
+    program |= {name for name in used if name not in trusted and name not in bound and not hasattr(builtins, name)}
+    program |= used & shadowed
+    split = SplitTest(imports, asserts, trusted, program, bound)
+    split.trusted_used, split.shadowed = trusted_used, bool(shadowed)
+    return split
+
+
+@functools.lru_cache(maxsize=4096)
+def split_test(source, shadowed=frozenset()):
+    """The split form of an assertion test, or None when it runs whole in the child. Cached: the
+    judge sees the same tests for every sample of a task."""
+    try:
+        return split_module(ast.parse(source), shadowed)
+    except (Unsplittable, SyntaxError, ValueError, TypeError, RecursionError, MemoryError):
+        return None
+
+
+def program_bindings(source, names):
+    """Which of `names` the program binds at module level (def, class, import, assignment,
+    `global`), as far as its text tells; all of them when it cannot be read or imports *."""
+    if not re.search(r"\b(?:%s)\b|import\s*\*" % "|".join(map(re.escape, names)), source):
+        return frozenset()
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return frozenset()  # the child reports the syntax error; nothing runs
+    bound = set()
+
+    def visit(node):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+            bound.update(name for inner in ast.walk(node) if isinstance(inner, ast.Global) for name in inner.names)
+            return
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            if any(alias.name == "*" for alias in node.names):
+                bound.update(names)
+            # `import math` and `from math import isclose` bind what the judge's side uses too
+            same = {"math"} if isinstance(node, ast.Import) else math_aliases([node], set()).keys()
+            bound.update(alias.asname or alias.name.split(".")[0] for alias in node.names
+                         if (alias.asname or alias.name) not in same or (alias.asname and alias.asname != alias.name))
+        elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            bound.add(node.id)
+        elif isinstance(node, (ast.Lambda, ast.GeneratorExp, ast.ListComp, ast.SetComp, ast.DictComp)):
+            return  # their names are their own
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    try:
+        for statement in tree.body:
+            visit(statement)
+    except RecursionError:
+        return frozenset(names)
+    return frozenset(bound & set(names))
+
+
+def split_plan(job):
+    """The job's split tests by index: in hardened mode, those of the usual shapes, each split
+    again when the program redefines a name its judge's side would use."""
+    if not job.get("hardened") or not job["tests"]:
+        return {}
+    plan = {}
+    for index, source in enumerate(job["tests"]):
+        split = split_test(source)
+        if split is not None and split.trusted_used:
+            shadowed = program_bindings(job["program"], split.trusted_used)
+            split = split_test(source, shadowed) if shadowed else split
+        if split is not None:
+            plan[index] = split
+    return plan
+
+
+class SplitJudge:
+    """Decides a job's split assertions as their values arrive, in order, and answers the child
+    on `answers` ("+" go on, "-" stop); a report out of order or for a decided test is ignored."""
+
+    def __init__(self, plan, answers):
+        self.plan, self.answers = plan, answers
+        self.next = dict.fromkeys(plan, 0)
+        self.decided = {}  # test index -> its entry, as the child's "ok" entries would be
+
+    def on_report(self, entry):
+        where = entry.get("assert")
+        if not (isinstance(where, list) and len(where) == 2 and all(type(x) is int for x in where)):
+            return
+        index, number = where
+        split = self.plan.get(index)
+        if split is None or index in self.decided or number != self.next[index]:
+            return
+        failure = split.asserts[number].failure(split.namespace, entry.get("values"))
+        if failure is not None:
+            self.decided[index] = {"test": index, "ok": False, **failure}
+            self.answer(b"-")
+            return
+        self.next[index] += 1
+        if self.next[index] == len(split.asserts):
+            self.decided[index] = {"test": index, "ok": True}
+        self.answer(b"+")
+
+    def answer(self, byte):
+        try:
+            os.write(self.answers, byte)
+        except (BlockingIOError, BrokenPipeError):
+            pass  # a child that does not read its answers stalls only itself
+
+    def settle(self, by_test):
+        """The split tests' entries in `by_test`: what was decided here; the child's own entry only
+        when it reports a failure (an exception in a call) for a test not yet decided."""
+        for index in self.plan:
+            reported = by_test.pop(index, None)
+            if index in self.decided:
+                by_test[index] = self.decided[index]
+            elif reported is not None and reported.get("ok") is False:
+                by_test[index] = reported
+
+
+# ---- the judge ----
+
+class ChannelLines:
+    """Calls `on_report` with each complete report line of the channel that starts with `prefix`,
+    as it arrives (split assertions are decided while the child waits)."""
+
+    def __init__(self, prefix, on_report):
+        self.prefix, self.on_report, self.done = prefix, on_report, 0
+
+    def feed(self, buffer):
+        while True:
+            end = buffer.find(b"\n", self.done)
+            if end < 0:
+                return
+            line = bytes(buffer[self.done:end])
+            self.done = end + 1
+            if line.startswith(self.prefix):
+                try:
+                    entry = json.loads(line)
+                except (ValueError, RecursionError):
+                    continue
+                if isinstance(entry, dict):
+                    self.on_report(entry)
+
+
+def collect(pidfd, fds, deadline, output_cap, lines=None):
+    """Reads the child's stdout, stderr and reports until it exits or the deadline passes;
+    `lines` (a ChannelLines, optional) sees the reports as they come."""
     stdout_r, stderr_r, channel_r = fds
     buffers = {stdout_r: bytearray(), stderr_r: bytearray(), channel_r: bytearray()}
     caps = {stdout_r: output_cap, stderr_r: output_cap, channel_r: CHANNEL_CAP}
     dropped = {stdout_r: False, stderr_r: False, channel_r: False}
-    pidfd = os.pidfd_open(pid)
     open_fds = [stdout_r, stderr_r, channel_r, pidfd]
     exited = timed_out = False
     while len(open_fds) > 1 or not exited:
@@ -775,41 +1296,9 @@ def collect(pid, fds, deadline, output_cap):
                 dropped[fd] = True
                 data = data[:max(room, 0)]
             buffers[fd] += data
-    os.close(pidfd)
+            if fd == channel_r and lines is not None:
+                lines.feed(buffers[fd])
     return buffers[stdout_r], buffers[stderr_r], buffers[channel_r], dropped, timed_out
-
-
-def kill_namespace():
-    """As init of the job's pid namespace: kills every process the job left (daemons that left
-    its process group included), since kill(-1) reaches everything but us, and reaps them all."""
-    while True:
-        try:
-            os.kill(-1, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        try:
-            os.waitpid(-1, 0)
-        except ChildProcessError:
-            return
-
-
-def kill_leftovers(pid):
-    """Kills every process the job left (daemons included) and reaps them all. The fork server,
-    as init of the namespace, reaches them all by kill(-1); a supervisor (or a server without a
-    namespace) kills the job's process group, which its child `pid` made, and the server, as
-    init, then kills what left that group (clean_up)."""
-    if os.getpid() == 1:
-        kill_namespace()
-        return
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    while True:
-        try:
-            os.waitpid(-1, 0)
-        except ChildProcessError:
-            return
 
 
 SIGNAL_NAMES = {int(s): s.name for s in signal.Signals}
@@ -861,12 +1350,16 @@ def judge_script(job, reports, status, timed_out):
             "exit_code": None if kind == "timeout" or setup else status}
 
 
-def judge(job, reports, status, timed_out, expected_raw, channel_dropped):
-    """The verdict from the child's reports, its exit status and the clock."""
+def judge(job, reports, status, timed_out, expected_raw, channel_dropped, split=None):
+    """The verdict from the child's reports, its exit status and the clock; `split` (a
+    SplitJudge) has decided the split assertion tests."""
     if job.get("script"):
         return judge_script(job, reports, status, timed_out)
+    # Unprotected: tests run in the child, and split tests whose assertion uses a name the program
+    # redefines (the expected side then rests on the program's code, as in compat mode).
+    in_process = len(job["tests"]) - (sum(not s.shadowed for s in split.plan.values()) if split else 0)
     result = {"tests_total": len(job["stdin_inputs"] or job["tests"]) if not job["entry_point"] else None,
-              "tests_passed": 0, "test_passed": [], "error_type": "", "message": ""}
+              "tests_passed": 0, "test_passed": [], "error_type": "", "message": "", "tests_unprotected": in_process}
     verdict = None
     by_test, done, loaded = {}, False, False
     for entry in reports:
@@ -880,6 +1373,8 @@ def judge(job, reports, status, timed_out, expected_raw, channel_dropped):
             by_test[entry["test"]] = entry
         elif entry.get("done") == job["nonce"]:
             done = True
+    if split:
+        split.settle(by_test)
     values = []
     inputs = load_inputs(job) if job["entry_point"] else None
     if inputs is not None:
@@ -895,9 +1390,9 @@ def judge(job, reports, status, timed_out, expected_raw, channel_dropped):
         ok = entry.get("ok", True)
         if ok and job["entry_point"]:
             if job["record"]:
-                values.append(entry["value"])
+                values.append(entry.get("value"))
             else:
-                ok = index < len(expected) and comparison.matches(decode(entry["value"]), expected[index], inputs[index])
+                ok = index < len(expected) and comparison.matches(decode(entry.get("value")), expected[index], inputs[index])
                 if not ok and first_failure is None:
                     first_failure = {"type": "WrongAnswer", "message": "input %d: output differs from the expected" % index}
         elif ok and job["stdin_inputs"]:
@@ -943,16 +1438,34 @@ def judge(job, reports, status, timed_out, expected_raw, channel_dropped):
     return result
 
 
+def error_info(entry):
+    """The type and message of a reported error, as strings whatever the child sent."""
+    if not isinstance(entry, dict):
+        entry = {}
+    kind, message = entry.get("type", ""), entry.get("message", "")
+    return {"type": kind if isinstance(kind, str) else "", "message": message if isinstance(message, str) else ""}
+
+
 def parse_reports(raw):
+    """The child's report lines as dicts, with the fields the judge reads of the types it expects
+    (a program can write anything on its channel)."""
     reports = []
     for line in bytes(raw).split(b"\n"):
         if line:
             try:
                 entry = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue
-            if isinstance(entry, dict):
-                reports.append(entry)
+            if not isinstance(entry, dict):
+                continue
+            for key in ("syntax_error", "load_error"):
+                if key in entry:
+                    entry[key] = error_info(entry[key])
+            if "type" in entry or "message" in entry:
+                entry.update(error_info(entry))
+            if "time" in entry and type(entry["time"]) not in (int, float):
+                entry["time"] = 0.0
+            reports.append(entry)
     return reports
 
 
@@ -1022,41 +1535,61 @@ def fetch_files(scratch, paths):
     return fetched
 
 
-def run_job(job, scratch, ids):
-    """Runs the job's child, then judges it (in the job's supervisor when it compares outputs)."""
+# Fields of a job that its child receives. Never the expected outputs (a separate message) nor
+# the tests of split assertions (only their calls).
+CHILD_FIELDS = ("program", "entry_point", "inputs", "adapter", "time_limits", "record", "oracle", "hardened",
+                "stdin_inputs", "script", "files", "limits", "timeout")
+
+
+def child_job(job, plan, scratch, nonce):
+    """What the child of `job` receives: its fields, each test whole or, when split, its calls."""
+    part = {key: job[key] for key in CHILD_FIELDS if key in job}
+    part["tests"] = [plan[index].child_part() if index in plan else {"source": source}
+                     for index, source in enumerate(job["tests"])]
+    part.update(scratch=scratch, nonce=nonce)
+    return part
+
+
+def run_job(job, expected_raw, zygote, ids, scratch):
+    """Has the zygote fork the job's child, feeds it its part of the job, judges it."""
     os.mkdir(scratch, 0o700)
     if ids[0] >= 0:
         os.chown(scratch, ids[0], ids[1])
     job["nonce"] = os.urandom(16).hex()
+    plan = split_plan(job)
     stdin_fd = stdin_file(job)
+    answers_r, answers_w = os.pipe()
     stdout_r, stdout_w = os.pipe()
     stderr_r, stderr_w = os.pipe()
     channel_r, channel_w = os.pipe()
+    child_fds = [answers_r, stdout_w, stderr_w, channel_w] + ([stdin_fd] if stdin_fd is not None else [])
     start = time.monotonic()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            child_main(job, scratch, stdout_w, stderr_w, channel_w, ids, stdin_fd)
-        finally:
-            os._exit(1 if job.get("script") else 0)  # a script job ends in run_script_job unless the harness failed
-    for fd in (stdout_w, stderr_w, channel_w) + ((stdin_fd,) if stdin_fd is not None else ()):
+    pid = zygote.spawn(child_fds)
+    for fd in child_fds:
         os.close(fd)
-    expected_raw = receive() or b""
+    pidfd = os.pidfd_open(pid)  # the child waits for its job, so it cannot have ended yet
+    try:
+        write_all(answers_w, framed(json.dumps(child_job(job, plan, scratch, job["nonce"])).encode()))
+    except BrokenPipeError:
+        pass  # it died before reading: its status says how
+    os.set_blocking(answers_w, False)
+    split = SplitJudge(plan, answers_w) if plan else None
+    lines = ChannelLines(b'{"assert"', split.on_report) if split else None
     stdout, stderr, channel, dropped, timed_out = collect(
-        pid, (stdout_r, stderr_r, channel_r), start + job["timeout"], job["limits"]["output"])
+        pidfd, (stdout_r, stderr_r, channel_r), start + job["timeout"], job["limits"]["output"], lines)
     wall = time.monotonic() - start
     try:
-        os.kill(pid, signal.SIGKILL)
+        signal.pidfd_send_signal(pidfd, signal.SIGKILL)
     except ProcessLookupError:
         pass
-    _, raw_status = os.waitpid(pid, 0)
+    os.close(pidfd)
+    raw_status = zygote.wait()  # the child reaped and all it left killed
     status = -os.WTERMSIG(raw_status) if os.WIFSIGNALED(raw_status) else os.WEXITSTATUS(raw_status)
-    kill_leftovers(pid)
-    for fd in (stdout_r, stderr_r, channel_r):
+    for fd in (stdout_r, stderr_r, channel_r, answers_w):
         os.close(fd)
     fetched = fetch_files(scratch, job["fetch_files"]) if job.get("fetch_files") else None
     shutil.rmtree(scratch, ignore_errors=True)
-    result = judge(job, parse_reports(channel), status, timed_out, expected_raw.decode(), dropped[channel_r])
+    result = judge(job, parse_reports(channel), status, timed_out, expected_raw, dropped[channel_r], split)
     stdout, stdout_dropped = stdout.decode(errors="replace"), dropped[stdout_r]
     if "failed_test_stdout" in result:  # a stdin/stdout job shows what its first wrong test printed
         shown = result.pop("failed_test_stdout")
@@ -1068,48 +1601,22 @@ def run_job(job, scratch, ids):
     return result
 
 
-def compares_outputs(job):
-    """Whether the job gets expected outputs: value jobs that are not ground truth, and
-    stdin/stdout jobs. Assertion and ground-truth jobs get none."""
-    return bool(job["stdin_inputs"]) or (bool(job["entry_point"]) and not job["record"])
-
-
-def result_payload(job, scratch, ids):
+def result_payload(raw, expected_raw, zygote, ids, scratch):
     try:
-        result = run_job(job, scratch, ids)
+        result = run_job(json.loads(raw), expected_raw.decode(), zygote, ids, scratch)
+    except ZygoteDied:
+        raise
     except Exception as error:  # a harness fault is reported, never mistaken for a verdict
         result = {"harness_error": "%s: %s" % (type(error).__name__, error)}
     return json.dumps(result).encode()
 
 
-def supervised_payload(job, scratch, ids):
-    """result_payload in a fork of this server, the job's supervisor. The supervisor forks the
-    job's child and only then reads the expected outputs, so the child never holds them; and as
-    they die with the supervisor, they never linger in this server's memory either, from which
-    every later job's child is forked. (One more fork: only for the jobs that compare.)"""
-    result_r, result_w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.close(result_r)
-            write_all(result_w, result_payload(job, scratch, ids))
-        finally:
-            os._exit(0)
-    os.close(result_w)
-    payload = read_all(result_r)
-    os.close(result_r)
-    os.waitpid(pid, 0)
-    return payload or json.dumps({"harness_error": "the job's supervisor died"}).encode()
-
-
-def clean_up(scratch):
-    """After a job: as init of its pid namespace (which has a /tmp of its own), kill what
-    escaped its process group too and empty /tmp, so that nothing a job left there reaches the
-    next; otherwise remove its scratch directory again, now that nothing can write there."""
-    if os.getpid() != 1:
+def empty_tmp(scratch, namespaced):
+    """After a job, nothing it left in /tmp reaches the next: in the worker's namespaces /tmp is
+    the worker's own and is emptied; otherwise the job's scratch directory is removed again."""
+    if not namespaced:
         shutil.rmtree(scratch, ignore_errors=True)
         return
-    kill_namespace()
     for entry in os.listdir("/tmp"):
         path = os.path.join("/tmp", entry)
         if os.path.isdir(path) and not os.path.islink(path):
@@ -1121,23 +1628,133 @@ def clean_up(scratch):
                 pass
 
 
+# ---- the zygote: the clean fork server ----
+
+class ZygoteDied(Exception):
+    pass
+
+
+def prctl(option, value):
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(option, value, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(%d, %d)" % (option, value))
+
+
+PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER = 4, 36
+
+
+class Zygote:
+    """The judge's handle on the zygote: a socket that carries descriptors there and pids and
+    wait statuses back."""
+
+    def __init__(self, ids, namespaced):
+        self.socket, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        if os.fork() == 0:
+            self.socket.close()
+            zygote_main(theirs, ids, namespaced)
+        theirs.close()
+
+    def spawn(self, fds):
+        """Forks a job's child holding `fds`; its pid."""
+        socket.send_fds(self.socket, [b"job"], fds)
+        return struct.unpack("<q", self.receive())[0]
+
+    def wait(self):
+        """The wait status of the child, once it is reaped and what it left is killed."""
+        return struct.unpack("<i", self.receive())[0]
+
+    def receive(self):
+        data = self.socket.recv(16)
+        if not data:
+            raise ZygoteDied()
+        return data
+
+
+def zygote_main(sock, ids, namespaced):
+    """Forked from the judge at start-up, before any job: it receives descriptors only, never a
+    job's bytes, so every child it forks is free of other jobs' data."""
+    try:
+        os.close(CONTROL_IN)
+        os.close(CONTROL_OUT)
+        if namespaced:
+            prctl(PR_SET_CHILD_SUBREAPER, 1)  # orphans of a job come here, to be killed and reaped
+        while True:
+            message, fds, _, _ = socket.recv_fds(sock, 16, 8)
+            if not message:
+                break
+            pid = os.fork()
+            if pid == 0:
+                sock.close()
+                job_process(fds, ids)
+            for fd in fds:
+                os.close(fd)
+            sock.send(struct.pack("<q", pid))
+            sock.send(struct.pack("<i", reap_job(pid, namespaced)))
+    finally:
+        os._exit(0)
+
+
+def reap_job(pid, namespaced):
+    """Waits for the job's child (the judge kills it at its deadline), kills every process the
+    job left and reaps them all; the child's wait status. In the worker's namespaces kill(-1)
+    reaches every process but the zygote and the judge (init), daemons that left the child's
+    process group included; without them only that group is reached."""
+    if not namespaced:
+        os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)  # ended but not reaped: its group id stays its own
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    _, raw_status = os.waitpid(pid, 0)
+    if namespaced:
+        kill_all_but_us()
+        return raw_status
+    while True:
+        try:
+            if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                return raw_status
+        except ChildProcessError:
+            return raw_status
+
+
+def kill_all_but_us():
+    """Kills and reaps every process in the namespace but the zygote and init (the judge)."""
+    while True:
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            return
+
+
 def main():
     send({"ready": True, "python": sys.version.split()[0], "numpy": numpy is not None})
     ids = tuple(int(x) for x in receive().split())
     null = os.open("/dev/null", os.O_WRONLY)
     os.dup2(null, 2)  # start-up errors went to the parent; later noise goes nowhere
     os.close(null)
+    namespaced = os.getpid() == 1
+    prctl(PR_SET_DUMPABLE, 0)  # no job reads the judge's memory through /proc, even under its own uid
+    zygote = Zygote(ids, namespaced)
     number = 0
     while True:
         raw = receive()
-        if raw is None:
+        expected_raw = receive() if raw is not None else None
+        if expected_raw is None:
             return
         number += 1
         scratch = "/tmp/job-%d-%s" % (number, os.urandom(6).hex())  # unguessable: no job prepares the next's
-        job = json.loads(raw)
-        payload = (supervised_payload if compares_outputs(job) else result_payload)(job, scratch, ids)
-        clean_up(scratch)
+        try:
+            payload = result_payload(raw, expected_raw, zygote, ids, scratch)
+        except ZygoteDied:
+            os._exit(1)  # codealign starts a new worker and runs the job again
+        empty_tmp(scratch, namespaced)
         send_payload(payload)
 
 
-main()
+if __name__ == "__main__":  # `python -c`; imported, the harness only defines (unit tests)
+    main()

@@ -109,6 +109,10 @@ struct Outcome {
   std::string error_type;  // exception type, signal, "EarlyExit", ...
   std::string message;     // one line for humans
   int tests_passed = 0, tests_total = 0;
+  // Assertion tests that ran whole in the program's process (all of them in compat mode; in
+  // hardened mode those that could not be split): a program that tampers with the harness can
+  // fake their verdict.
+  int tests_unprotected = 0;
   std::vector<bool> test_passed;  // per test or input, as far as the job got
   double wall_s = 0;
   std::string stdout_text, stderr_text;
@@ -155,8 +159,8 @@ class Executor {
   // The sandboxed interpreter's version as its harness reported it ("python 3.11.2, numpy"):
   // part of every cache key of results that depend on the interpreter.
   const std::string& interpreter_version() const;
-  // A content hash of all that decides `job`'s outcome here: the job, the limits and the
-  // interpreter's version. Keys caches of outcomes kept across runs.
+  // A content hash of all that decides `job`'s outcome here: the job, the limits, the
+  // interpreter's version and the harness. Keys caches of outcomes kept across runs.
   std::string job_key(const Job& job) const;
 
  private:

@@ -44,9 +44,9 @@ double number_member(const Json& object, const std::string& name, const std::str
   return number;
 }
 
-bool bool_member(const Json& object, const std::string& name, const std::string& path) {
+bool bool_member(const Json& object, const std::string& name, const std::string& path, bool fallback = false) {
   const Json* value = member(object, name);
-  if (!value) return false;
+  if (!value) return fallback;
   if (!value->is_boolean()) refuse(path, "must be true or false");
   return value->get<bool>();
 }
@@ -133,7 +133,7 @@ sandbox::Job evaluate_job(const Json& item, const std::string& path, const Reque
   if (job.tests.empty() == job.stdin_inputs.empty()) refuse(path, "needs either tests or stdin_tests");
   job.timeout_s = number_member(item, "timeout", path + ".timeout", limits.default_timeout_s, 0.001, limits.max_timeout_s);
   job.memory_bytes = memory_member(item, path + ".memory_limit_MB", limits);
-  job.hardened = bool_member(item, "hardened", path + ".hardened");
+  job.hardened = bool_member(item, "hardened", path + ".hardened", true);
   return job;
 }
 
@@ -201,7 +201,7 @@ EvaluateRequest parse_evaluate(const Json& body, const RequestLimits& limits) {
   const Json& samples = array_member(body, "samples", "samples");
   request.samples.assign(samples.begin(), samples.end());
   request.timeout_s = number_member(body, "timeout", "timeout", limits.default_timeout_s, 0.001, limits.max_timeout_s);
-  request.hardened = bool_member(body, "hardened", "hardened");
+  request.hardened = bool_member(body, "hardened", "hardened", true);
   return request;
 }
 

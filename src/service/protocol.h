@@ -47,13 +47,14 @@ Json run_code_sandbox_error(const std::string& message);
 
 // POST /v1/evaluate: either {"jobs": [{"program", "tests" | "stdin_tests", "timeout",
 // "memory_limit_MB", "hardened"}]} or {"benchmark", "samples": [{"task_id", "completion" |
-// "solution"}], "timeout", "hardened"}. Throws BadRequest.
+// "solution"}], "timeout", "hardened"}; "hardened" is true unless the request says false (its
+// answers are training signal). Throws BadRequest.
 struct EvaluateRequest {
   std::vector<sandbox::Job> jobs;            // jobs form
   std::string benchmark;                     // samples form
   std::vector<Json> samples;                 // checked against the benchmark's tasks later
   double timeout_s = 10;
-  bool hardened = false, with_output = false;
+  bool hardened = true, with_output = false;
 };
 EvaluateRequest parse_evaluate(const Json& body, const RequestLimits& limits);
 

