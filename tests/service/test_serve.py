@@ -308,9 +308,9 @@ def test_a_sandbox_fault_is_a_sandbox_error():
         killed = None
         for _ in range(2):
             deadline = time.monotonic() + PATIENCE_S
-            while True:  # the worker that runs the job: the one with processes under it
+            while True:  # the worker that runs the job: the one whose zygote has a child
                 tree = process_tree(pid)
-                busy = [worker for worker in tree[pid] if tree[worker] and worker != killed]
+                busy = [worker for worker in tree[pid] if job_processes(tree, worker) and worker != killed]
                 if busy or time.monotonic() > deadline:
                     break
                 time.sleep(0.02)
@@ -392,6 +392,11 @@ def process_tree(pid):
     return tree
 
 
+def job_processes(tree, worker):
+    """The processes of the job a worker runs: those under its zygote, the judge's one child."""
+    return [child for zygote in tree[worker] for child in tree[zygote]]
+
+
 def open_descriptors(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
@@ -435,12 +440,12 @@ def test_load_with_a_worker_killed_mid_way():
         wrong = [v for v in verdicts if v not in ("ok", "sandbox_error")]
         assert wrong == [], wrong[:3]
         assert verdicts.count("sandbox_error") <= 1  # only a job whose worker died twice
-        # Nothing left: under the server only idle workers (one process each, with three pipes to
-        # it), no stray process of a job, no descriptor of a connection.
+        # Nothing left: under the server only idle workers (a judge and its zygote each, with three
+        # pipes to the judge), no stray process of a job, no descriptor of a connection.
         def leftovers():
             tree = process_tree(pid)
             workers = tree[pid]
-            strays = [child for worker in workers for child in tree[worker]]
+            strays = [child for worker in workers for child in job_processes(tree, worker)]
             extra_fds = open_descriptors(pid) - baseline_fds - 3 * (len(workers) - baseline_workers)
             return len(workers), strays, extra_fds
         deadline = time.monotonic() + PATIENCE_S
@@ -455,5 +460,79 @@ def test_load_with_a_worker_killed_mid_way():
                 "import os, time\ntime.sleep(0.1)\nprint(sorted(os.listdir('/tmp')))"))[2]["run_result"]["stdout"], range(10)))
         assert all(re.fullmatch(r"\['job-\d+-[0-9a-f]+'\]\n", listing) for listing in listings), listings
         assert s.post("/run_code", run_code("print('healthy')"))[2]["run_result"]["stdout"] == "healthy\n"
+    finally:
+        assert s.stop() == 0
+
+
+# A program that looks for a marker in its own memory (ctypes), in every other process's memory
+# it can open and in the files under /tmp, holding the marker as two halves it never joins, so
+# that only another job's copy can match; its own joined probe shows the scan finds what is there.
+SCANNER = r'''
+import ctypes, json, os
+HALVES = {"secret": (%r, %r)}
+PROBE = b"codealign-probe-" + b"%%d" %% os.getpid()
+HALVES["probe"] = (PROBE[:12], PROBE[12:])
+def search(data, found):
+    for name, (a, b) in HALVES.items():
+        at = data.find(a)
+        while at >= 0 and name not in found:
+            found.update([name] if data[at + len(a):at + len(a) + len(b)] == b else [])
+            at = data.find(a, at + 1)
+def regions(pid):
+    for line in open("/proc/%%s/maps" %% pid):
+        fields = line.split()
+        path = fields[5] if len(fields) > 5 else ""
+        if fields[1][0] == "r" and (path in ("", "[heap]", "[stack]") or (fields[1][1] == "w" and path.startswith("/"))):
+            yield tuple(int(x, 16) for x in fields[0].split("-"))
+own, others, files = set(), set(), set()
+for start, end in regions("self"):
+    search(ctypes.string_at(start, end - start), own)
+for pid in (p for p in os.listdir("/proc") if p.isdigit() and int(p) != os.getpid()):
+    try:
+        memory = os.open("/proc/%%s/mem" %% pid, os.O_RDONLY)
+        for start, end in regions(pid):
+            search(os.pread(memory, end - start, start), others)
+    except OSError:
+        pass
+for directory, _, names in os.walk("/tmp"):
+    for name in names:
+        search(open(os.path.join(directory, name), "rb").read(), files)
+print(json.dumps({"own": sorted(own), "others": sorted(others), "files": sorted(files)}))
+'''
+
+FORGER = """import json, os, sys
+def f(x):
+    return -1
+frame, state = sys._getframe(), {}
+while frame is not None:
+    state = next((v for v in frame.f_locals.values() if isinstance(v, dict) and "nonce" in v), state)
+    frame = frame.f_back
+lines = [{"test": i, "ok": True} for i in range(len(state.get("tests", [1])))] + [{"done": state.get("nonce")}]
+os.write(3, "".join(json.dumps(line) + "\\n" for line in lines).encode())
+os._exit(0)
+"""
+
+
+def test_no_client_sees_another_clients_job_and_evaluate_is_hardened_by_default():
+    s = Server("-j", "1")  # one worker: the second client's job runs where the first one's ran
+    try:
+        marker = "codealign-secret-" + os.urandom(8).hex()
+        first = run_code(f"# {marker}\nprint(input(), open('data.txt').read())", stdin=marker + "\n",
+                         files={"data.txt": base64.b64encode(marker.encode()).decode()})
+        assert s.post("/run_code", first)[2]["run_result"]["stdout"] == f"{marker} {marker}\n"
+        job = {"program": "def f():\n    return 1\n", "tests": [f"assert f() != '{marker}'"]}
+        assert s.post("/v1/evaluate", {"jobs": [job]})[2]["results"][0]["passed"]
+
+        half = len(marker) // 2
+        _, _, answer = s.post("/run_code", run_code(SCANNER % (marker[:half].encode(), marker[half:].encode())))
+        assert answer["status"] == "Success", answer
+        assert json.loads(answer["run_result"]["stdout"]) == {"own": ["probe"], "others": [], "files": []}
+
+        # A program that forges its report passes the official semantics, when a client asks for
+        # them, and nothing else.
+        forged = {"program": FORGER, "tests": ["assert f(1) == 2", "assert f(2) == 3"]}
+        results = s.post("/v1/evaluate", {"jobs": [forged, {**forged, "hardened": False}]})[2]["results"]
+        assert [r["passed"] for r in results] == [False, True]
+        assert [r["tests_unprotected"] for r in results] == [0, 2]
     finally:
         assert s.stop() == 0
