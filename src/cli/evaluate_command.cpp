@@ -63,8 +63,9 @@ Command add_evaluate_command(CLI::App& app) {
   sub->add_option("--cache-dir", o->cache_dir, "Where canonical outputs of HumanEval+/MBPP+ are cached")
       ->capture_default_str();
   sub->add_flag("--hardened", o->evaluation.hardened,
-                "Assertion tests may compare only plain values returned by the program (objects whose __eq__ "
-                "lies fail as UntrustedValue); default: the official harnesses' semantics, for published numbers");
+                "Verdicts the program cannot fake: assertions of the usual shapes are decided outside its "
+                "process, on plain values only (docs/ARCHITECTURE.md); default: the official harnesses' "
+                "semantics, for published numbers");
   sub->add_flag("--no-cache", o->no_cache, "Recompute canonical outputs instead of using the cache");
   return [o] {
     tasks::TaskSet set = o->tasks_file.empty() ? tasks::load_task_source(o->benchmark, o->data_dir)

@@ -31,8 +31,8 @@ Command add_execute_command(CLI::App& app) {
   sub->add_option("--memory-mb", options->memory_mb, "Address-space limit in MiB")->capture_default_str();
   sub->add_flag("--json", options->json, "Print the outcome as one JSON object");
   sub->add_flag("--hardened", options->hardened,
-                "Tests may compare only plain values returned by the program (objects whose __eq__ lies fail); "
-                "default: the official harnesses' semantics");
+                "Verdicts the program cannot fake: assertions of the usual shapes are decided outside its "
+                "process, on plain values only; default: the official harnesses' semantics");
   return [options] {
     sandbox::Job job;
     job.program = options->program == "-" ? std::string(std::istreambuf_iterator<char>(std::cin), {})

