@@ -794,11 +794,16 @@ def run_script_job(job):
     os._exit(status)
 
 
-def job_process(fds, ids):
-    """A job's child, just forked from the zygote with the descriptors the judge sent: its part
-    of the job comes from the judge on the answers pipe; then it runs the job."""
+def job_process(sock, ids):
+    """A job's child, forked from the zygote ahead of its job: it receives the job's descriptors
+    from the judge on the zygote's socket, then its part of the job on the answers pipe; then it
+    runs the job. (A judge that ends sends nothing: the child ends.)"""
     script = False
     try:
+        message, fds, _, _ = socket.recv_fds(sock, 16, 8)
+        sock.close()
+        if not message or len(fds) < 4:
+            return
         fds = [fcntl.fcntl(fd, fcntl.F_DUPFD, 16) for fd in fds]  # clear of 0-4, which dup2 fills
         job = json.loads(receive(fds[0]))
         script = bool(job.get("script"))
@@ -1551,7 +1556,7 @@ def child_job(job, plan, scratch, nonce):
 
 
 def run_job(job, expected_raw, zygote, ids, scratch):
-    """Has the zygote fork the job's child, feeds it its part of the job, judges it."""
+    """Hands the job's pipes to the child the zygote forked ahead, feeds it its part of the job, judges it."""
     os.mkdir(scratch, 0o700)
     if ids[0] >= 0:
         os.chown(scratch, ids[0], ids[1])
@@ -1567,7 +1572,10 @@ def run_job(job, expected_raw, zygote, ids, scratch):
     pid = zygote.spawn(child_fds)
     for fd in child_fds:
         os.close(fd)
-    pidfd = os.pidfd_open(pid)  # the child waits for its job, so it cannot have ended yet
+    try:
+        pidfd = os.pidfd_open(pid)  # the child waits for its job, so it cannot have ended yet
+    except ProcessLookupError:
+        raise ZygoteDied()
     try:
         write_all(answers_w, framed(json.dumps(child_job(job, plan, scratch, job["nonce"])).encode()))
     except BrokenPipeError:
@@ -1645,8 +1653,9 @@ PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER = 4, 36
 
 
 class Zygote:
-    """The judge's handle on the zygote: a socket that carries descriptors there and pids and
-    wait statuses back."""
+    """The judge's handle on the zygote: a socket on which the zygote says which child it has
+    forked ahead ("R" and its pid) and how that child ended ("D" and its wait status), and on
+    which that waiting child receives its job's descriptors."""
 
     def __init__(self, ids, namespaced):
         self.socket, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -1656,41 +1665,43 @@ class Zygote:
         theirs.close()
 
     def spawn(self, fds):
-        """Forks a job's child holding `fds`; its pid."""
+        """Hands `fds` to the child forked ahead; its pid."""
+        while True:  # a "D" here: a waiting child died (killed from outside); the next one follows
+            kind, value = self.receive()
+            if kind == b"R":
+                break
         socket.send_fds(self.socket, [b"job"], fds)
-        return struct.unpack("<q", self.receive())[0]
+        return value
 
     def wait(self):
         """The wait status of the child, once it is reaped and what it left is killed."""
-        return struct.unpack("<i", self.receive())[0]
+        kind, value = self.receive()
+        if kind != b"D":
+            raise ZygoteDied()
+        return value
 
     def receive(self):
         data = self.socket.recv(16)
-        if not data:
+        if len(data) != 9:
             raise ZygoteDied()
-        return data
+        return data[:1], struct.unpack("<q", data[1:])[0]
 
 
 def zygote_main(sock, ids, namespaced):
-    """Forked from the judge at start-up, before any job: it receives descriptors only, never a
-    job's bytes, so every child it forks is free of other jobs' data."""
+    """Forked from the judge at start-up, before any job: it never receives a job's bytes, so
+    every child it forks is free of other jobs' data. It forks each child ahead of its job,
+    while the judge answers the job before, and the child itself receives its descriptors."""
     try:
         os.close(CONTROL_IN)
         os.close(CONTROL_OUT)
         if namespaced:
             prctl(PR_SET_CHILD_SUBREAPER, 1)  # orphans of a job come here, to be killed and reaped
         while True:
-            message, fds, _, _ = socket.recv_fds(sock, 16, 8)
-            if not message:
-                break
             pid = os.fork()
             if pid == 0:
-                sock.close()
-                job_process(fds, ids)
-            for fd in fds:
-                os.close(fd)
-            sock.send(struct.pack("<q", pid))
-            sock.send(struct.pack("<i", reap_job(pid, namespaced)))
+                job_process(sock, ids)
+            sock.send(b"R" + struct.pack("<q", pid))
+            sock.send(b"D" + struct.pack("<q", reap_job(pid, namespaced)))
     finally:
         os._exit(0)
 
