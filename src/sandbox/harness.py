@@ -10,9 +10,10 @@
 #   the child's reports (a JSON object per line on a private pipe, the child's fd 3), its exit
 #   status and the clock, and answers. It never forks after start-up, so the data of every job
 #   it has held stays out of every job's memory.
-# - the zygote: the fork server, forked from the judge before any job existed. It receives only
-#   descriptors (never a byte of a job), forks one child per job, reaps it and kills what the
-#   job left behind. Every child is a copy of this clean process.
+# - the zygote: the fork server, forked from the judge before any job existed. It never receives
+#   a byte of a job: it forks each child ahead of its job (the child takes the job's descriptors
+#   from the judge's socket itself), reaps it and kills what the job left behind. Every child is
+#   a copy of this clean process.
 # - the child: untrusted. It reads its part of the job from the judge (the program, the inputs,
 #   the calls of split assertions; never an expected output), drops to the jobs' uid and runs
 #   the program. In hardened mode assertions of the usual shapes are split: the child evaluates

@@ -4,8 +4,8 @@
 // network, mount, IPC and UTS namespaces, behind a seccomp filter, on a read-only root with only
 // system directories and a size-capped /tmp, with a capability bounding set cut to what the
 // harness needs. Inside, the judge (trusted, pid 1) holds the jobs and decides verdicts; a clean
-// zygote, forked before any job and handed only descriptors, forks each job's child, so that no
-// job finds an earlier job's data in its memory. A job costs one fork (one more per stdin/stdout
+// zygote, forked before any job and never handed a job's bytes, forks each job's child ahead of
+// its job, so that no job finds an earlier job's data in its memory. A job costs one fork (one more per stdin/stdout
 // test). The child drops to an unprivileged uid, gets rlimits (address space, CPU, file size,
 // open files, processes), an empty environment, no inherited descriptors and a fresh scratch
 // directory; after it, every process left in the namespace is killed and /tmp emptied. The

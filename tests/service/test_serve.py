@@ -308,7 +308,7 @@ def test_a_sandbox_fault_is_a_sandbox_error():
         killed = None
         for _ in range(2):
             deadline = time.monotonic() + PATIENCE_S
-            while True:  # the worker that runs the job: the one whose zygote has a child
+            while True:  # the worker that runs the job
                 tree = process_tree(pid)
                 busy = [worker for worker in tree[pid] if job_processes(tree, worker) and worker != killed]
                 if busy or time.monotonic() > deadline:
@@ -392,9 +392,27 @@ def process_tree(pid):
     return tree
 
 
+def uid_of(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return next(line.split()[1] for line in f if line.startswith("Uid:"))
+    except (OSError, StopIteration):
+        return None
+
+
 def job_processes(tree, worker):
-    """The processes of the job a worker runs: those under its zygote, the judge's one child."""
-    return [child for zygote in tree[worker] for child in tree[zygote]]
+    """The processes of the job a worker runs: all under its zygote (the judge's one child) but
+    the child forked ahead for the next job, which waits with the zygote's uid and no children."""
+    found = []
+    for zygote in tree[worker]:
+        for child in tree[zygote]:
+            if uid_of(child) == uid_of(zygote) and not tree.get(child):
+                continue  # waiting for its job
+            stack = [child]
+            while stack:
+                found.append(stack.pop())
+                stack += tree.get(found[-1], [])
+    return found
 
 
 def open_descriptors(pid):
@@ -440,8 +458,9 @@ def test_load_with_a_worker_killed_mid_way():
         wrong = [v for v in verdicts if v not in ("ok", "sandbox_error")]
         assert wrong == [], wrong[:3]
         assert verdicts.count("sandbox_error") <= 1  # only a job whose worker died twice
-        # Nothing left: under the server only idle workers (a judge and its zygote each, with three
-        # pipes to the judge), no stray process of a job, no descriptor of a connection.
+        # Nothing left: under the server only idle workers (a judge, its zygote and the child forked
+        # ahead each, with three pipes to the judge), no stray process of a job, no descriptor of
+        # a connection.
         def leftovers():
             tree = process_tree(pid)
             workers = tree[pid]
