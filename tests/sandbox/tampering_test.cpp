@@ -33,9 +33,22 @@ const std::vector<std::string> float_tests = {
     "import math\n\n\ndef check(candidate):\n    assert abs(candidate(2) - 3) < 1e-9\n"
     "    assert math.isclose(candidate(3), 4)\n\ncheck(f)\n"};
 
+// The start of the attacks that forge reports: f returns wrong values, and `lines` are the
+// report lines of a passing job, its nonce found in the harness's frames.
+const std::string forged_report = R"(
+import json, os, sys
+def f(x):
+    return -1
+frame, state = sys._getframe(), {}
+while frame is not None:
+    state = next((v for v in frame.f_locals.values() if isinstance(v, dict) and "nonce" in v), state)
+    frame = frame.f_back
+lines = [{"test": i, "ok": True} for i in range(len(state.get("tests", [1])))] + [{"done": state.get("nonce")}]
+)";
+
 struct Attack {
   const char* name;
-  const char* program;  // defines f, which returns wrong values
+  std::string program;  // defines f, which returns wrong values
 };
 
 const Attack attacks[] = {
@@ -88,15 +101,8 @@ sys.settrace(tracer)
 sys.setprofile(lambda frame, event, arg: tracer(frame, "call", arg))
 threading.settrace(tracer)
 )"},
-    {"forges passing reports at once, from a thread that finishes late and from atexit", R"(
-import atexit, json, os, sys, threading, time
-def f(x):
-    return -1
-frame, state = sys._getframe(), {}
-while frame is not None:
-    state = next((v for v in frame.f_locals.values() if isinstance(v, dict) and "nonce" in v), state)
-    frame = frame.f_back
-lines = [{"test": i, "ok": True} for i in range(len(state.get("tests", [1])))] + [{"done": state.get("nonce")}]
+    {"forges passing reports at once, from a thread that finishes late and from atexit", forged_report + R"(
+import atexit, threading, time
 def forge(times=200):
     for _ in range(times):
         try:
@@ -108,15 +114,7 @@ forge(1)
 threading.Thread(target=forge).start()
 atexit.register(forge)
 )"},
-    {"writes a passing report to every open descriptor and exits", R"(
-import json, os, sys
-def f(x):
-    return -1
-frame, state = sys._getframe(), {}
-while frame is not None:
-    state = next((v for v in frame.f_locals.values() if isinstance(v, dict) and "nonce" in v), state)
-    frame = frame.f_back
-lines = [{"test": i, "ok": True} for i in range(len(state.get("tests", [1])))] + [{"done": state.get("nonce")}]
+    {"writes a passing report to every open descriptor and exits", forged_report + R"(
 for fd in range(256):
     try:
         os.write(fd, "".join(json.dumps(line) + "\n" for line in lines).encode())
