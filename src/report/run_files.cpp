@@ -69,6 +69,7 @@ std::vector<SampleOutcome> read_outcomes(const fs::path& stage) {
     o.message = text_of(r, (prefix + "message").c_str());
     o.tests_passed = int_of(r, "tests_passed") + int_of(r, "plus_tests_passed");
     o.tests_total = int_of(r, "tests_total") + int_of(r, "plus_tests_total");
+    o.tests_unprotected = int_of(r, "tests_unprotected");
     outcomes.push_back(std::move(o));
   }
   return outcomes;

@@ -17,6 +17,7 @@ struct SampleOutcome {
   // With + tests: the + outcome's when the base tests passed (as preferences ranks it).
   std::string verdict, error_type, message;
   int tests_passed = 0, tests_total = 0;
+  int tests_unprotected = 0;  // assertion tests run in the program's own process (sandbox::Outcome)
 };
 
 // A stage directory that sampled training tasks: round-R/<policy>/ or off-policy/.

@@ -353,7 +353,9 @@ std::string outcomes_section(const RunFiles& run) {
   if (run.executed.empty()) return out + "<p>No training samples have been executed.</p></section>";
   out += "<p class=\"explain\">Every executed sample of the training tasks per round and policy (\"shared\": one "
          "set of samples for every method that starts from the same model), by verdict of the sandbox (hardened "
-         "tests unless the run chose the official harnesses).</p>";
+         "tests unless the run chose the official harnesses). Unprotected: samples whose verdict rests on assertion "
+         "tests run in the program's own process, which a program could fake (tests of shapes hardened mode cannot "
+         "split; every assertion test under the official harnesses' semantics).</p>";
   std::set<std::string> present;
   for (const ExecutedSamples& set : run.executed)
     for (const SampleOutcome& o : set.outcomes) present.insert(o.verdict);
@@ -365,12 +367,14 @@ std::string outcomes_section(const RunFiles& run) {
   std::vector<StackedBar> bars;
   std::string table = "<table><thead><tr><th>samples of</th><th>samples</th><th>tasks</th><th>tasks with a pass</th>";
   for (const std::string& v : verdicts) table += "<th>" + esc(v) + "</th>";
-  table += "<th>pass rate</th></tr></thead><tbody>";
+  table += "<th>pass rate</th><th>unprotected</th></tr></thead><tbody>";
   for (const ExecutedSamples& set : run.executed) {
     std::map<std::string, size_t> counts;
     std::set<std::string> tasks, passing;
+    size_t unprotected = 0;
     for (const SampleOutcome& o : set.outcomes) {
       ++counts[o.verdict];
+      unprotected += o.tests_unprotected > 0;
       tasks.insert(o.task_id);
       if (o.verdict == "passed") passing.insert(o.task_id);
     }
@@ -382,7 +386,8 @@ std::string outcomes_section(const RunFiles& run) {
              std::to_string(passing.size()) + "</td>";
     for (const std::string& v : verdicts) table += "<td class=\"num\">" + std::to_string(counts[v]) + "</td>";
     double rate = set.outcomes.empty() ? no_value : double(counts["passed"]) / double(set.outcomes.size());
-    table += "<td class=\"num\">" + format_fixed(rate, 3) + "</td></tr>";
+    table += "<td class=\"num\">" + format_fixed(rate, 3) + "</td><td class=\"num\" data-cell=\"unprotected/" +
+             esc(set.group.label) + "\">" + std::to_string(unprotected) + "</td></tr>";
   }
   out += stacked_bars(bars, 1000);
   return out + table + "</tbody></table></section>";

@@ -190,7 +190,7 @@ class Report : public ::testing::Test {
       results_text += Json{{"task_id", s.task}, {"completion", s.completion}, {"result", passed ? "passed" : "failed: x"},
                            {"passed", passed}, {"verdict", s.verdict}, {"error_type", s.error_type},
                            {"message", s.message}, {"tests_passed", passed ? 2 : 0}, {"tests_total", 2},
-                           {"wall_time", 0.01}}.dump() + "\n";
+                           {"tests_unprotected", s.task == std::string("t/1") ? 1 : 0}, {"wall_time", 0.01}}.dump() + "\n";
     }
     write_text(run_ + "/round-1/shared/execute/samples.jsonl", samples_text);
     write_text(run_ + "/round-1/shared/execute/results.jsonl", results_text);
@@ -227,6 +227,10 @@ TEST_F(Report, HoldsEverySectionWithTheRunsNumbers) {
   report::Options options;
   options.generator = "codealign test";
   std::string html = report::render_report(run_, options);
+  // The outcome mix counts the samples whose verdict rests on tests run in the program's process.
+  size_t unprotected = html.find("data-cell=\"unprotected/");
+  ASSERT_NE(unprotected, std::string::npos);
+  EXPECT_EQ(html.substr(html.find("\">", unprotected) + 2, 6), "2</td>");
   for (const char* section : {"id=\"headline\"", "id=\"training\"", "id=\"outcomes\"", "id=\"pairs\"", "id=\"inspector\"",
                               "id=\"provenance\""})
     EXPECT_TRUE(has(html, section)) << section;
