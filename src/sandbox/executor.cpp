@@ -30,7 +30,7 @@ namespace {
 
 using Json = nlohmann::json;
 
-// Seconds the fork server may take beyond a job's own timeout before it is presumed dead.
+// Seconds the worker may take beyond a job's own timeout before it is presumed dead.
 constexpr double grace_s = 10.0;
 
 struct Wire {

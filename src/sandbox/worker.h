@@ -1,4 +1,4 @@
-// One sandboxed fork server and the pipes to it (private to the sandbox part).
+// One worker: the sandboxed harness (its judge) and the pipes to it (private to the sandbox part).
 #pragma once
 #include <functional>
 #include <string>

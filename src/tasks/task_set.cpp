@@ -124,7 +124,7 @@ sandbox::Job io_job(const Task& task, const std::string& program) {
     job.stdin_inputs.push_back(test.input);
     expected.push_back(test.output);
   }
-  // The outputs travel apart from the job and reach only the fork server, after the fork.
+  // The outputs travel apart from the job and reach only the sandbox's judge, never the program.
   job.expected_json = expected.dump(-1, ' ', false, Json::error_handler_t::replace);
   return job;
 }
