@@ -970,7 +970,8 @@ class Splitter:
                             [ast.keyword(k.arg, rewrite(k.value, conditional)) for k in node.keywords])
         if isinstance(node, ast.Compare):  # later comparators are evaluated only while the chain holds
             left = rewrite(node.left, conditional)  # each part in Python's order of evaluation
-            return ast.Compare(left, node.ops, [rewrite(c, conditional or i > 0) for i, c in enumerate(node.comparators)])
+            comparators = [rewrite(c, conditional or i > 0) for i, c in enumerate(node.comparators)]
+            return ast.Compare(left, node.ops, comparators)
         if isinstance(node, ast.BoolOp):
             return ast.BoolOp(node.op, [rewrite(v, conditional or i > 0) for i, v in enumerate(node.values)])
         if isinstance(node, ast.IfExp):
@@ -1081,7 +1082,8 @@ def is_check_call(statement, checks):
 
 
 def is_inert(statement):
-    return isinstance(statement, ast.Pass) or (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant))
+    return isinstance(statement, ast.Pass) or (isinstance(statement, ast.Expr)
+                                               and isinstance(statement.value, ast.Constant))
 
 
 def split_module(tree, shadowed=frozenset()):
@@ -1398,7 +1400,8 @@ def judge(job, reports, status, timed_out, expected_raw, channel_dropped, split=
             if job["record"]:
                 values.append(entry.get("value"))
             else:
-                ok = index < len(expected) and comparison.matches(decode(entry.get("value")), expected[index], inputs[index])
+                value = decode(entry.get("value"))
+                ok = index < len(expected) and comparison.matches(value, expected[index], inputs[index])
                 if not ok and first_failure is None:
                     first_failure = {"type": "WrongAnswer", "message": "input %d: output differs from the expected" % index}
         elif ok and job["stdin_inputs"]:
