@@ -1089,7 +1089,7 @@ def is_inert(statement):
 def split_module(tree, shadowed=frozenset()):
     """MBPP's asserts, or HumanEval's imports, constants, def check(candidate) of asserts and
     check(entry_point) at the end. `shadowed`: names of the judge's side that the program
-    redefines (MBPP/126 defines `sum`); they are the program's in this split."""
+    redefines (MBPP/126 defines and tests `sum`)."""
     imports, asserts, bound, checks, check_call = [], [], set(), {}, None
     for statement in tree.body:
         if check_call is not None:
@@ -1130,11 +1130,15 @@ def split_module(tree, shadowed=frozenset()):
     trusted = {**{name: TRUSTED_BUILTINS[name] for name in TRUSTED_FUNCTIONS if name not in bound},
                **math_aliases(imports, bound)}
     trusted_used = frozenset(used & set(trusted))
-    trusted = {name: value for name, value in trusted.items() if name not in shadowed}
     program |= {name for name in used if name not in trusted and name not in bound and not hasattr(builtins, name)}
-    program |= used & shadowed
+    if shadowed and not program:
+        # The test calls only names the program redefines: they are its functions under test.
+        # Anywhere else a redefined built-in is a helper of the comparison (a program that
+        # defines abs() to return 0 would pass abs(f(x) - y) < eps), and the judge keeps its own.
+        trusted = {name: value for name, value in trusted.items() if name not in shadowed}
+        program |= used & shadowed
     split = SplitTest(imports, asserts, trusted, program, bound)
-    split.trusted_used, split.shadowed = trusted_used, bool(shadowed)
+    split.trusted_used = trusted_used
     return split
 
 
@@ -1188,7 +1192,7 @@ def program_bindings(source, names):
 
 def split_plan(job):
     """The job's split tests by index: in hardened mode, those of the usual shapes, each split
-    again when the program redefines a name its judge's side would use."""
+    again when the program redefines a name its judge's side would use (split_module)."""
     if not job.get("hardened") or not job["tests"]:
         return {}
     plan = {}
@@ -1363,9 +1367,7 @@ def judge(job, reports, status, timed_out, expected_raw, channel_dropped, split=
     SplitJudge) has decided the split assertion tests."""
     if job.get("script"):
         return judge_script(job, reports, status, timed_out)
-    # Unprotected: tests run in the child, and split tests whose assertion uses a name the program
-    # redefines (the expected side then rests on the program's code, as in compat mode).
-    in_process = len(job["tests"]) - (sum(not s.shadowed for s in split.plan.values()) if split else 0)
+    in_process = len(job["tests"]) - (len(split.plan) if split else 0)  # tests_unprotected
     result = {"tests_total": len(job["stdin_inputs"] or job["tests"]) if not job["entry_point"] else None,
               "tests_passed": 0, "test_passed": [], "error_type": "", "message": "", "tests_unprotected": in_process}
     verdict = None

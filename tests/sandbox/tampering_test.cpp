@@ -129,6 +129,16 @@ math.isclose = lambda *args, **kwargs: True
 def f(x):
     return -1
 )"},
+    {"defines its own abs and isclose, which the tests compare with", R"(
+def abs(x):
+    return 0
+def isclose(*args, **kwargs):
+    return True
+import math
+math.isclose = isclose
+def f(x):
+    return -1
+)"},
     {"returns objects whose comparisons raise BaseException subclasses", R"(
 class Escape(BaseException):
     pass
@@ -193,7 +203,8 @@ TEST_F(Tampering, TheAttacksPassWhereTheTestsRunInTheProgramsProcess) {
     std::string name = attack.name;
     if (name.find("BaseException") != std::string::npos || name.find("always-equal") != std::string::npos)
       continue;  // value-level tricks, which hardened in-process tests stop as well
-    const auto& tests = name.find("monkeypatches") != std::string::npos ? float_tests : humaneval_tests;
+    bool builtins = name.find("monkeypatches") != std::string::npos || name.find("its own abs") != std::string::npos;
+    const auto& tests = builtins ? float_tests : humaneval_tests;
     Outcome o = run(attack.program, tests, false);
     EXPECT_EQ(o.verdict, Verdict::passed) << attack.name << ": " << o.error_type << " " << o.message;
     EXPECT_EQ(o.tests_unprotected, 1);

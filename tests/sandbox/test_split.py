@@ -154,9 +154,9 @@ def test_the_judges_reports_are_read_defensively():
                        {"load_error": {"type": "", "message": ""}}, {"test": 1, "time": 0.0}]
 
 
-def test_a_name_the_program_redefines_is_the_programs():
-    """MBPP/126 defines its own `sum`: `sum(10, 15)` is then a call into the program, and the
-    test, whose judge's side rests on the program's code, counts as unprotected."""
+def test_a_name_the_program_redefines_is_its_own_only_when_it_is_under_test():
+    """MBPP/126 defines and tests its own `sum`: `sum(10, 15)` is then a call into the program.
+    A redefined built-in that only helps the comparison stays the judge's own."""
     program = "def sum(a, b):\n    return 6\n"
     assert harness.program_bindings(program, {"sum", "abs"}) == {"sum"}
     assert harness.program_bindings("def f():\n    sum = 0\n    return sum\n", {"sum"}) == set()  # local
@@ -166,6 +166,8 @@ def test_a_name_the_program_redefines_is_the_programs():
     assert harness.program_bindings("import numpy as math\nfrom math import sqrt as isclose\n",
                                     {"math", "isclose"}) == {"math", "isclose"}
     plan = harness.split_plan({"hardened": True, "program": program, "tests": ["assert sum(10, 15) == 6"]})
-    assert plan[0].child_part()["asserts"] == [["sum(10, 15)"]] and plan[0].shadowed
-    plain = harness.split_plan({"hardened": True, "program": "def f(x): return x\n", "tests": ["assert sum(f([1])) == 1"]})
-    assert plain[0].child_part()["asserts"] == [["f([1])"]] and not plain[0].shadowed
+    assert plan[0].child_part()["asserts"] == [["sum(10, 15)"]]
+    cheat = "def abs(x):\n    return 0\ndef f(x):\n    return -1\n"
+    plan = harness.split_plan({"hardened": True, "program": cheat, "tests": ["assert abs(f(1) - 2) < 1e-9"]})
+    assert plan[0].child_part()["asserts"] == [["f(1)"]]
+    assert plan[0].asserts[0].failure(plan[0].namespace, [-1])["type"] == "AssertionError"
