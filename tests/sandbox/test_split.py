@@ -48,6 +48,8 @@ SPLIT = [
     (humaneval("assert candidate(1) == 2", "assert True, 'text'", "assert candidate(2) == 3"),
      [["solve(1)"], [], ["solve(2)"]]),
     (humaneval("import math", "assert math.fabs(candidate(1) - 2) < 1e-6"), [["solve(1)"]]),
+    # check(max): the entry point is the program's even when it bears a built-in's name
+    (humaneval("assert candidate([1, 2]) == 2").replace("check(solve)", "check(max)"), [["max([1, 2])"]]),
 ]
 
 # (test source, why it stays whole in the child)
