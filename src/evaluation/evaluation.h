@@ -100,8 +100,9 @@ double pass_at_k(int n, int c, int k);
 void write_results(const Report& report, const std::string& path);
 
 // An outcome's fields as results JSON names them (verdict, error_type, message, tests_passed,
-// tests_total, tests_unprotected (without a prefix only), wall_time; with `with_output` also stdout/stderr and their truncation), each
-// name preceded by `prefix` ("plus_" for the + tests). One form for every command.
+// tests_total, tests_unprotected (without a prefix only), wall_time; with `with_output` also
+// stdout/stderr and their truncation), each name preceded by `prefix` ("plus_" for the + tests).
+// One form for every command.
 void add_outcome_json(nlohmann::json& j, const sandbox::Outcome& o, const std::string& prefix = "",
                       bool with_output = false);
 

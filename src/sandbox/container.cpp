@@ -182,7 +182,7 @@ constexpr unsigned long long kept_capabilities = 1ull << CAP_CHOWN | 1ull << CAP
                                                  1ull << CAP_DAC_READ_SEARCH | 1ull << CAP_FOWNER | 1ull << CAP_KILL |
                                                  1ull << CAP_SETGID | 1ull << CAP_SETUID;
 
-void drop_capability_bounding_set(Plan& plan) {
+void drop_capability_bounding_set(const Plan& plan) {
   // Without a user namespace and as an ordinary user there is nothing to drop (and no right to).
   if (!plan.user_namespace && geteuid() != 0) return;
   for (int capability = 0; capability < 64; ++capability) {

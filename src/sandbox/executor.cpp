@@ -23,9 +23,6 @@
 #include "sandbox/worker.h"
 
 namespace codealign::sandbox {
-
-std::string_view harness_source();  // generated from harness.py
-
 namespace {
 
 using Json = nlohmann::json;
@@ -126,6 +123,7 @@ struct Executor::Impl {
   std::vector<char> bpf = seccomp_filter_bpf();
   std::vector<std::unique_ptr<Worker>> workers;  // started when first lent, restarted on death
   std::string isolation, interpreter_version;
+  std::string outcome_inputs;  // hash of what decides outcomes beyond the job: interpreter and harness
 
   // Lending: a job gets a free worker once it is first in line.
   std::mutex lend_mutex;
@@ -219,6 +217,7 @@ Executor::Executor(Config config) : impl_(std::make_unique<Impl>()) {
   impl_->workers[0] = impl_->start_worker(0);  // fail early, and settle the isolation level
   impl_->isolation = isolation_description();
   impl_->interpreter_version = impl_->workers[0]->interpreter_version();
+  impl_->outcome_inputs = ContentHash().add(impl_->interpreter_version).add(harness_source()).hex();
 }
 
 Executor::~Executor() = default;
@@ -229,7 +228,7 @@ const std::string& Executor::interpreter_version() const { return impl_->interpr
 
 std::string Executor::job_key(const Job& job) const {
   Wire wire = to_wire(job, impl_->config.limits);
-  return ContentHash().add(wire.message).add(wire.expected).add(impl_->interpreter_version).add(harness_source()).hex();
+  return ContentHash().add(wire.message).add(wire.expected).add(impl_->outcome_inputs).hex();
 }
 
 Outcome Executor::run_one(const Job& job) { return run({job}).front(); }

@@ -919,10 +919,10 @@ class Splitter:
 
     def is_trusted_call(self, node):
         func = node.func
-        if isinstance(func, ast.Name) and func.id in self.trusted and func.id in TRUSTED_BUILTINS:
-            return func.id != "type" or (len(node.args) == 1 and not node.keywords)
         if isinstance(func, ast.Name) and func.id in self.trusted:
-            return callable(self.trusted[func.id])  # from math import isclose
+            if self.trusted[func.id] is type:
+                return len(node.args) == 1 and not node.keywords
+            return callable(self.trusted[func.id])  # math.pi, imported from math, is not
         return self.is_math_attribute(func)
 
     def is_math_attribute(self, node):
@@ -1728,13 +1728,7 @@ def reap_job(pid, namespaced):
     _, raw_status = os.waitpid(pid, 0)
     if namespaced:
         kill_all_but_us()
-        return raw_status
-    while True:
-        try:
-            if os.waitpid(-1, os.WNOHANG)[0] == 0:
-                return raw_status
-        except ChildProcessError:
-            return raw_status
+    return raw_status
 
 
 def kill_all_but_us():

@@ -16,8 +16,6 @@
 
 namespace codealign::sandbox {
 
-std::string_view harness_source();  // generated from harness.py
-
 namespace {
 
 using Clock = std::chrono::steady_clock;

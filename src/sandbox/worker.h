@@ -2,11 +2,15 @@
 #pragma once
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sandbox/container.h"
 
 namespace codealign::sandbox {
+
+// The harness the workers run (harness.py, compiled into the binary by embed.cmake).
+std::string_view harness_source();
 
 // The worker's interpreter died or stopped answering; the job may be retried on a new one.
 struct WorkerDied {
