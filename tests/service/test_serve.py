@@ -451,7 +451,10 @@ def test_load_with_a_worker_killed_mid_way():
 
         killer = threading.Thread(target=kill_a_worker)
         killer.start()
-        with ThreadPoolExecutor(20) as pool:
+        # No more clients at once than cpp-httplib's listen backlog (5, built into Debian's
+        # library): more overflow it on a loaded machine, and the kernel resets a connection
+        # (seen once under ctest -j2). Five keep both workers and the queue busy.
+        with ThreadPoolExecutor(5) as pool:
             verdicts = list(pool.map(send, requests))
         killer.join()
         assert killed.is_set()
