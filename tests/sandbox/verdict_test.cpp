@@ -70,6 +70,28 @@ TEST_F(Verdicts, HardenedModeAcceptsPlainValues) {
   EXPECT_EQ(o.tests_passed, 5);
 }
 
+// A hardened test stops at its first failed assertion, as the test as written would: calls after
+// it never change a later test, and one that never returns does not turn "failed" into a timeout
+// (the child runs the job's last test without waiting for each answer).
+TEST_F(Verdicts, HardenedTestsStopAtTheFirstFailedAssertion) {
+  const std::string counting = "calls = []\ndef f(x):\n    calls.append(x)\n    return x\ndef count():\n    return len(calls)\n";
+  const std::vector<std::string> tests = {"assert f(1) == 0\nassert f(2) == 2", "assert count() == 1"};
+  for (const Job& job : {assertions(counting, tests), hardened(counting, tests)}) {
+    Outcome o = executor->run_one(job);
+    EXPECT_EQ(o.verdict, Verdict::failed) << job.hardened;
+    EXPECT_EQ(o.test_passed, (std::vector<bool>{false, true})) << job.hardened;
+  }
+  const std::string hangs_on_2 = "def f(x):\n    while x == 2:\n        pass\n    return x\n";
+  const std::vector<std::string> check = {
+      "def check(candidate):\n    assert candidate(1) == 0\n    assert candidate(2) == 2\n\ncheck(f)\n"};
+  for (Job job : {assertions(hangs_on_2, check), hardened(hangs_on_2, check)}) {
+    job.timeout_s = 2;
+    Outcome o = executor->run_one(job);
+    EXPECT_EQ(o.verdict, Verdict::failed) << job.hardened;
+    EXPECT_EQ(o.error_type, "AssertionError") << job.hardened;
+  }
+}
+
 TEST_F(Verdicts, AssertionStyle) {
   const std::string add = "def add(a, b):\n    return a + b\n";
   Outcome passed = executor->run_one(assertions(add, {"assert add(1, 2) == 3", "assert add(2, 2) == 4"}));
