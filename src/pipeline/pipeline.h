@@ -44,7 +44,9 @@ struct SampleConfig {
   size_t batch = 8;                           // prompts per generation batch
 };
 
-// Samples every task's prompt and writes samples JSONL atomically: {"task_id", "completion"}
+// Samples every task's prompt and writes samples JSONL atomically. A sample's random stream
+// depends on the seed, its prompt and its index among the prompt's samples (generation.h),
+// never on the batching: --batch changes the speed, not the samples. Lines are {"task_id", "completion"}
 // (completion style, cut at the next top-level statement) or {"task_id", "solution" (the
 // first fenced code block), "response" (the whole reply)}, each with "completion_ids", the
 // sampled ids of the completion or reply.

@@ -67,8 +67,6 @@ void sample_tasks(const model::CausalLM& model, const tokenizer::Tokenizer& toke
           config.chat ? tokenizer::render_chat(*config.chat, text) : tokenizer::Prompt{text, {{0, text.size()}}};
       prompts.push_back(tokenizer::encode_prompt_completion(tokenizer, prompt, "", false).prompt);
     }
-    // A batch's seed depends on its position only, so a resumed or re-batched run samples alike.
-    sampling.seed = config.sampling.seed + first;
     auto samples = generation::generate(model, tokenizer, prompts, sampling, [&](const generation::Sample&) { progress.advance(); });
     for (const auto& s : samples)
       out.write(sample_line(tasks.tasks[first + s.prompt_index].task_id, s, config.chat.has_value())

@@ -76,6 +76,25 @@ TEST(SampleCli, sample_then_evaluate_runs_end_to_end) {
   EXPECT_GT(summary["verdicts"].value("syntax_error", 0), 0) << summary.dump();
 }
 
+// A sample's random stream is keyed by the seed, its prompt and its index, never by the batch
+// it was drawn in: the files are byte for byte the same.
+TEST(SampleCli, the_batch_size_changes_no_sample) {
+  TempDir dir;
+  std::string model_dir = dir.path + "/model";
+  write_tiny_model(model_dir);
+  std::vector<std::string> files;
+  for (const char* batch : {"1", "8"}) {
+    files.push_back(dir.path + "/samples-" + batch + ".jsonl");
+    auto sampled = run_codealign("sample --model " + model_dir + " --benchmark 'humaneval[:10]' --n 3 -t 0.8 --seed 7 "
+                                 "--max-new-tokens 16 --batch " + std::string(batch) + " --out " + files.back() +
+                                 " --data-dir " + data_dir());
+    ASSERT_EQ(sampled.status, 0) << sampled.output;
+  }
+  std::string first = read_file(files[0]);
+  EXPECT_EQ(json_lines(first).size(), 30u);
+  EXPECT_EQ(first, read_file(files[1]));
+}
+
 TEST(SampleCli, completions_stop_before_the_next_top_level_statement) {
   TempDir dir;
   std::string tasks = dir.path + "/tasks.jsonl";
