@@ -34,6 +34,9 @@ void add_train_options(CLI::App* app, training::TrainConfig& config, const std::
       "prompt leaves no room are skipped and counted");
   add("save-steps", config.save_steps, "Checkpoint every N steps (0: at the end only)");
   add("seed", config.seed, "Seed of the data order");
+  app->add_flag_callback(
+      "--" + prefix + "no-shuffle", [&config] { config.shuffle = false; },
+      "Take the examples in the file's order, batch after batch, instead of length-grouped batches in shuffled order");
   add("logits-chunk-tokens", config.logits_chunk_tokens, "Tokens whose vocabulary logits exist at once");
   app->add_flag("--" + prefix + "gradient-checkpointing", config.gradient_checkpointing,
                 "Recompute each layer's activations in the backward pass: much less memory for about a third more compute");

@@ -89,12 +89,13 @@ std::string model_fingerprint(const std::string& model_path) {
   return hash.hex();
 }
 
-// Reference log-probs of every pair, from the reference model, computed once and cached beside
-// the data (keyed by the reference model and exactly the token ids it scores; not by
-// share_prompt, which changes the values by float rounding only).
+// The reference log-probs of every pair, computed once and cached in the output directory
+// (never beside the data, which may be read-only or another stage's), keyed by the reference
+// model, its precision and exactly the token ids it scores (not by share_prompt, which changes
+// the values by float rounding only).
 std::vector<std::pair<double, double>> reference_logps(const model::CausalLM& model, const std::vector<Example>& examples,
                                                        const TrainConfig& c, const TrainPaths& paths, torch::Dtype dtype) {
-  ContentHash key;  // the reference model, its precision and exactly the token ids it scores
+  ContentHash key;
   key.add(model_fingerprint(paths.reference_model()))
       .add(model::dtype_name(dtype))
       .add(model::dtype_name(model.parameters().begin()->second.scalar_type()));
@@ -102,7 +103,7 @@ std::vector<std::pair<double, double>> reference_logps(const model::CausalLM& mo
     for (const Sequence* s : {&e.chosen, &e.rejected})
       key.add(std::string_view(reinterpret_cast<const char*>(s->ids.data()), s->ids.size() * sizeof(s->ids[0])))
           .add(std::to_string(s->prompt_length));
-  std::string cache = paths.data + ".reference-" + key.hex().substr(0, 16) + ".jsonl";
+  std::string cache = (fs::path(paths.output) / ("reference-logps-" + key.hex().substr(0, 16) + ".jsonl")).string();
   std::vector<std::pair<double, double>> out;
   if (fs::exists(cache)) {
     std::ifstream in(cache);
@@ -189,16 +190,20 @@ struct MicroBatch {
   int64_t tokens = 0;
 };
 
+// Its share of the step's loss, as transformers and TRL weigh it under accumulation: SFT's NLL
+// summed and divided by the completion tokens of the whole optimizer step (num_items_in_batch),
+// so that every token weighs the same whatever its micro-batch; DPO's per-pair mean divided by
+// the step's micro-batches.
 MicroBatch micro_batch_loss(const model::CausalLM& model, const std::vector<Example>& examples,
                             const std::vector<size_t>& batch, const TrainConfig& c,
-                            const std::vector<std::pair<double, double>>* reference) {
+                            const std::vector<std::pair<double, double>>* reference, double step_divisor) {
   MicroBatch out;
   if (c.mode == "sft") {
     std::vector<const Sequence*> sequences;
     for (size_t i : batch) sequences.push_back(&examples[i].chosen);
     for (const Sequence* s : sequences) out.tokens += int64_t(s->ids.size());
     SequenceLogps logps = sequence_logps(model, make_batch(sequences), c.logits_chunk_tokens);
-    out.loss = -logps.sums.sum() / logps.tokens.sum();
+    out.loss = -logps.sums.sum() / step_divisor;
     return out;
   }
   SequencePairs pairs;
@@ -217,7 +222,7 @@ MicroBatch micro_batch_loss(const model::CausalLM& model, const std::vector<Exam
   pair.reference_chosen = torch::tensor(ref_chosen).to(pair.chosen.device(), torch::kFloat32);
   pair.reference_rejected = torch::tensor(ref_rejected).to(pair.chosen.device(), torch::kFloat32);
   LossOutput loss = preference_loss(pair, c.loss);
-  out.loss = loss.loss;
+  out.loss = loss.loss / step_divisor;
   // One read from the device for all of them.
   torch::Tensor values = torch::stack({loss.chosen_rewards.mean(), loss.rejected_rewards.mean(),
                                        (loss.chosen_rewards > loss.rejected_rewards).to(torch::kFloat32).mean(),
@@ -258,201 +263,300 @@ std::optional<fs::path> newest_checkpoint(const std::string& output) {
   return best;
 }
 
-}  // namespace
-
-bool train(const TrainConfig& config, const TrainPaths& paths, bool resume) {
-  check(config);
-  TrainConfig c = config;
-  if (c.learning_rate <= 0) c.learning_rate = c.mode == "dpo" ? 5e-7 : 2e-5;
-  at::set_num_threads(1);
-  torch::Device device = model::resolve_device(c.device);
-  torch::Dtype dtype = model::resolve_dtype(c.dtype, device);
-  fs::create_directories(paths.output);
-  auto tok = tokenizer::Tokenizer::load(paths.tokenizer.empty() ? paths.model : paths.tokenizer);
-  std::vector<Example> examples = load_examples(c, paths, tok);
-
-  std::optional<fs::path> checkpoint = resume ? newest_checkpoint(paths.output) : std::nullopt;
-  bool use_lora = c.lora.rank > 0;  // a LoRA checkpoint holds adapters; the base is paths.model
-  // Float32 weights: with bfloat16 they are the master copy that autocast reads from. A LoRA
-  // base is frozen and needs no master copy: it loads in the training dtype (a 7B base in
-  // bfloat16 takes 15 GB, not 30), and only the float32 adapters train.
-  model::CausalLM model = model::CausalLM::load(checkpoint && !use_lora ? checkpoint->string() : paths.model,
-                                                use_lora ? dtype : torch::kFloat32, device);
-  check_vocabulary(examples, model.config().vocab_size, paths.data);
-  if (use_lora) {
-    model.add_lora(c.lora, c.seed);
-    if (checkpoint) model.load_adapters(checkpoint->string());
+// The optimizer steps of a run, as transformers' Trainer takes them: per epoch, the length
+// batches shuffled with seed + epoch, cut into steps of gradient_accumulation_steps
+// micro-batches; an epoch that does not divide ends with a shorter step.
+struct Plan {
+  std::vector<std::vector<std::vector<size_t>>> steps;  // step -> its micro-batches -> example indices
+  int64_t micro_batches_per_epoch = 0;
+  int64_t micro_batches_before(int64_t step) const {
+    int64_t done = 0;
+    for (int64_t s = 0; s < step; ++s) done += int64_t(steps[size_t(s)].size());
+    return done;
   }
-  bool with_reference = c.mode == "dpo" && c.loss.loss_type != "simpo";
-  std::vector<std::pair<double, double>> reference;
-  if (with_reference) {
-    // A reference of its own is loaded for its log-probs only. Otherwise the reference is the
-    // starting model: with LoRA the base with adapters switched off; loaded again on resume.
-    bool own_reference = !paths.reference.empty() && paths.reference != paths.model;
-    model.set_lora_enabled(false);
-    if (own_reference || (checkpoint && !use_lora)) {
-      model::CausalLM reference_model = model::CausalLM::load(paths.reference_model(), torch::kFloat32, device);
-      if (reference_model.config().vocab_size != model.config().vocab_size)
-        throw Error("training: the reference '" + paths.reference_model() + "' has a vocabulary of " +
-                    std::to_string(reference_model.config().vocab_size) + " tokens, the model '" + paths.model +
-                    "' one of " + std::to_string(model.config().vocab_size) + "; they must share a tokenizer");
-      reference = reference_logps(reference_model, examples, c, paths, dtype);
-    } else {
-      reference = reference_logps(model, examples, c, paths, dtype);
-    }
-    model.set_lora_enabled(true);
-  }
-  model.set_training(true);
-  int64_t layers = model.config().num_hidden_layers;
-  model.set_activation_checkpointing(!c.gradient_checkpointing ? 0
-                                     : c.gradient_checkpointing_layers > 0 ? std::min(c.gradient_checkpointing_layers, layers)
-                                                                           : layers);
+};
 
-  // Trained tensors: the adapters with LoRA, else every parameter. Weight decay on matrices.
-  std::vector<torch::Tensor> decayed, not_decayed, all;
-  for (auto& [name, p] : model.parameters()) p.requires_grad_(!use_lora);
-  for (auto& [name, p] : use_lora ? model.adapters() : model.parameters()) {
-    p.requires_grad_(true);
-    (p.dim() >= 2 ? decayed : not_decayed).push_back(p);
-    all.push_back(p);
+std::vector<std::vector<size_t>> file_order_batches(size_t count, size_t batch_size) {
+  std::vector<std::vector<size_t>> batches;
+  for (size_t i = 0; i < count; ++i) {
+    if (i % batch_size == 0) batches.emplace_back();
+    batches.back().push_back(i);
   }
-  FusedAdamW optimizer(decayed, not_decayed, {c.adam_beta1, c.adam_beta2, c.adam_epsilon, c.weight_decay});
+  return batches;
+}
 
-  // Data order: per epoch, length batches shuffled with seed + epoch.
+Plan make_plan(const TrainConfig& c, const std::vector<Example>& examples) {
   std::vector<size_t> lengths;
   for (const Example& e : examples) lengths.push_back(std::max(e.chosen.ids.size(), e.rejected.ids.size()));
-  std::vector<std::vector<size_t>> micro_batches;
-  for (int64_t epoch = 0; epoch < c.num_train_epochs; ++epoch)
-    for (auto& batch : length_batches(lengths, size_t(c.per_device_train_batch_size), c.seed + uint64_t(epoch)))
-      micro_batches.push_back(std::move(batch));
-  int64_t batches_per_epoch = int64_t(micro_batches.size()) / c.num_train_epochs;
-  int64_t total_steps = (int64_t(micro_batches.size()) + c.gradient_accumulation_steps - 1) / c.gradient_accumulation_steps;
-  if (c.max_steps > 0) total_steps = std::min(total_steps, c.max_steps);
+  Plan plan;
+  for (int64_t epoch = 0; epoch < c.num_train_epochs; ++epoch) {
+    auto batches = c.shuffle ? length_batches(lengths, size_t(c.per_device_train_batch_size), c.seed + uint64_t(epoch))
+                             : file_order_batches(examples.size(), size_t(c.per_device_train_batch_size));
+    plan.micro_batches_per_epoch = int64_t(batches.size());
+    for (size_t first = 0; first < batches.size(); first += size_t(c.gradient_accumulation_steps)) {
+      size_t last = std::min(batches.size(), first + size_t(c.gradient_accumulation_steps));
+      plan.steps.emplace_back(std::make_move_iterator(batches.begin() + long(first)),
+                              std::make_move_iterator(batches.begin() + long(last)));
+    }
+  }
+  if (c.max_steps > 0 && int64_t(plan.steps.size()) > c.max_steps) plan.steps.resize(size_t(c.max_steps));
+  return plan;
+}
 
-  int64_t step = 0;
-  std::string metrics_path = (fs::path(paths.output) / "metrics.jsonl").string();
-  if (checkpoint) {
-    json state = json::parse(read_file((*checkpoint / "trainer_state.json").string()));
-    step = state.at("global_step").get<int64_t>();
-    std::cerr << "train: resuming from " << checkpoint->string() << " at step " << step << "\n";
-    optimizer.load((*checkpoint / "optimizer.pt").string());
-    // Keep the log up to the checkpoint: later lines belong to the run that was cut off.
+// One run of `train`: load -> reference log-probs -> plan -> resume -> steps -> checkpoints ->
+// export, each a member below.
+class Trainer {
+ public:
+  Trainer(const TrainConfig& config, const TrainPaths& paths) : c_(config), paths_(paths) {
+    if (c_.learning_rate <= 0) c_.learning_rate = c_.mode == "dpo" ? 5e-7 : 2e-5;
+    device_ = model::resolve_device(c_.device);
+    dtype_ = model::resolve_dtype(c_.dtype, device_);
+    use_lora_ = c_.lora.rank > 0;
+    with_reference_ = c_.mode == "dpo" && c_.loss.loss_type != "simpo";
+  }
+
+  // Returns false when stopped by SIGINT (after saving a checkpoint).
+  bool run(bool resume) {
+    fs::create_directories(paths_.output);
+    std::optional<fs::path> checkpoint = resume ? newest_checkpoint(paths_.output) : std::nullopt;
+    load(checkpoint);
+    if (with_reference_) compute_reference(checkpoint.has_value());
+    prepare_for_training();
+    plan_ = make_plan(c_, examples_);
+    int64_t step = checkpoint ? restore(*checkpoint) : start_log();
+    bool finished = train_steps(step);
+    if (finished) export_model();
+    return finished;
+  }
+
+ private:
+  std::string metrics_path() const { return (fs::path(paths_.output) / "metrics.jsonl").string(); }
+
+  void load(const std::optional<fs::path>& checkpoint) {
+    auto tok = tokenizer::Tokenizer::load(paths_.tokenizer.empty() ? paths_.model : paths_.tokenizer);
+    examples_ = load_examples(c_, paths_, tok);
+    // Float32 weights: with bfloat16 they are the master copy that autocast reads from. A LoRA
+    // base is frozen and needs no master copy: it loads in the training dtype (a 7B base in
+    // bfloat16 takes 15 GB, not 30), and only the float32 adapters train. A LoRA checkpoint
+    // holds adapters; the base is paths.model.
+    model_.emplace(model::CausalLM::load(checkpoint && !use_lora_ ? checkpoint->string() : paths_.model,
+                                         use_lora_ ? dtype_ : torch::kFloat32, device_));
+    check_vocabulary(examples_, model_->config().vocab_size, paths_.data);
+    if (use_lora_) {
+      model_->add_lora(c_.lora, c_.seed);
+      if (checkpoint) model_->load_adapters(checkpoint->string());
+    }
+  }
+
+  // A reference of its own is loaded for its log-probs only. Otherwise the reference is the
+  // starting model: with LoRA the base with adapters switched off; loaded again on resume.
+  void compute_reference(bool resumed) {
+    bool own_reference = !paths_.reference.empty() && paths_.reference != paths_.model;
+    model_->set_lora_enabled(false);
+    if (own_reference || (resumed && !use_lora_)) {
+      model::CausalLM reference_model = model::CausalLM::load(paths_.reference_model(), torch::kFloat32, device_);
+      if (reference_model.config().vocab_size != model_->config().vocab_size)
+        throw Error("training: the reference '" + paths_.reference_model() + "' has a vocabulary of " +
+                    std::to_string(reference_model.config().vocab_size) + " tokens, the model '" + paths_.model +
+                    "' one of " + std::to_string(model_->config().vocab_size) + "; they must share a tokenizer");
+      reference_ = reference_logps(reference_model, examples_, c_, paths_, dtype_);
+    } else {
+      reference_ = reference_logps(*model_, examples_, c_, paths_, dtype_);
+    }
+    model_->set_lora_enabled(true);
+  }
+
+  // Trained tensors: the adapters with LoRA, else every parameter. Weight decay on matrices.
+  void prepare_for_training() {
+    model_->set_training(true);
+    int64_t layers = model_->config().num_hidden_layers;
+    model_->set_activation_checkpointing(!c_.gradient_checkpointing ? 0
+                                         : c_.gradient_checkpointing_layers > 0 ? std::min(c_.gradient_checkpointing_layers, layers)
+                                                                                : layers);
+    std::vector<torch::Tensor> decayed, not_decayed;
+    for (auto& [name, p] : model_->parameters()) p.requires_grad_(!use_lora_);
+    for (auto& [name, p] : use_lora_ ? model_->adapters() : model_->parameters()) {
+      p.requires_grad_(true);
+      (p.dim() >= 2 ? decayed : not_decayed).push_back(p);
+      trained_.push_back(p);
+    }
+    optimizer_.emplace(decayed, not_decayed, AdamWSettings{c_.adam_beta1, c_.adam_beta2, c_.adam_epsilon, c_.weight_decay});
+  }
+
+  int64_t start_log() {
+    AtomicFile fresh(metrics_path());
+    fresh.commit();
+    return 0;
+  }
+
+  // The optimizer state and the step of `checkpoint`; the log is kept up to that step (later
+  // lines belong to the run that was cut off).
+  int64_t restore(const fs::path& checkpoint) {
+    json state = json::parse(read_file((checkpoint / "trainer_state.json").string()));
+    int64_t step = state.at("global_step").get<int64_t>();
+    std::cerr << "train: resuming from " << checkpoint.string() << " at step " << step << "\n";
+    optimizer_->load((checkpoint / "optimizer.pt").string());
     std::string kept;
-    if (fs::exists(metrics_path)) {
-      std::ifstream in(metrics_path);
+    if (fs::exists(metrics_path())) {
+      std::ifstream in(metrics_path());
       for (std::string line; std::getline(in, line);)
         if (!line.empty() && json::parse(line).value("step", int64_t(0)) <= step) kept += line + "\n";
     }
-    AtomicFile rewrite(metrics_path);
+    AtomicFile rewrite(metrics_path());
     rewrite.write(kept);
     rewrite.commit();
-  } else {
-    AtomicFile fresh(metrics_path);
-    fresh.commit();
+    return step;
   }
 
-  auto save_checkpoint = [&](int64_t at_step) {
-    fs::path final_dir = fs::path(paths.output) / ("checkpoint-" + std::to_string(at_step));
-    fs::path temp = final_dir.string() + ".tmp";
-    fs::remove_all(temp);
-    use_lora ? model.save_adapters(temp.string()) : model.save(temp.string());
-    optimizer.save((temp / "optimizer.pt").string());
-    AtomicFile state((temp / "trainer_state.json").string());
-    state.write(json{{"global_step", at_step}, {"micro_batches_done", at_step * c.gradient_accumulation_steps}}.dump() + "\n");
-    state.commit();
-    fs::remove_all(final_dir);
-    fs::rename(temp, final_dir);
-  };
+  // What every micro-batch of `step` divides its loss by (micro_batch_loss).
+  double step_divisor(const std::vector<std::vector<size_t>>& micro_batches) const {
+    if (c_.mode == "dpo") return double(micro_batches.size());
+    double tokens = 0;
+    for (const auto& batch : micro_batches)
+      for (size_t i : batch) {
+        const Sequence& s = examples_[i].chosen;  // a first token has nothing before it to predict it
+        tokens += double(s.completion_tokens() - (s.prompt_length == 0 && !s.ids.empty() ? 1 : 0));
+      }
+    return tokens;
+  }
 
-  // Test hook: stop (SIGSTOP) once step N is logged, so that tests signal or kill the run at
-  // a known step whatever the machine's speed (tests/training/train_test.cpp).
-  const char* pause_variable = std::getenv("CODEALIGN_TEST_PAUSE_AFTER_STEP");
-  int64_t pause_after = pause_variable ? std::atoll(pause_variable) : -1;
-  interrupted = 0;
-  auto previous_handler = std::signal(SIGINT, on_sigint);
-  Progress progress("train", size_t(total_steps - step));
-  std::ofstream log(metrics_path, std::ios::app);
-  bool finished = true;
-  model::reset_peak_memory(device);
-  int64_t tokens_trained = 0, first_step = step;
-  auto loop_start = std::chrono::steady_clock::now();
-  while (step < total_steps) {
+  // One optimizer step: forward and backward of its micro-batches, clipping, the update. Returns
+  // its metrics, TRL's names.
+  json step(int64_t index) {
+    const auto& micro_batches = plan_.steps[size_t(index)];
+    double divisor = step_divisor(micro_batches), in_step = double(micro_batches.size());
     json metrics = json::object();
-    // The last step may have fewer micro-batches: average over those it has.
-    int64_t in_step = std::min<int64_t>(c.gradient_accumulation_steps,
-                                        int64_t(micro_batches.size()) - step * c.gradient_accumulation_steps);
-    auto add = [&](const char* key, double value) { metrics[key] = metrics.value(key, 0.0) + value / double(in_step); };
-    for (int64_t micro = 0; micro < in_step; ++micro) {
-      size_t index = size_t(step * c.gradient_accumulation_steps + micro);
-      torch::manual_seed(c.seed * 1000003 + index);  // LoRA dropout: the same masks after a resume
-      const auto& batch = micro_batches[index];
+    auto add = [&](const char* key, double value) { metrics[key] = metrics.value(key, 0.0) + value; };
+    auto first_micro = size_t(plan_.micro_batches_before(index));
+    for (size_t micro = 0; micro < micro_batches.size(); ++micro) {
+      torch::manual_seed(c_.seed * 1000003 + first_micro + micro);  // LoRA dropout: the same masks after a resume
+      const auto& batch = micro_batches[micro];
       torch::Tensor loss;
       {
-        model::MixedPrecision precision(device, dtype);
-        MicroBatch out = micro_batch_loss(model, examples, batch, c, with_reference ? &reference : nullptr);
+        model::MixedPrecision precision(device_, dtype_);
+        MicroBatch out = micro_batch_loss(*model_, examples_, batch, c_, with_reference_ ? &reference_ : nullptr, divisor);
         loss = out.loss;
-        for (const auto& [key, value] : out.metrics) add(key, value);
-        tokens_trained += out.tokens;
+        for (const auto& [key, value] : out.metrics) add(key, value / in_step);
+        tokens_trained_ += out.tokens;
       }
       double loss_value = loss.item<double>();
       if (!std::isfinite(loss_value)) {
         std::string lines;
-        for (size_t i : batch) lines += (lines.empty() ? "" : ", ") + std::to_string(examples[i].line);
+        for (size_t i : batch) lines += (lines.empty() ? "" : ", ") + std::to_string(examples_[i].line);
         throw Error(std::string("training: loss is ") + (std::isnan(loss_value) ? "NaN" : "infinite") + " at step " +
-                    std::to_string(step + 1) +
-                    " in the batch of " + paths.data + " lines " + lines);
+                    std::to_string(index + 1) + " in the batch of " + paths_.data + " lines " + lines);
       }
       add("loss", loss_value);
-      (loss / double(in_step)).backward();
+      loss.backward();
     }
-    double factor = schedule(c, step, total_steps);
+    double factor = schedule(c_, index, int64_t(plan_.steps.size()));
     // The norm is logged either way; max_grad_norm <= 0 means no clipping (as in HF).
-    double grad_norm = torch::nn::utils::clip_grad_norm_(all, c.max_grad_norm > 0 ? c.max_grad_norm : INFINITY);
-    if (!std::isfinite(grad_norm))
-      throw Error("training: grad_norm is not finite at step " + std::to_string(step + 1));
-    optimizer.step(c.learning_rate * factor);
-    optimizer.zero_grad();
-    ++step;
-    metrics["step"] = step;
-    metrics["epoch"] = double(step * c.gradient_accumulation_steps) / double(std::max<int64_t>(1, batches_per_epoch));
+    double grad_norm = torch::nn::utils::clip_grad_norm_(trained_, c_.max_grad_norm > 0 ? c_.max_grad_norm : INFINITY);
+    if (!std::isfinite(grad_norm)) throw Error("training: grad_norm is not finite at step " + std::to_string(index + 1));
+    optimizer_->step(c_.learning_rate * factor);
+    optimizer_->zero_grad();
+    metrics["step"] = index + 1;
+    metrics["epoch"] = double(plan_.micro_batches_before(index + 1)) / double(std::max<int64_t>(1, plan_.micro_batches_per_epoch));
     metrics["grad_norm"] = grad_norm;
-    metrics["learning_rate"] = c.learning_rate * factor;
-    log << metrics.dump() << "\n" << std::flush;
+    metrics["learning_rate"] = c_.learning_rate * factor;
+    return metrics;
+  }
+
+  static std::string progress_line(const json& metrics) {
     char detail[160];
-    std::snprintf(detail, sizeof detail, "loss %.4f  grad_norm %.3g  lr %.3g", metrics["loss"].get<double>(), grad_norm,
-                  c.learning_rate * factor);
+    std::snprintf(detail, sizeof detail, "loss %.4f  grad_norm %.3g  lr %.3g", metrics["loss"].get<double>(),
+                  metrics["grad_norm"].get<double>(), metrics["learning_rate"].get<double>());
     std::string line = detail;
     if (metrics.contains("rewards/accuracies"))
       line += "  acc " + std::to_string(metrics["rewards/accuracies"].get<double>()).substr(0, 5) + "  margin " +
               std::to_string(metrics["rewards/margins"].get<double>()).substr(0, 6);
-    progress.advance(1, line);
-    if (c.save_steps > 0 && step % c.save_steps == 0 && step < total_steps) save_checkpoint(step);
-    if (step == pause_after) std::raise(SIGSTOP);  // a SIGINT sent meanwhile is seen just below
-    if (interrupted) {
-      save_checkpoint(step);
-      finished = false;
-      break;
-    }
+    return line;
   }
-  std::signal(SIGINT, previous_handler);
-  write_train_results(paths.output, std::chrono::duration<double>(std::chrono::steady_clock::now() - loop_start).count(),
-                      step - first_step, tokens_trained, model::peak_memory_bytes(device));
-  if (finished) {
-    save_checkpoint(step);
-    if (use_lora) {
-      model.save_adapters((fs::path(paths.output) / "adapter").string());
-      model.merge_lora();
+
+  // Steps from `step` to the plan's end, logging each; checkpoints every save_steps. Returns
+  // false when SIGINT stopped it (a checkpoint saved).
+  bool train_steps(int64_t step) {
+    // Test hook: stop (SIGSTOP) once step N is logged, so that tests signal or kill the run at
+    // a known step whatever the machine's speed (tests/training/train_test.cpp).
+    const char* pause_variable = std::getenv("CODEALIGN_TEST_PAUSE_AFTER_STEP");
+    int64_t pause_after = pause_variable ? std::atoll(pause_variable) : -1;
+    int64_t total = int64_t(plan_.steps.size()), first_step = step;
+    interrupted = 0;
+    auto previous_handler = std::signal(SIGINT, on_sigint);
+    Progress progress("train", size_t(total - step));
+    std::ofstream log(metrics_path(), std::ios::app);
+    bool finished = true;
+    model::reset_peak_memory(device_);
+    auto start = std::chrono::steady_clock::now();
+    while (step < total) {
+      json metrics = this->step(step);
+      ++step;
+      log << metrics.dump() << "\n" << std::flush;
+      progress.advance(1, progress_line(metrics));
+      if (c_.save_steps > 0 && step % c_.save_steps == 0 && step < total) save_checkpoint(step);
+      if (step == pause_after) std::raise(SIGSTOP);  // a SIGINT sent meanwhile is seen just below
+      if (interrupted) {
+        save_checkpoint(step);
+        finished = false;
+        break;
+      }
     }
-    model.save(paths.output);
-    // The tokenizer goes with the model, so that the output directory is usable as it is.
-    fs::path tokenizer_dir = paths.tokenizer.empty() ? fs::path(paths.model) : fs::path(paths.tokenizer);
-    if (fs::is_directory(tokenizer_dir))
-      for (const char* name : {"tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json", "merges.txt",
-                               "special_tokens_map.json", "generation_config.json"})
-        if (fs::exists(tokenizer_dir / name))
-          fs::copy_file(tokenizer_dir / name, fs::path(paths.output) / name, fs::copy_options::overwrite_existing);
+    std::signal(SIGINT, previous_handler);
+    write_train_results(paths_.output, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+                        step - first_step, tokens_trained_, model::peak_memory_bytes(device_));
+    if (finished) save_checkpoint(step);
+    return finished;
   }
-  return finished;
+
+  void save_checkpoint(int64_t at_step) {
+    fs::path final_dir = fs::path(paths_.output) / ("checkpoint-" + std::to_string(at_step));
+    fs::path temp = final_dir.string() + ".tmp";
+    fs::remove_all(temp);
+    use_lora_ ? model_->save_adapters(temp.string()) : model_->save(temp.string());
+    optimizer_->save((temp / "optimizer.pt").string());
+    AtomicFile state((temp / "trainer_state.json").string());
+    state.write(json{{"global_step", at_step}, {"micro_batches_done", plan_.micro_batches_before(at_step)}}.dump() + "\n");
+    state.commit();
+    fs::remove_all(final_dir);
+    fs::rename(temp, final_dir);
+  }
+
+  // The trained model in HF layout (merged, with the adapters beside it under LoRA), with the
+  // tokenizer's files, so that the output directory is usable as it is.
+  void export_model() {
+    if (use_lora_) {
+      model_->save_adapters((fs::path(paths_.output) / "adapter").string());
+      model_->merge_lora();
+    }
+    model_->save(paths_.output);
+    fs::path tokenizer_dir = paths_.tokenizer.empty() ? fs::path(paths_.model) : fs::path(paths_.tokenizer);
+    if (!fs::is_directory(tokenizer_dir)) return;
+    for (const char* name : {"tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json", "merges.txt",
+                             "special_tokens_map.json", "generation_config.json"})
+      if (fs::exists(tokenizer_dir / name))
+        fs::copy_file(tokenizer_dir / name, fs::path(paths_.output) / name, fs::copy_options::overwrite_existing);
+  }
+
+  TrainConfig c_;
+  const TrainPaths& paths_;
+  torch::Device device_ = torch::kCPU;
+  torch::Dtype dtype_ = torch::kFloat32;
+  bool use_lora_ = false, with_reference_ = false;
+  std::vector<Example> examples_;
+  std::optional<model::CausalLM> model_;
+  std::vector<std::pair<double, double>> reference_;
+  std::vector<torch::Tensor> trained_;
+  std::optional<FusedAdamW> optimizer_;
+  Plan plan_;
+  int64_t tokens_trained_ = 0;
+};
+
+}  // namespace
+
+bool train(const TrainConfig& config, const TrainPaths& paths, bool resume) {
+  check(config);
+  at::set_num_threads(1);
+  return Trainer(config, paths).run(resume);
 }
 
 }  // namespace codealign::training

@@ -1,7 +1,10 @@
 // SFT and DPO-family training of a CausalLM: fused AdamW with warm-up and cosine/linear decay,
 // gradient accumulation and clipping, TRL-named metrics to a JSONL log, checkpoints that
 // resume bit-identically, and a clean stop on SIGINT. Reference log-probs for DPO are
-// computed once before training and cached next to the data, so no second model is resident.
+// computed once before training and cached in the output directory, so no second model is
+// resident. Steps and loss weights follow transformers' Trainer: an epoch that does not divide
+// into gradient_accumulation_steps ends with a shorter step; SFT's loss is normalised by the
+// completion tokens of the whole optimizer step, DPO's by its micro-batches.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -28,6 +31,9 @@ struct TrainConfig {
   int64_t max_length = 1024;  // prompt + completion tokens; see training/data.h for truncation
   int64_t save_steps = 0;     // checkpoint every N steps (0: only at the end)
   uint64_t seed = 42;         // data order
+  // Micro-batches of similar lengths, shuffled (seed + epoch); false: the file's order, batch
+  // after batch (transformers with a SequentialSampler), for runs compared example by example.
+  bool shuffle = true;
   int64_t logits_chunk_tokens = 1024;
   // model/device.h's specs. bfloat16 is mixed precision: float32 master weights and optimizer
   // state, matrix products (forward and backward) in bfloat16 under autocast; with LoRA the

@@ -165,19 +165,20 @@ class WeightsAfterEachStep(TrainerCallback):
 
 def training_args(config_class, out, batch_size, **fields):
     # TRL's configs default to bf16 autocast (on CPU too) and activation checkpointing: float32 here.
-    return config_class(output_dir=str(out), bf16=False, activation_checkpointing=False, use_cpu=True,
-                        per_device_train_batch_size=batch_size, max_steps=2, learning_rate=LEARNING_RATE,
-                        lr_scheduler_type="constant", warmup_steps=0, weight_decay=WEIGHT_DECAY,
-                        max_grad_norm=MAX_GRAD_NORM, optim="adamw_torch", adam_epsilon=ADAM_EPSILON,
-                        logging_steps=1, report_to="none", save_strategy="no", disable_tqdm=True,
-                        seed=0, **{"max_length": None, **fields})
+    settings = dict(output_dir=str(out), bf16=False, activation_checkpointing=False, use_cpu=True,
+                    per_device_train_batch_size=batch_size, max_steps=2, learning_rate=LEARNING_RATE,
+                    lr_scheduler_type="constant", warmup_steps=0, weight_decay=WEIGHT_DECAY,
+                    max_grad_norm=MAX_GRAD_NORM, optim="adamw_torch", adam_epsilon=ADAM_EPSILON,
+                    logging_steps=1, report_to="none", save_strategy="no", disable_tqdm=True,
+                    seed=0, max_length=None)
+    return config_class(**{**settings, **fields})
 
 
-def run_trl(trainer, callback):
+def run_trl(trainer, callback, steps=2):
     trainer.train()
     metrics = [entry for entry in trainer.state.log_history if "loss" in entry]
-    assert [m["step"] for m in metrics] == [1, 2]
-    assert len(callback.weights) == 2
+    assert [m["step"] for m in metrics] == list(range(1, steps + 1))
+    assert len(callback.weights) == steps
     return metrics, callback.weights
 
 
@@ -303,3 +304,60 @@ def test_max_steps_and_the_schedule_after_warm_up_follow_transformers(scheduler,
         schedule.step()
     assert 0 < expected[-1] < expected[warmup] == LEARNING_RATE  # decaying after the warm-up
     assert [m["learning_rate"] for m in metrics] == pytest.approx(expected, rel=1e-12, abs=1e-18)
+
+
+# Gradient accumulation as transformers' Trainer does it: batches of one, three per step, so
+# that each epoch of four examples is a step of three micro-batches and a shorter step of one
+# (the epoch-end step); two epochs make four steps. Lengths differ, so that SFT's loss,
+# normalised by the completion tokens of the whole step (num_items_in_batch), differs from a
+# mean of per-micro-batch means; DPO's is the mean over the step's micro-batches. Both sides
+# take the examples in the file's order (codealign --no-shuffle, TRL with a SequentialSampler).
+ACCUMULATION_SFT = SFT
+ACCUMULATION_PAIRS = PAIRS + [{"prompt": "def neg(x):", "chosen": " return -x", "rejected": " return x + x + x"}]
+ACCUMULATION_STEPS = 4
+
+
+def run_codealign_accumulating(mode, model_dir, rows, out, options):
+    data = out.parent / f"{out.name}.jsonl"
+    write_jsonl(data, rows)
+    codealign("train", mode, "--model", model_dir, "--data", data, "--out", out, "--batch-size", 1,
+              "--gradient-accumulation-steps", 3, "--epochs", 2, "--no-shuffle", "--save-steps", 1,
+              "--learning-rate", LEARNING_RATE, "--lr-scheduler-type", "constant", "--warmup-ratio", 0,
+              "--weight-decay", WEIGHT_DECAY, "--max-grad-norm", MAX_GRAD_NORM, "--adam-epsilon", ADAM_EPSILON, *options)
+    with open(out / "metrics.jsonl", encoding="utf-8") as f:
+        metrics = [json.loads(line) for line in f]
+    assert [m["step"] for m in metrics] == list(range(1, ACCUMULATION_STEPS + 1))
+    weights = [load_file(out / f"checkpoint-{step}" / "model.safetensors") for step in range(1, ACCUMULATION_STEPS)]
+    return metrics, weights + [load_file(out / "model.safetensors")]
+
+
+def accumulating_trl(trainer_class, config_class, model_dir, rows, out, callback, **kwargs):
+    fields = kwargs.pop("fields", {})
+    args = training_args(config_class, out, 1, max_steps=-1, num_train_epochs=2, gradient_accumulation_steps=3, **fields)
+    trainer = trainer_class(model=LlamaForCausalLM.from_pretrained(model_dir), args=args,
+                            train_dataset=Dataset.from_list(rows), processing_class=tokenizer(model_dir),
+                            callbacks=[callback], **kwargs)
+    trainer._get_train_sampler = lambda *args, **kwargs: torch.utils.data.SequentialSampler(trainer.train_dataset)
+    return trainer
+
+
+def test_sft_under_gradient_accumulation_equals_trl(model_dir, tmp_path):
+    callback = WeightsAfterEachStep()
+    trainer = accumulating_trl(SFTTrainer, SFTConfig, model_dir, ACCUMULATION_SFT, tmp_path / "trl", callback,
+                               fields=dict(completion_only_loss=True))
+    expected, expected_weights = run_trl(trainer, callback, ACCUMULATION_STEPS)
+    got, got_weights = run_codealign_accumulating("sft", model_dir, ACCUMULATION_SFT, tmp_path / "codealign", [])
+    assert_equal(metric_differences(got, expected, ["loss", "grad_norm", "learning_rate", "epoch"], 0) +
+                 weight_differences(got_weights, expected_weights))
+
+
+def test_dpo_under_gradient_accumulation_equals_trl(model_dir, tmp_path):
+    callback = WeightsAfterEachStep()
+    options, fields = DPO_CASES["sigmoid"]
+    trainer = accumulating_trl(DPOTrainer, DPOConfig, model_dir, ACCUMULATION_PAIRS, tmp_path / "trl", callback,
+                               fields=fields, ref_model=LlamaForCausalLM.from_pretrained(model_dir))
+    expected, expected_weights = run_trl(trainer, callback, ACCUMULATION_STEPS)
+    got, got_weights = run_codealign_accumulating("dpo", model_dir, ACCUMULATION_PAIRS, tmp_path / "codealign", options)
+    scale = fields["beta"] * max(abs(expected[0]["logps/chosen"]), abs(expected[0]["logps/rejected"]))
+    assert_equal(metric_differences(got, expected, DPO_METRICS + ["epoch"], scale) +
+                 weight_differences(got_weights, expected_weights))

@@ -40,12 +40,11 @@ std::vector<nlohmann::json> metrics(const std::string& out) {
 // Compared as bytes, without printing megabytes of weights when they differ.
 bool same_bytes(const std::string& a, const std::string& b) { return read_file(a) == read_file(b); }
 
-// The reference log-prob caches the trainer wrote beside `data`.
-std::vector<std::string> reference_caches(const std::string& data) {
+// The reference log-prob caches the trainer wrote in its output directory `out`.
+std::vector<std::string> reference_caches(const std::string& out) {
   std::vector<std::string> found;
-  std::string prefix = fs::path(data).filename().string() + ".reference-";
-  for (const auto& entry : fs::directory_iterator(fs::path(data).parent_path()))
-    if (entry.path().filename().string().rfind(prefix, 0) == 0) found.push_back(entry.path().string());
+  for (const auto& entry : fs::directory_iterator(out))
+    if (entry.path().filename().string().rfind("reference-logps-", 0) == 0) found.push_back(entry.path().string());
   return found;
 }
 
@@ -177,14 +176,14 @@ TEST(Train, killed_run_resumes_to_identical_weights) {
   EXPECT_FALSE(fs::exists(dir.path + "/cut/checkpoint-9"));
   EXPECT_FALSE(fs::exists(dir.path + "/cut/model.safetensors"));
   EXPECT_EQ(metrics(dir.path + "/cut").size(), 7u);
-  auto caches = reference_caches(dir.path + "/cut.jsonl");
+  auto caches = reference_caches(dir.path + "/cut");
   ASSERT_EQ(caches.size(), 1u);
   fs::remove(caches[0]);
   auto resumed = run_codealign(args("cut") + " --resume");
   ASSERT_EQ(resumed.status, 0) << resumed.output;
   EXPECT_NE(resumed.output.find("train: resuming from " + dir.path + "/cut/checkpoint-6 at step 6"), std::string::npos)
       << resumed.output;
-  EXPECT_EQ(reference_caches(dir.path + "/cut.jsonl").size(), 1u);  // computed again, by the resumed run
+  EXPECT_EQ(reference_caches(dir.path + "/cut").size(), 1u);  // computed again, by the resumed run
   EXPECT_TRUE(same_bytes(dir.path + "/cut/model.safetensors", dir.path + "/whole/model.safetensors"));
   EXPECT_EQ(metrics(dir.path + "/cut"), metrics(dir.path + "/whole"));
 }
@@ -283,32 +282,36 @@ TEST(Train, a_stale_or_cut_reference_cache_is_computed_again) {
   TempDir dir;
   write_tiny_model(dir.path + "/a", 1);
   write_tiny_model(dir.path + "/b", 2);
-  write_pairs(dir.path + "/pairs.jsonl", 4);
+  fs::create_directories(dir.path + "/data");
+  write_pairs(dir.path + "/data/pairs.jsonl", 4);
+  std::string out = dir.path + "/out";
   // At step 1 the policy is the reference, so the rewards are 0 only when the reference
   // log-probs are this model's, of these pairs.
-  auto check_run = [&](const std::string& model, const std::string& out) {
-    auto run = run_codealign("train dpo --model " + dir.path + "/" + model + " --data " + dir.path + "/pairs.jsonl --out " +
-                             dir.path + "/" + out + " --batch-size 2 --max-steps 1");
+  auto check_run = [&](const std::string& model) {
+    auto run = run_codealign("train dpo --model " + dir.path + "/" + model + " --data " + dir.path +
+                             "/data/pairs.jsonl --out " + out + " --batch-size 2 --max-steps 1");
     ASSERT_EQ(run.status, 0) << run.output;
-    auto log = metrics(dir.path + "/" + out);
+    auto log = metrics(out);
     ASSERT_EQ(log.size(), 1u);
-    EXPECT_NEAR(log[0]["rewards/chosen"].get<double>(), 0.0, 1e-5) << out;
-    EXPECT_NEAR(log[0]["rewards/rejected"].get<double>(), 0.0, 1e-5) << out;
+    EXPECT_NEAR(log[0]["rewards/chosen"].get<double>(), 0.0, 1e-5) << model;
+    EXPECT_NEAR(log[0]["rewards/rejected"].get<double>(), 0.0, 1e-5) << model;
   };
-  check_run("a", "a1");
-  check_run("b", "b1");  // a's cache beside the same data is stale for b
-  auto caches = reference_caches(dir.path + "/pairs.jsonl");
+  check_run("a");
+  check_run("b");  // a's cache in the same output directory is stale for b
+  auto caches = reference_caches(out);
   ASSERT_EQ(caches.size(), 2u);
   // One cache cut mid-line (a full disk, a copy cut short), one short of lines with wrong values.
   std::string text = read_file(caches[0]);
   write_text(caches[0], text.substr(0, text.size() / 2 + 3));
   write_text(caches[1], R"({"chosen": -1.0, "rejected": -2.0})" "\n");
-  check_run("a", "a2");
-  check_run("b", "b2");
-  for (const std::string& cache : reference_caches(dir.path + "/pairs.jsonl")) {
+  check_run("a");
+  check_run("b");
+  for (const std::string& cache : reference_caches(out)) {
     std::string written = read_file(cache);
     EXPECT_EQ(std::count(written.begin(), written.end(), '\n'), 4) << cache;
   }
+  // Nothing is written beside the data, which may be read-only or another stage's.
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir.path + "/data"), fs::directory_iterator()), 1);
 }
 
 TEST(Train, the_last_step_of_an_uneven_accumulation_averages_the_micro_batches_it_has) {
@@ -343,7 +346,7 @@ TEST(Train, simpo_needs_no_reference_and_rewards_length_normalised_log_probs) {
   auto run = run_codealign("train dpo --loss-type simpo --beta 2 --simpo-gamma 1 --model " + dir.path + "/model --data " +
                            dir.path + "/pairs.jsonl --out " + dir.path + "/out --batch-size 1 --max-steps 2");
   ASSERT_EQ(run.status, 0) << run.output;
-  EXPECT_TRUE(reference_caches(dir.path + "/pairs.jsonl").empty());  // reference-free: none computed
+  EXPECT_TRUE(reference_caches(dir.path + "/out").empty());  // reference-free: none computed
   auto log = metrics(dir.path + "/out");
   ASSERT_EQ(log.size(), 2u);
   for (const auto& step : log) {
