@@ -7,6 +7,7 @@
 
 #include "cli/align_options.h"
 #include "cli/commands.h"
+#include "cli/enum_option.h"
 #include "cli/config_file.h"
 #include "report/report.h"
 
@@ -107,17 +108,14 @@ void add_align_options(CLI::App* sub, AlignOptions& options) {
   sub->add_option("--eval", c.eval_sets, "Evaluation sets: benchmarks, splits such as mbpp:test, files")
       ->delimiter(',')
       ->capture_default_str();
-  sub->add_option("--method", c.methods,
-                  "dpo, rft and/or dpo-off-policy (repeatable: dpo and rft train on the same round-1 samples; "
-                  "dpo-off-policy on pairs from --off-policy-samples)")
-      ->delimiter(',')
-      ->capture_default_str();
+  add_enum_list_option(sub, "--method", c.methods, pipeline::method_names,
+                       "dpo, rft and/or dpo-off-policy (repeatable: dpo and rft train on the same round-1 samples; "
+                       "dpo-off-policy on pairs from --off-policy-samples)");
   sub->add_option("--off-policy-samples", c.off_policy_samples,
                   "Another model's samples of the training tasks (samples JSONL): method dpo-off-policy trains on "
                   "their pairs, the paper's off-policy ablation");
-  sub->add_option("--reference", c.reference,
-                  "DPO's frozen reference: round (the policy the round starts from) or initial (--model)")
-      ->capture_default_str();
+  add_enum_option(sub, "--reference", c.reference, pipeline::reference_names,
+                  "DPO's frozen reference: round (the policy the round starts from) or initial (--model)");
   sub->add_option("--rounds", c.rounds, "Rounds of sampling and training")->capture_default_str();
   sub->add_option("--samples-per-task", c.samples_per_task, "On-policy samples per training task")->capture_default_str();
   sub->add_option("--batch", c.sampling.batch, "Prompts per generation batch")->capture_default_str();
@@ -141,6 +139,10 @@ void add_align_options(CLI::App* sub, AlignOptions& options) {
   sub->add_option("--rft-max-per-task", c.rft_max_per_task, "RFT: passing samples kept per task (0: all)")
       ->capture_default_str();
   sub->add_flag("--stop-on-empty-round", c.stop_on_empty_round, "End the run when a round yields no training data");
+  sub->add_option("--keep-checkpoints", c.keep_checkpoints,
+                  "Checkpoints (weights and optimizer state) each complete training keeps beside its exported weights")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   sub->add_option("-j,--workers", c.sandbox.workers, "Sandbox workers (default: one per core)");
   sub->add_option("--timeout", c.execution.timeout_s, "Seconds per sample for assertion-style tests")->capture_default_str();
   sub->add_option("--memory-mb", o->memory_mb, "Address-space limit per sample in MiB")->capture_default_str();

@@ -26,7 +26,7 @@ void set_demo_defaults(AlignOptions& o) {
   pipeline::AlignConfig& c = o.config;
   c.train_tasks = "builtin:train[:600]";
   c.eval_sets = {"builtin:heldout"};
-  c.methods = {"dpo", "rft"};
+  c.methods = {pipeline::Method::dpo, pipeline::Method::rft};
   c.samples_per_task = 8;
   c.sampling.batch = 64;
   c.eval_max_new_tokens = 128;

@@ -2,6 +2,7 @@
 // also come from a TOML config file (--config), named as on the command line.
 #include "cli/commands.h"
 #include "cli/config_file.h"
+#include "cli/enum_option.h"
 #include "cli/model_options.h"
 #include "training/trainer.h"
 
@@ -11,7 +12,8 @@ void add_train_options(CLI::App* app, training::TrainConfig& config, const std::
   auto add = [&](const std::string& name, auto& value, const std::string& help) {
     return app->add_option("--" + prefix + name, value, help)->capture_default_str();
   };
-  add("loss-type", config.loss.loss_type, "dpo: sigmoid (DPO; cDPO with label smoothing), ipo, hinge, robust, simpo");
+  add_enum_option(app, "--" + prefix + "loss-type", config.loss.loss_type, training::loss_types,
+                  "dpo: sigmoid (DPO; cDPO with label smoothing), ipo, hinge, robust, simpo");
   add("beta", config.loss.beta, "dpo: KL strength; higher keeps closer to the reference (DPO paper: 0.1-0.5)");
   add("label-smoothing", config.loss.label_smoothing,
       "dpo sigmoid/robust: assumed rate of flipped labels, in [0, 0.5)");
@@ -22,7 +24,8 @@ void add_train_options(CLI::App* app, training::TrainConfig& config, const std::
   add("adam-beta1", config.adam_beta1, "AdamW beta1");
   add("adam-beta2", config.adam_beta2, "AdamW beta2");
   add("adam-epsilon", config.adam_epsilon, "AdamW epsilon");
-  add("lr-scheduler-type", config.lr_scheduler_type, "cosine, linear or constant after warm-up");
+  add_enum_option(app, "--" + prefix + "lr-scheduler-type", config.lr_scheduler_type, training::schedulers,
+                  "cosine, linear or constant after warm-up");
   add("warmup-ratio", config.warmup_ratio, "Fraction of steps with a linear warm-up");
   add("batch-size", config.per_device_train_batch_size, "Pairs (dpo) or examples (sft) per micro-batch");
   add("gradient-accumulation-steps", config.gradient_accumulation_steps, "Micro-batches per optimizer step");
@@ -67,7 +70,7 @@ Command add_train_command(CLI::App& app) {
   sub->add_option("--config", o->config_file,
                   "TOML file with any of the options below, e.g. 'beta = 0.1' "
                   "(command-line values win)");
-  sub->add_option("mode", c.mode, "sft or dpo")->required()->check(CLI::IsMember({"sft", "dpo"}));
+  add_enum_option(sub, "mode", c.mode, training::train_modes, "sft or dpo")->required();
   sub->add_option("-m,--model", o->paths.model,
                   "Model to start from (HF directory or llama2.c .bin); also the DPO reference unless --reference")
       ->required();

@@ -45,4 +45,12 @@ ModelConfig read_config(const std::string& path);
 // config.json text that transformers and vLLM load.
 std::string config_json(const ModelConfig& config);
 
+// LoRA adapters (PEFT's names): rank 0 means none.
+struct LoraConfig {
+  int64_t rank = 0;  // 0: no adapters
+  double alpha = 16;
+  double dropout = 0.0;
+  std::vector<std::string> target_modules = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
+};
+
 }  // namespace codealign::model

@@ -79,13 +79,6 @@ class KvCache {
 // LoRA (Hu et al. 2021): y = x W^T + (alpha / rank) * dropout(x) A^T B^T on the target
 // projections, with A random and B zero, so a fresh adapter changes nothing. Adapters are
 // float32 whatever the base's dtype (a bfloat16 base runs them under autocast).
-struct LoraConfig {
-  int64_t rank = 0;  // 0: no adapters
-  double alpha = 16;
-  double dropout = 0.0;
-  std::vector<std::string> target_modules = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
-};
-
 class CausalLM {
  public:
   // Loads a directory with config.json and model.safetensors (or the sharded

@@ -1,31 +1,16 @@
 // codealign pipeline: on-policy rounds of sample -> execute -> rank -> pairs -> train -> evaluate
 // (Miao et al. 2024), in a run directory that a killed run resumes from.
 //
-// Run directory:
-//   config.toml                    the resolved options (AlignConfig::options_text)
-//   round-0/eval/<set>/            the starting model on each evaluation set
-//   round-R/<policy>/sample/       samples.jsonl: on-policy samples of the training tasks
-//   round-R/<policy>/execute/      results.jsonl: their execution outcomes (hardened tests)
-//   round-R/<policy>/preferences/  pairs.jsonl, pairs.stats.json, rft.jsonl
-//   round-R/<method>/train/        the trained model (HF layout), metrics.jsonl, checkpoints
-//   round-R/<method>/eval/<set>/   samples.jsonl, results.jsonl (greedy)
-//   round-R/<method>/eval-sampled/<set>/  the same for sampled pass@k (with eval_samples > 0)
-//   off-policy/execute/, off-policy/preferences/  another model's samples (without their token
-//                                  ids), outcomes and pairs, shared by every round of dpo-off-policy
-//   summary.json                   per round and method: pairs, loss, pass@1 per evaluation set
-//   timeline.jsonl                 appended: each invocation's start (version) and end, each stage's
-//                                  wall time (docs/FORMATS.md)
-//   report.html                    written by the align command once the run ends (report/report.h)
-// <policy> is the method whose policy sampled ("shared" when every on-policy method starts from
-// the same model, as in round 1, so that DPO and RFT learn from identical samples). Each stage directory
-// is complete when its stage.json exists; it is written last, atomically, so resume skips
-// complete stages, trains on from the newest checkpoint and reruns anything half-done.
+// The run directory's layout is pipeline/run_layout.h. Every stage follows one protocol: it is
+// complete when its stage.json exists, written last and atomically, so resume skips complete
+// stages, trains on from the newest checkpoint and reruns anything half-done.
 #pragma once
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "common/enum_names.h"
 #include "evaluation/evaluation.h"
 #include "generation/generation.h"
 #include "preferences/preferences.h"
@@ -55,6 +40,15 @@ void sample_tasks(const model::CausalLM& model, const tokenizer::Tokenizer& toke
 
 // ---- Rounds --------------------------------------------------------------------------------
 
+// The methods a run trains: dpo and rft on the policy's own samples; dpo-off-policy on pairs
+// from another model's samples of the training tasks (the paper's ablation).
+enum class Method { dpo, rft, dpo_off_policy };
+inline constexpr EnumNames<Method, 3> method_names{
+    {{{Method::dpo, "dpo"}, {Method::rft, "rft"}, {Method::dpo_off_policy, "dpo-off-policy"}}}};
+// DPO's frozen reference: the policy the round starts from, or the run's starting model.
+enum class Reference { round, initial };
+inline constexpr EnumNames<Reference, 2> reference_names{{{{Reference::round, "round"}, {Reference::initial, "initial"}}}};
+
 struct AlignConfig {
   std::string model, tokenizer;  // tokenizer "": the model directory's
   std::string data_dir;          // benchmarks
@@ -63,9 +57,9 @@ struct AlignConfig {
   std::vector<std::string> eval_sets = {"humaneval", "mbpp:test"};
   // dpo and/or rft train on the policy's own samples; dpo-off-policy on pairs from
   // `off_policy_samples`, another model's samples of the training tasks (the paper's ablation).
-  std::vector<std::string> methods = {"dpo"};
+  std::vector<Method> methods = {Method::dpo};
   std::string off_policy_samples;
-  std::string reference = "round";  // DPO's reference: "round" (the round's starting policy) or "initial"
+  Reference reference = Reference::round;
   int rounds = 1;
   int64_t samples_per_task = 8;
   SampleConfig sampling;       // for the training tasks
@@ -76,6 +70,9 @@ struct AlignConfig {
   size_t rft_max_per_task = 4;
   training::TrainConfig dpo, rft;  // mode is set per method
   bool stop_on_empty_round = false;  // a round without pairs ends the run instead of going on
+  // Retention: a complete training keeps its exported weights (the next round's policy) and its
+  // newest keep_checkpoints checkpoints; the others, optimizer state included, are removed.
+  int64_t keep_checkpoints = 0;
   sandbox::Config sandbox;
   evaluation::Options execution;  // training tasks' execution (hardened by default)
   evaluation::Options evaluation;  // evaluation sets' (the official harnesses' semantics)

@@ -103,8 +103,8 @@ std::string render_report(const std::string& run_dir, const Options& options) {
     size_t rounds = run.summary.contains("rounds") ? run.summary["rounds"].size() : 0;
     subtitle = "training tasks " + text_of(run.summary, "train_tasks") + " · methods " + methods + " · " +
                std::to_string(rounds ? rounds - 1 : 0) + " round(s)";
-  } else if (!run.option("train-tasks").empty()) {
-    subtitle = "training tasks " + run.option("train-tasks") + " · unfinished";
+  } else if (!run.setting("train_tasks").empty()) {
+    subtitle = "training tasks " + run.setting("train_tasks") + " · unfinished";
   }
   std::string html = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
                      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"

@@ -37,20 +37,10 @@ int int_of(const Json& j, const char* key) {
   return it != j.end() && it->is_number() ? it->get<int>() : 0;
 }
 
-// "round-12" -> 12; anything else -> -1.
-int round_number(const std::string& name) {
-  if (!name.starts_with("round-") || name.size() == 6) return -1;
-  int n = 0;
-  for (char c : name.substr(6)) {
-    if (c < '0' || c > '9') return -1;
-    n = n * 10 + (c - '0');
-  }
-  return n;
-}
-
-// samples.jsonl and results.jsonl of one execute stage, line by line.
-std::vector<SampleOutcome> read_outcomes(const fs::path& stage) {
-  std::string samples_path = (stage / "samples.jsonl").string(), results_path = (stage / "results.jsonl").string();
+// A group's samples joined with its execute stage's results, line by line. Runs made before
+// sampling was a stage of its own kept the samples in execute/.
+std::vector<SampleOutcome> read_outcomes(const fs::path& samples_file, const fs::path& results_file) {
+  std::string samples_path = samples_file.string(), results_path = results_file.string();
   std::vector<Json> samples = read_objects(samples_path), results = read_objects(results_path);
   if (samples.size() != results.size())
     throw Error("report: '" + results_path + "' has " + std::to_string(results.size()) + " results for the " +
@@ -75,56 +65,34 @@ std::vector<SampleOutcome> read_outcomes(const fs::path& stage) {
   return outcomes;
 }
 
-// key=value lines as CLI11 writes them (config.toml); "quoted" values lose their quotes.
-std::vector<std::pair<std::string, std::string>> parse_options(const std::string& text) {
-  std::vector<std::pair<std::string, std::string>> options;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    std::string line = text.substr(start, end - start);
-    start = end + 1;
-    size_t eq = line.find('=');
-    if (line.empty() || line[0] == '#' || line[0] == '[' || eq == std::string::npos) continue;
-    auto trim = [](std::string s) {
-      size_t a = s.find_first_not_of(" \t"), b = s.find_last_not_of(" \t\r");
-      return a == std::string::npos ? std::string() : s.substr(a, b - a + 1);
-    };
-    std::string key = trim(line.substr(0, eq)), value = trim(line.substr(eq + 1));
-    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
-      Json parsed = Json::parse(value, nullptr, false);  // TOML's basic strings escape as JSON's do
-      value = parsed.is_string() ? parsed.get<std::string>() : value.substr(1, value.size() - 2);
-    }
-    options.emplace_back(key, value);
-  }
-  return options;
-}
-
 }  // namespace
 
-std::string RunFiles::option(const std::string& key) const {
-  for (const auto& [k, v] : config)
-    if (k == key) return v;
-  return "";
+std::string RunFiles::setting(const std::string& key) const {
+  if (!settings.is_object() || !settings.contains(key)) return "";
+  const Json& value = settings[key];
+  if (!value.is_array()) return text_of(settings, key.c_str());
+  std::string joined;
+  for (const Json& item : value) joined += (joined.empty() ? "" : ", ") + (item.is_string() ? item.get<std::string>() : item.dump());
+  return joined;
 }
 
 RunFiles read_run(const std::string& dir) {
   if (!fs::is_directory(dir)) throw Error("report: run directory '" + dir + "' does not exist");
-  fs::path root(dir);
+  using pipeline::RunLayout;
+  RunLayout layout{dir};
+  const fs::path& root = layout.root;
   RunFiles run;
   run.dir = dir;
-  bool has_rounds = fs::exists(root / "round-0");
-  if (fs::exists(root / "summary.json")) run.summary = read_json((root / "summary.json").string());
-  if (fs::exists(root / "config.toml")) {
-    run.config_toml = read_file((root / "config.toml").string());
-    run.config = parse_options(run.config_toml);
-  }
+  bool has_rounds = fs::exists(layout.round(0));
+  if (fs::exists(layout.summary())) run.summary = read_json(layout.summary().string());
+  if (fs::exists(layout.config())) run.config_toml = read_file(layout.config().string());
+  if (fs::exists(layout.settings())) run.settings = read_json(layout.settings().string());
   if (run.summary.is_null() && run.config_toml.empty() && !has_rounds)
     throw Error("report: '" + dir + "' is not a run directory of codealign align (no summary.json, config.toml or "
                 "round-0/)");
 
   // The methods in the order the run names them; policy "shared" first.
-  std::vector<std::string> order = {"shared"};
+  std::vector<std::string> order = {RunLayout::shared_policy};
   if (run.summary.contains("methods"))
     for (const Json& m : run.summary["methods"]) order.push_back(m.get<std::string>());
   auto rank = [&](const std::string& name) {
@@ -133,7 +101,7 @@ RunFiles read_run(const std::string& dir) {
 
   std::vector<std::pair<int, fs::path>> rounds;
   for (const auto& entry : fs::directory_iterator(root))
-    if (int n = round_number(entry.path().filename().string()); n >= 1 && entry.is_directory())
+    if (int n = RunLayout::round_number(entry.path().filename().string()); n >= 1 && entry.is_directory())
       rounds.emplace_back(n, entry.path());
   std::sort(rounds.begin(), rounds.end());
   std::vector<StageGroup> groups;
@@ -145,30 +113,33 @@ RunFiles read_run(const std::string& dir) {
       return std::make_pair(rank(a), a) < std::make_pair(rank(b), b);
     });
     for (const std::string& name : names)
-      groups.push_back({"round-" + std::to_string(n) + "/" + name, "round " + std::to_string(n) + " · " + name, n});
+      groups.push_back({(RunLayout::round_name(n) / fs::path(name)).string(), "round " + std::to_string(n) + " · " + name, n});
   }
-  if (fs::is_directory(root / "off-policy")) groups.push_back({"off-policy", "off-policy", 0});
+  if (fs::is_directory(layout.off_policy())) groups.push_back({"off-policy", "off-policy", 0});
 
   for (const StageGroup& group : groups) {
     fs::path base = root / group.dir;
-    if (fs::exists(base / "execute" / "results.jsonl") && fs::exists(base / "execute" / "samples.jsonl"))
-      run.executed.push_back({group, read_outcomes(base / "execute")});
-    if (fs::exists(base / "preferences" / "pairs.jsonl")) {
-      PairSet set{group, read_objects((base / "preferences" / "pairs.jsonl").string()), nullptr};
-      if (fs::exists(base / "preferences" / "stage.json"))
-        set.stats = read_json((base / "preferences" / "stage.json").string());
+    fs::path results = RunLayout::execute(base) / RunLayout::results_file;
+    fs::path samples = RunLayout::sample(base) / RunLayout::samples_file;
+    if (!fs::exists(samples)) samples = RunLayout::execute(base) / RunLayout::samples_file;
+    if (fs::exists(results) && fs::exists(samples)) run.executed.push_back({group, read_outcomes(samples, results)});
+    fs::path preferences = RunLayout::preferences(base);
+    if (fs::exists(preferences / RunLayout::pairs_file)) {
+      PairSet set{group, read_objects((preferences / RunLayout::pairs_file).string()), nullptr};
+      if (fs::exists(preferences / RunLayout::stage_marker))
+        set.stats = read_json((preferences / RunLayout::stage_marker).string());
       run.pairs.push_back(std::move(set));
     }
-    if (fs::exists(base / "train" / "metrics.jsonl")) {
-      TrainingLog log{group, fs::path(group.dir).filename().string(),
-                      read_objects((base / "train" / "metrics.jsonl").string()),
-                      fs::exists(base / "train" / "stage.json")};
+    fs::path train = RunLayout::train(base);
+    if (fs::exists(train / RunLayout::metrics_file)) {
+      TrainingLog log{group, fs::path(group.dir).filename().string(), read_objects((train / RunLayout::metrics_file).string()),
+                      fs::exists(train / RunLayout::stage_marker)};
       run.training.push_back(std::move(log));
     }
   }
 
   // The timeline is appended to while the run goes on: a line cut by a kill is skipped, counted.
-  fs::path timeline = root / "timeline.jsonl";
+  fs::path timeline = layout.timeline();
   if (fs::exists(timeline)) {
     std::string path = timeline.string();
     for_each_jsonl_line(path, read_file(path), [&](const JsonlLine& line) {

@@ -1,4 +1,4 @@
-// What the report reads of a run directory (pipeline/pipeline.h lists its files), in the order
+// What the report reads of a run directory (pipeline/run_layout.h names its files), in the order
 // the run made them. Private to report/.
 #pragma once
 #include <map>
@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/jsonl.h"
+#include "pipeline/run_layout.h"
 
 namespace codealign::report {
 
@@ -51,16 +52,16 @@ struct TrainingLog {
 struct RunFiles {
   std::string dir;
   Json summary;                    // null when summary.json is missing (a run not finished)
-  std::string config_toml;         // "" when missing
-  std::vector<std::pair<std::string, std::string>> config;  // its key = value lines, strings unquoted
+  std::string config_toml;         // "" when missing: the options as command-line flags, shown as they are
+  Json settings;                   // settings.json: the settings by meaning (null when missing)
   std::vector<ExecutedSamples> executed;
   std::vector<PairSet> pairs;
   std::vector<TrainingLog> training;
   std::vector<Json> timeline;      // timeline.jsonl's events
   size_t timeline_unreadable = 0;  // lines that did not parse (a run killed while writing one)
 
-  // The value of a config.toml key, or "".
-  std::string option(const std::string& key) const;
+  // A setting of settings.json as text (a list joined by ", "), or "".
+  std::string setting(const std::string& key) const;
 };
 
 // Reads everything the report shows. Throws Error naming the path (and line) for a file that

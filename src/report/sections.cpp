@@ -199,7 +199,8 @@ std::string pass_chart(const std::vector<Row>& rows, const Column& c, const std:
 // ---- Configuration and provenance -------------------------------------------------------
 
 std::string stage_kind(const std::string& stage) {
-  if (stage.ends_with("/execute")) return stage.starts_with("off-policy") ? "execute off-policy samples" : "sample + execute";
+  if (stage.ends_with("/sample")) return stage.starts_with("off-policy") ? "take off-policy samples" : "sample";
+  if (stage.ends_with("/execute")) return "execute";
   if (stage.ends_with("/preferences")) return "pairs + RFT data";
   if (stage.ends_with("/train")) return "train";
   if (stage.find("/eval-sampled/") != std::string::npos) return "evaluate (sampled)";
@@ -415,17 +416,19 @@ std::string provenance_section(const RunFiles& run, const Options& options) {
   fact("run made by", version_text.empty() ? "not recorded (no timeline.jsonl with a version)" : version_text);
   fact("report written by", options.generator);
   fact("run directory", run.dir);
-  fact("model", run.option("model"));
-  fact("tokenizer", run.option("tokenizer"));
-  fact("chat format", run.option("chat"));
-  fact("training tasks", run.option("train-tasks"));
-  fact("evaluation sets", run.option("eval"));
-  fact("methods", run.option("method"));
-  fact("rounds", run.option("rounds"));
-  fact("samples per task", run.option("samples-per-task"));
-  fact("DPO reference", run.option("reference"));
-  for (const auto& [key, value] : run.config)
-    if (key.find("seed") != std::string::npos) fact(key, value);
+  if (run.settings.is_null()) fact("settings", "not recorded (no settings.json: a run made before codealign wrote one)");
+  fact("model", run.setting("model"));
+  fact("tokenizer", run.setting("tokenizer"));
+  fact("chat format", run.setting("chat_format"));
+  fact("training tasks", run.setting("train_tasks"));
+  fact("evaluation sets", run.setting("eval_sets"));
+  fact("methods", run.setting("methods"));
+  fact("rounds", run.setting("rounds"));
+  fact("samples per task", run.setting("samples_per_task"));
+  fact("DPO reference", run.setting("reference"));
+  fact("off-policy samples", run.setting("off_policy_samples"));
+  if (run.settings.contains("seeds") && run.settings["seeds"].is_object())
+    for (const auto& [key, value] : run.settings["seeds"].items()) fact("seed (" + key + ")", value.dump());
   if (!starts.empty())
     fact("invocations", std::to_string(starts.size()) +
                             (starts.size() > 1 ? " (resumed " + std::to_string(starts.size() - 1) + " times)" : ""));

@@ -1,20 +1,10 @@
 #include "training/losses.h"
 
-#include <algorithm>
-
 #include "common/error.h"
 
 namespace codealign::training {
 
-const std::vector<std::string>& loss_types() {
-  static const std::vector<std::string> types = {"sigmoid", "ipo", "hinge", "robust", "simpo"};
-  return types;
-}
-
 void check(const LossConfig& c) {
-  const auto& types = loss_types();
-  if (std::find(types.begin(), types.end(), c.loss_type) == types.end())
-    throw Error("training: loss_type '" + c.loss_type + "' is unknown (valid: sigmoid, ipo, hinge, robust, simpo)");
   if (c.beta <= 0) throw Error("training: beta must be positive");
   if (c.label_smoothing < 0 || c.label_smoothing >= 0.5) throw Error("training: label_smoothing must be in [0, 0.5)");
   if (c.rpo_alpha < 0) throw Error("training: rpo_alpha must not be negative");
@@ -24,7 +14,7 @@ LossOutput preference_loss(const PairLogps& p, const LossConfig& c) {
   namespace F = torch::nn::functional;
   const double beta = c.beta, eps = c.label_smoothing;
   torch::Tensor losses, chosen_rewards, rejected_rewards;
-  if (c.loss_type == "simpo") {
+  if (c.loss_type == LossType::simpo) {
     // SimPO eq. 6: length-normalised log-probs as the reward, no reference, margin gamma.
     torch::Tensor chosen = p.chosen / p.chosen_tokens, rejected = p.rejected / p.rejected_tokens;
     torch::Tensor logits = (chosen - rejected) - c.simpo_gamma / beta;
@@ -34,7 +24,7 @@ LossOutput preference_loss(const PairLogps& p, const LossConfig& c) {
   } else {
     torch::Tensor chosen = p.chosen, rejected = p.rejected, ref_chosen = p.reference_chosen,
                   ref_rejected = p.reference_rejected;
-    if (c.loss_type == "ipo") {  // IPO works on average per-token log-probs (as TRL does)
+    if (c.loss_type == LossType::ipo) {  // IPO works on average per-token log-probs (as TRL does)
       chosen = chosen / p.chosen_tokens;
       rejected = rejected / p.rejected_tokens;
       ref_chosen = ref_chosen / p.chosen_tokens;
@@ -42,11 +32,11 @@ LossOutput preference_loss(const PairLogps& p, const LossConfig& c) {
     }
     // h = log pi(y_w)/pi_ref(y_w) - log pi(y_l)/pi_ref(y_l)
     torch::Tensor logits = (chosen - ref_chosen) - (rejected - ref_rejected);
-    if (c.loss_type == "sigmoid")  // DPO eq. 7; cDPO with label smoothing
+    if (c.loss_type == LossType::sigmoid)  // DPO eq. 7; cDPO with label smoothing
       losses = -F::logsigmoid(beta * logits) * (1 - eps) - F::logsigmoid(-beta * logits) * eps;
-    else if (c.loss_type == "robust")  // rDPO eq. 8: unbiased under flip rate eps
+    else if (c.loss_type == LossType::robust)  // rDPO eq. 8: unbiased under flip rate eps
       losses = (-F::logsigmoid(beta * logits) * (1 - eps) + F::logsigmoid(-beta * logits) * eps) / (1 - 2 * eps);
-    else if (c.loss_type == "hinge")  // SLiC: max(0, 1 - beta h)
+    else if (c.loss_type == LossType::hinge)  // SLiC: max(0, 1 - beta h)
       losses = torch::relu(1 - beta * logits);
     else  // IPO eq. 17: (h - 1/(2 beta))^2
       losses = (logits - 1 / (2 * beta)).pow(2);

@@ -9,17 +9,11 @@
 
 #include <torch/torch.h>
 
+#include "training/config.h"
+
 namespace codealign::training {
 
-struct LossConfig {
-  std::string loss_type = "sigmoid";  // sigmoid, ipo, hinge, robust, simpo
-  double beta = 0.1;                  // strength of the KL constraint (SimPO: reward scale)
-  double label_smoothing = 0.0;       // cDPO/robust: assumed fraction of flipped labels, < 0.5
-  double simpo_gamma = 0.5;           // SimPO's target reward margin
-  double rpo_alpha = 0.0;             // weight of the chosen NLL term (0: off)
-};
-const std::vector<std::string>& loss_types();
-// Throws Error naming the field and the valid values.
+// Throws Error naming the field at fault.
 void check(const LossConfig& config);
 
 // Per-sequence inputs, [B] each: summed completion log-probs of the policy and the reference

@@ -20,6 +20,7 @@
 #include "tokenizer/tokenizer.h"
 #include "training/data.h"
 #include "training/logprobs.h"
+#include "training/losses.h"
 #include "training/optimizer.h"
 
 namespace codealign::training {
@@ -27,10 +28,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 void check(const TrainConfig& c) {
-  if (c.mode != "sft" && c.mode != "dpo") throw Error("training: mode '" + c.mode + "' is unknown (valid: sft, dpo)");
-  if (c.mode == "dpo") check(c.loss);
-  if (c.lr_scheduler_type != "cosine" && c.lr_scheduler_type != "linear" && c.lr_scheduler_type != "constant")
-    throw Error("training: lr_scheduler_type '" + c.lr_scheduler_type + "' is unknown (valid: cosine, linear, constant)");
+  if (c.mode == TrainMode::dpo) check(c.loss);
   if (c.per_device_train_batch_size < 1 || c.gradient_accumulation_steps < 1 || c.num_train_epochs < 1)
     throw Error("training: batch size, gradient_accumulation_steps and num_train_epochs must be at least 1");
   if (c.max_length < 2) throw Error("training: max_length must be at least 2");
@@ -60,9 +58,9 @@ struct Example {
 double schedule(const TrainConfig& c, int64_t step, int64_t total) {
   int64_t warmup = int64_t(std::ceil(c.warmup_ratio * double(total)));
   if (step < warmup) return double(step) / double(std::max<int64_t>(1, warmup));
-  if (c.lr_scheduler_type == "constant") return 1.0;
+  if (c.lr_scheduler_type == Scheduler::constant) return 1.0;
   double progress = double(step - warmup) / double(std::max<int64_t>(1, total - warmup));
-  if (c.lr_scheduler_type == "linear") return std::max(0.0, 1.0 - progress);
+  if (c.lr_scheduler_type == Scheduler::linear) return std::max(0.0, 1.0 - progress);
   return std::max(0.0, 0.5 * (1.0 + std::cos(M_PI * progress)));
 }
 
@@ -151,7 +149,7 @@ std::vector<Example> load_examples(const TrainConfig& c, const TrainPaths& paths
   std::vector<Example> examples;
   size_t skipped = 0;
   auto max_length = size_t(c.max_length);
-  if (c.mode == "sft") {
+  if (c.mode == TrainMode::sft) {
     for (const SftExample& e : read_sft(paths.data)) {
       check_prompt_rule(e.prompt, c.prompts, paths.data, e.line);
       auto s = make_sequence(tok, e.prompt, e.completion, e.completion_ids, max_length, c.prompts);
@@ -198,7 +196,7 @@ MicroBatch micro_batch_loss(const model::CausalLM& model, const std::vector<Exam
                             const std::vector<size_t>& batch, const TrainConfig& c,
                             const std::vector<std::pair<double, double>>* reference, double step_divisor) {
   MicroBatch out;
-  if (c.mode == "sft") {
+  if (c.mode == TrainMode::sft) {
     std::vector<const Sequence*> sequences;
     for (size_t i : batch) sequences.push_back(&examples[i].chosen);
     for (const Sequence* s : sequences) out.tokens += int64_t(s->ids.size());
@@ -308,11 +306,11 @@ Plan make_plan(const TrainConfig& c, const std::vector<Example>& examples) {
 class Trainer {
  public:
   Trainer(const TrainConfig& config, const TrainPaths& paths) : c_(config), paths_(paths) {
-    if (c_.learning_rate <= 0) c_.learning_rate = c_.mode == "dpo" ? 5e-7 : 2e-5;
+    if (c_.learning_rate <= 0) c_.learning_rate = c_.mode == TrainMode::dpo ? 5e-7 : 2e-5;
     device_ = model::resolve_device(c_.device);
     dtype_ = model::resolve_dtype(c_.dtype, device_);
     use_lora_ = c_.lora.rank > 0;
-    with_reference_ = c_.mode == "dpo" && c_.loss.loss_type != "simpo";
+    with_reference_ = c_.mode == TrainMode::dpo && c_.loss.loss_type != LossType::simpo;
   }
 
   // Returns false when stopped by SIGINT (after saving a checkpoint).
@@ -410,7 +408,7 @@ class Trainer {
 
   // What every micro-batch of `step` divides its loss by (micro_batch_loss).
   double step_divisor(const std::vector<std::vector<size_t>>& micro_batches) const {
-    if (c_.mode == "dpo") return double(micro_batches.size());
+    if (c_.mode == TrainMode::dpo) return double(micro_batches.size());
     double tokens = 0;
     for (const auto& batch : micro_batches)
       for (size_t i : batch) {

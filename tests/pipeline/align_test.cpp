@@ -14,6 +14,7 @@
 
 #include "common/files.h"
 #include "common/jsonl.h"
+#include "pipeline/run_layout.h"
 #include "report/browser.h"
 #include "support/test_support.h"
 #include "tasks/tasks.h"
@@ -83,9 +84,10 @@ TEST_F(Align, TwoRoundsOfDpoAndRftWriteEveryStage) {
   EXPECT_TRUE(summary["rounds"][1]["samples"].contains("shared"));
   EXPECT_TRUE(summary["rounds"][2]["samples"].contains("dpo"));
   EXPECT_TRUE(summary["rounds"][2]["samples"].contains("rft"));
+  using pipeline::RunLayout;
   for (const std::string base : {"run/round-1/shared", "run/round-2/dpo", "run/round-2/rft"}) {
-    EXPECT_EQ(jsonl_lines(base + "/execute/samples.jsonl"), 24u) << base;
-    EXPECT_EQ(jsonl_lines(base + "/execute/results.jsonl"), 24u) << base;
+    EXPECT_EQ(jsonl_lines((RunLayout::sample(base) / RunLayout::samples_file).string()), 24u) << base;
+    EXPECT_EQ(jsonl_lines((RunLayout::execute(base) / RunLayout::results_file).string()), 24u) << base;
     Json stats = json(base + "/preferences/stage.json");
     EXPECT_EQ(jsonl_lines(base + "/preferences/pairs.jsonl"), stats["pairs"].get<size_t>()) << base;
     EXPECT_EQ(jsonl_lines(base + "/preferences/rft.jsonl"), stats["rft_examples"].get<size_t>()) << base;
@@ -110,6 +112,29 @@ TEST_F(Align, TwoRoundsOfDpoAndRftWriteEveryStage) {
   EXPECT_NE(result.output.find("round  method          examples"), std::string::npos) << result.output;
   // Round 2's DPO starts from round 1's model, which is also its reference: no reward at step 1.
   EXPECT_EQ(lines_of("run/round-2/dpo/train/metrics.jsonl").at(0)["rewards/margins"], 0.0);
+
+  // The sampling model is held across stages and loaded again only when another is asked for:
+  // the starting model serves round 0's evaluation and round 1's samples with one load; then,
+  // per method, each trained model once for its evaluation, and round 1's again for round 2's
+  // samples (training in between released it).
+  std::vector<std::string> loads;
+  const std::string load = "align: load ";
+  for (size_t at = result.output.find(load); at != std::string::npos; at = result.output.find(load, at + 1))
+    loads.push_back(result.output.substr(at + load.size(), result.output.find(" for sampling", at) - at - load.size()));
+  EXPECT_EQ(std::count(loads.begin(), loads.end(), data_dir() + "/models/stories260K/stories260K.bin"), 1) << result.output;
+  for (size_t i = 1; i < loads.size(); ++i) EXPECT_NE(loads[i], loads[i - 1]) << result.output;
+  EXPECT_EQ(loads.size(), 7u) << result.output;
+
+  // Retention: each complete training keeps its exported weights and no checkpoint (whose
+  // optimizer state alone is twice the weights): the run is about the size of its four models.
+  uintmax_t run_bytes = 0, model_bytes = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(path("run"))) {
+    EXPECT_NE(entry.path().filename().string().rfind("checkpoint-", 0), 0u) << entry.path();
+    if (entry.is_regular_file()) run_bytes += entry.file_size();
+    if (entry.path().filename() == "model.safetensors") model_bytes += entry.file_size();
+  }
+  EXPECT_EQ(model_bytes, 4 * fs::file_size(path("run/round-1/dpo/train/model.safetensors")));
+  EXPECT_LT(run_bytes, model_bytes + 2'000'000) << "bytes outside the four trained models";
 
   // timeline.jsonl: the invocation's start (with the version) and end, and a line per stage.
   std::vector<Json> timeline = lines_of("run/timeline.jsonl");
@@ -168,7 +193,8 @@ TEST_F(Align, OffPolicyDpoTrainsEachRoundOnPairsFromAnotherModelsSamples) {
   Json summary = json("run/summary.json");
   EXPECT_EQ(summary["methods"], Json::parse(R"(["dpo", "rft", "dpo-off-policy"])"));
 
-  std::vector<Json> copied = lines_of("run/off-policy/execute/samples.jsonl");
+  pipeline::RunLayout run{"run"};
+  std::vector<Json> copied = lines_of((pipeline::RunLayout::sample(run.off_policy()) / "samples.jsonl").string());
   ASSERT_EQ(copied.size(), 9u);
   for (const Json& line : copied) EXPECT_FALSE(line.contains("completion_ids")) << line.dump();  // not the policy's ids
   std::vector<Json> pairs = lines_of("run/off-policy/preferences/pairs.jsonl");
@@ -210,14 +236,12 @@ TEST_F(Align, OffPolicyAndReferenceMistakesAreNamed) {
                                "add it to --method"),
             std::string::npos)
       << result.output;
+  // Modes are checked where they enter, by the command line, naming the valid values.
   result = align("run4", "--reference first");
-  EXPECT_NE(result.output.find("codealign: error: align: unknown reference 'first' (valid: round, initial)"),
-            std::string::npos)
-      << result.output;
+  EXPECT_NE(result.output.find("--reference: first not in {round,initial}"), std::string::npos) << result.output;
   result = align("run5", "", "dpo,ppo");
-  EXPECT_NE(result.output.find("codealign: error: align: unknown method 'ppo' (valid: dpo, rft, dpo-off-policy)"),
-            std::string::npos)
-      << result.output;
+  EXPECT_NE(result.output.find("--method: ppo not in {dpo,rft,dpo-off-policy}"), std::string::npos) << result.output;
+  EXPECT_FALSE(fs::exists(path("run5"))) << "refused before the run directory was made";
 }
 
 TEST_F(Align, ARoundWithoutTrainingDataIsRecordedAndTheRunGoesOnOrStops) {
@@ -280,7 +304,7 @@ TEST_F(Align, TwoRoundsOnMbppTrainTasks) {
   // Every stage of both rounds is complete, and every file it wrote parses.
   std::vector<std::string> stages = {"round-0/eval/mbpp-validation-0-2"};
   for (const std::string sampled : {"round-1/shared", "round-2/dpo", "round-2/rft"})
-    for (const char* stage : {"/execute", "/preferences"}) stages.push_back(sampled + stage);
+    for (const char* stage : {"/sample", "/execute", "/preferences"}) stages.push_back(sampled + stage);
   for (const char* round : {"round-1", "round-2"})
     for (const char* method : {"/dpo", "/rft"})
       for (const char* stage : {"/train", "/eval/mbpp-validation-0-2"}) stages.push_back(round + std::string(method) + stage);
@@ -318,8 +342,15 @@ TEST_F(Align, StdinStdoutTasksFeedTheRounds) {
                  .dump() +
              "\n";
   write_text(path("train.jsonl"), tasks);
-  CommandResult result = align("run", "-t 1.5", "dpo");
+  CommandResult result = align("run", "-t 1.5 --keep-checkpoints 1", "dpo");
   ASSERT_EQ(result.status, 0) << result.output;
+  for (const char* train : {"run/round-1/dpo/train", "run/round-2/dpo/train"}) {
+    std::vector<std::string> kept;
+    for (const auto& entry : fs::directory_iterator(path(train)))
+      if (entry.path().filename().string().rfind("checkpoint-", 0) == 0) kept.push_back(entry.path().filename().string());
+    EXPECT_EQ(kept.size(), 1u) << train;  // the newest, which is the last step's
+    if (kept.size() == 1) EXPECT_TRUE(fs::exists(path(train) + "/" + kept[0] + "/optimizer.pt")) << train;
+  }
   std::vector<Json> results = lines_of("run/round-1/shared/execute/results.jsonl");
   ASSERT_EQ(results.size(), 24u);
   std::map<std::string, int> verdicts;
@@ -381,7 +412,7 @@ std::map<std::string, std::string> outcome_files(const std::string& run) {
     if (name.find(".tmp.") != std::string::npos) files["temporary " + entry.path().string()] = "";
     if (!entry.is_regular_file() || entry.path().string().find("/checkpoint-") != std::string::npos) continue;
     if (name == "samples.jsonl" || name == "pairs.jsonl" || name == "rft.jsonl" || name == "model.safetensors" ||
-        name == "stage.json" || name == "summary.json" || name == "config.toml")
+        name == "stage.json" || name == "summary.json" || name == "config.toml" || name == "settings.json")
       files[fs::relative(entry.path(), run).string()] = read_file(entry.path().string());
   }
   return files;

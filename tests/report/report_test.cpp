@@ -152,11 +152,14 @@ class Report : public ::testing::Test {
  protected:
   void SetUp() override {
     run_ = dir_.path + "/run";
-    for (const char* stage : {"round-0/eval/eval", "round-1/shared/execute", "round-1/shared/preferences",
-                              "round-1/dpo/train", "round-1/dpo/eval/eval"})
+    for (const char* stage : {"round-0/eval/eval", "round-1/shared/sample", "round-1/shared/execute",
+                              "round-1/shared/preferences", "round-1/dpo/train", "round-1/dpo/eval/eval"})
       fs::create_directories(run_ + "/" + stage);
     write_text(run_ + "/config.toml", "model=\"/models/tiny\"\ntrain-tasks=\"train.jsonl\"\nmethod=[\"dpo\"]\n"
                                       "rounds=1\nseed=7\ntrain-seed=42\n");
+    write_text(run_ + "/settings.json",
+               R"({"model": "/models/tiny", "train_tasks": "train.jsonl", "methods": ["dpo"], "rounds": 1,
+                   "eval_sets": ["eval", "mbpp:test"], "seeds": {"sampling": 7, "dpo_data_order": 42}})");
     Json eval0 = {{"tasks", 10}, {"samples", 10}, {"verdicts", {{"passed", 8}, {"failed", 2}}}, {"base", {{"pass@1", 0.8}}}};
     Json eval1 = {{"tasks", 10}, {"samples", 10}, {"verdicts", {{"passed", 9}, {"failed", 1}}}, {"base", {{"pass@1", 0.9}}}};
     Json sampled = {{"tasks", 10}, {"samples", 40}, {"base", {{"pass@1", 0.875}, {"pass@2", 0.95}}}};
@@ -192,7 +195,7 @@ class Report : public ::testing::Test {
                            {"message", s.message}, {"tests_passed", passed ? 2 : 0}, {"tests_total", 2},
                            {"tests_unprotected", s.task == std::string("t/1") ? 1 : 0}, {"wall_time", 0.01}}.dump() + "\n";
     }
-    write_text(run_ + "/round-1/shared/execute/samples.jsonl", samples_text);
+    write_text(run_ + "/round-1/shared/sample/samples.jsonl", samples_text);
     write_text(run_ + "/round-1/shared/execute/results.jsonl", results_text);
     std::string pairs;
     for (int i : {0, 2})
@@ -211,7 +214,7 @@ class Report : public ::testing::Test {
     write_text(run_ + "/timeline.jsonl",
                R"j({"event": "start", "version": "codealign 9.9.9 (test)", "resume": false, "time": "2024-05-01T12:00:00Z"})j" "\n"
                R"j({"event": "stage", "stage": "round-0/eval/eval", "seconds": 3.5, "time": "2024-05-01T12:00:04Z"})j" "\n"
-               R"j({"event": "stage", "stage": "round-1/shared/execute", "seconds": 75, "time": "2024-05-01T12:01:19Z"})j" "\n"
+               R"j({"event": "stage", "stage": "round-1/shared/sample", "seconds": 75, "time": "2024-05-01T12:01:19Z"})j" "\n"
                R"j({"event": "stage", "stage": "round-1/dpo/train", "seconds": 20, "time": "2024-05-01T12:01:39Z"})j" "\n"
                R"j({"event": "end", "total_seconds": 99.5, "time": "2024-05-01T12:01:40Z"})j" "\n"
                R"j({"event": "start", "vers)j");  // a line a kill cut short
@@ -252,8 +255,9 @@ TEST_F(Report, HoldsEverySectionWithTheRunsNumbers) {
   EXPECT_TRUE(has(html, "<th>run made by</th><td>codealign 9.9.9 (test)</td>"));
   EXPECT_TRUE(has(html, "<th>report written by</th><td>codealign test</td>"));
   EXPECT_TRUE(has(html, "<th>model</th><td>/models/tiny</td>"));
-  EXPECT_TRUE(has(html, "<th>train-seed</th><td>42</td>"));
-  EXPECT_TRUE(has(html, "<td>sample + execute</td><td class=\"num\">1 min 15 s</td>"));
+  EXPECT_TRUE(has(html, "<th>seed (dpo_data_order)</th><td>42</td>"));
+  EXPECT_TRUE(has(html, "<th>evaluation sets</th><td>eval, mbpp:test</td>"));
+  EXPECT_TRUE(has(html, "<td>sample</td><td class=\"num\">1 min 15 s</td>"));
   EXPECT_TRUE(has(html, "1 line(s) of timeline.jsonl did not parse"));
   EXPECT_TRUE(has(html, "<pre class=\"config\">model=&quot;/models/tiny&quot;"));
   // Self-contained: nothing is fetched.
@@ -305,7 +309,7 @@ TEST_F(Report, BrokenOrMissingFilesAreNamed) {
   EXPECT_EQ(message(run_), run_ + "/round-1/shared/preferences/pairs.jsonl:2: invalid JSON");
   write_text(run_ + "/round-1/shared/execute/results.jsonl", "{\"task_id\": \"t/0\"}\n");
   EXPECT_EQ(message(run_), "report: '" + run_ + "/round-1/shared/execute/results.jsonl' has 1 results for the 4 "
-                           "samples of '" + run_ + "/round-1/shared/execute/samples.jsonl'");
+                           "samples of '" + run_ + "/round-1/shared/sample/samples.jsonl'");
 }
 
 TEST_F(Report, CommandWritesTheFileAndNamesIt) {

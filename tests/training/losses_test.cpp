@@ -30,9 +30,12 @@ TEST(Losses, match_the_float64_reference_with_gradients) {
   torch::Tensor ref_chosen = chosen + torch::randn({B}, generator, opts), ref_rejected = rejected + torch::randn({B}, generator, opts);
   torch::Tensor chosen_tokens = torch::randint(5, 40, {B}, generator, opts), rejected_tokens = torch::randint(5, 40, {B}, generator, opts);
   std::vector<LossConfig> configs;
-  for (const std::string& type : training::loss_types())
+  using training::LossType;
+  for (const auto& [type, name] : training::loss_types.entries)
     for (double smoothing : {0.0, 0.2})
-      for (double rpo : {0.0, 0.5}) configs.push_back({type, type == "ipo" ? 0.5 : 0.2, type == "hinge" || type == "ipo" ? 0.0 : smoothing, 0.7, rpo});
+      for (double rpo : {0.0, 0.5})
+        configs.push_back({type, type == LossType::ipo ? 0.5 : 0.2,
+                           type == LossType::hinge || type == LossType::ipo ? 0.0 : smoothing, 0.7, rpo});
   // Policy gradients from codealign, and every case's input for the reference, in one call.
   nlohmann::json cases = nlohmann::json::array();
   std::vector<std::pair<torch::Tensor, torch::Tensor>> grads;
@@ -43,7 +46,7 @@ TEST(Losses, match_the_float64_reference_with_gradients) {
     out.loss.backward();
     losses.push_back(out.loss.item<double>());
     grads.emplace_back(pc.grad(), pr.grad());
-    cases.push_back({{"config", {{"loss_type", config.loss_type}, {"beta", config.beta}, {"label_smoothing", config.label_smoothing},
+    cases.push_back({{"config", {{"loss_type", training::loss_types.name(config.loss_type)}, {"beta", config.beta}, {"label_smoothing", config.label_smoothing},
                                  {"simpo_gamma", config.simpo_gamma}, {"rpo_alpha", config.rpo_alpha}}},
                      {"chosen", values(chosen)}, {"rejected", values(rejected)}, {"reference_chosen", values(ref_chosen)},
                      {"reference_rejected", values(ref_rejected)}, {"chosen_tokens", values(chosen_tokens)},
@@ -57,7 +60,7 @@ TEST(Losses, match_the_float64_reference_with_gradients) {
   ASSERT_EQ(reference.size(), configs.size());
   for (size_t k = 0; k < configs.size(); ++k) {
     const LossConfig& config = configs[k];
-    std::string name = config.loss_type + " smoothing=" + std::to_string(config.label_smoothing) + " rpo=" + std::to_string(config.rpo_alpha);
+    std::string name = training::loss_types.name(config.loss_type) + " smoothing=" + std::to_string(config.label_smoothing) + " rpo=" + std::to_string(config.rpo_alpha);
     EXPECT_NEAR(losses[k], reference[k]["loss"].get<double>(), 1e-12) << name;
     auto gc = values(grads[k].first), gr = values(grads[k].second);
     for (int64_t i = 0; i < B; ++i) {
@@ -67,13 +70,18 @@ TEST(Losses, match_the_float64_reference_with_gradients) {
   }
 }
 
+// A loss type is checked where it enters (options, config files), by name.
 TEST(Losses, unknown_types_are_refused_with_the_valid_ones) {
   try {
-    training::check(LossConfig{"kto"});
+    training::loss_types.parse("kto", "training: loss_type");
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(std::string(e.what()), "training: loss_type 'kto' is unknown (valid: sigmoid, ipo, hinge, robust, simpo)");
   }
+  EXPECT_EQ(training::loss_types.parse("simpo", "training: loss_type"), training::LossType::simpo);
+  auto run = run_codealign("train dpo --loss-type kto --model m --data d --out o");
+  EXPECT_NE(run.status, 0);
+  EXPECT_NE(run.output.find("--loss-type: kto not in {sigmoid,ipo,hinge,robust,simpo}"), std::string::npos) << run.output;
 }
 
 TEST(ChunkedLogps, equal_log_softmax_and_its_gradients) {
