@@ -4,7 +4,7 @@
 # build links, and the Python references the tests compare against) in a cached venv.
 set -euo pipefail
 packages=(
-  build-essential cmake ninja-build pkg-config
+  build-essential cmake ninja-build pkg-config ccache
   nlohmann-json3-dev libcli11-dev libxxhash-dev zlib1g-dev
   libpcre2-dev libutf8proc-dev libseccomp-dev libsqlite3-dev libsentencepiece-dev libtomlplusplus-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev

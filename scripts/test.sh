@@ -8,4 +8,4 @@ cd "$(dirname "$0")/.."
 export CODEALIGN_DATA_DIR="${CODEALIGN_DATA_DIR:-$(cd .. && pwd)/shared/data}"
 [ -d "$CODEALIGN_DATA_DIR/benchmarks" ] || { echo "test: data missing at '$CODEALIGN_DATA_DIR'" >&2; exit 1; }
 scripts/build.sh
-ctest --test-dir build --output-on-failure -j "$(nproc)"
+ctest --test-dir "${CODEALIGN_BUILD_DIR:-build}" --output-on-failure -j "$(nproc)"
