@@ -8,10 +8,11 @@ source scripts/python_env.sh
 torch_prefix="$("$venv_python" -c 'import torch.utils; print(torch.utils.cmake_prefix_path)')"
 # ccache, when installed (scripts/setup.sh installs it), keeps compiled files under
 # ~/.cache/codealign/ccache: a new build directory or checkout recompiles nothing compiled
-# before. The sloppiness lets it cache the files that use the precompiled torch header.
+# before (paths below the checkout are hashed relative to it, so clones elsewhere share the
+# cache). The sloppiness lets it cache the files that use the precompiled torch header.
 launcher=""
 if command -v ccache >/dev/null; then
-  launcher="env;CCACHE_DIR=${CODEALIGN_CCACHE_DIR:-$HOME/.cache/codealign/ccache};CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime;ccache"
+  launcher="env;CCACHE_DIR=${CODEALIGN_CCACHE_DIR:-$HOME/.cache/codealign/ccache};CCACHE_BASEDIR=$(pwd);CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime;ccache"
 fi
 build_dir=${CODEALIGN_BUILD_DIR:-build}
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE="${CODEALIGN_BUILD_TYPE:-Release}" \
