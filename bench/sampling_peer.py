@@ -7,6 +7,7 @@ and its cache copied to N rows; then NEW steps of one token per row at temperatu
 Timed: the prefill and the whole loop, as codealign's generate() call is timed.
 Usage: sampling_peer.py DIR PROMPT_IDS_JSON N NEW  -> one JSON line."""
 import json
+import os
 import sys
 import time
 
@@ -74,6 +75,7 @@ def main():
     T0, total = len(prompt), len(prompt) + new
     shape = (model.kv_heads, total, model.head_dim)
     with torch.no_grad():
+        system_before = os.times().system
         start = time.perf_counter()
         one_k = [torch.empty(1, *shape) for _ in range(model.layers)]
         one_v = [torch.empty(1, *shape) for _ in range(model.layers)]
@@ -86,8 +88,9 @@ def main():
             if step + 1 < new:
                 logits = model.forward(token, T0 + step, cache_k, cache_v)
         elapsed = time.perf_counter() - start
+        system = os.times().system - system_before
     print(json.dumps({"impl": "pytorch eager loop", "new_tokens": n * new, "seconds": elapsed,
-                      "new_tokens_per_s": n * new / elapsed}))
+                      "new_tokens_per_s": n * new / elapsed, "system_share": system / elapsed}))
 
 
 if __name__ == "__main__":

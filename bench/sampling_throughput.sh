@@ -43,7 +43,11 @@ for n in ${sizes[@]}; do
   done
   "$venv_python" - "$work/ours.jsonl" "$work/peer.jsonl" <<'PY'
 import json, sys
-best = [max(json.loads(line)["new_tokens_per_s"] for line in open(path)) for path in sys.argv[1:]]
-print(json.dumps({"best_codealign": round(best[0]), "best_peer": round(best[1]), "ratio": round(best[0] / best[1], 2)}))
+runs = [[json.loads(line) for line in open(path)] for path in sys.argv[1:]]
+best = [max(runs_of_side, key=lambda run: run["new_tokens_per_s"]) for runs_of_side in runs]
+print(json.dumps({"best_codealign": round(best[0]["new_tokens_per_s"]), "best_peer": round(best[1]["new_tokens_per_s"]),
+                  "ratio": round(best[0]["new_tokens_per_s"] / best[1]["new_tokens_per_s"], 2),
+                  "system_share_codealign": round(best[0]["system_share"], 3),
+                  "system_share_peer": round(best[1]["system_share"], 3)}))
 PY
 done

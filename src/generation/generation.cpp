@@ -7,6 +7,7 @@
 #include <span>
 
 #include "common/error.h"
+#include "model/device.h"
 #include "generation/decode_step.h"
 
 namespace codealign::generation {
@@ -192,6 +193,7 @@ std::vector<Sample> generate(const model::CausalLM& model, const tokenizer::Toke
                 std::to_string(model.config().max_position_embeddings) + ")");
   if (config.max_new_tokens < 1) throw Error("generation: max_new_tokens must be at least 1");
 
+  if (model.device().is_cpu()) model::reuse_freed_cpu_memory();
   Batch batch = prefill(model, prompts, config);
   std::vector<Running> running;
   running.reserve(batch.rows.size());

@@ -2,6 +2,10 @@
 
 #include <ATen/autocast_mode.h>
 #include <c10/cuda/CUDACachingAllocator.h>
+#include <malloc.h>
+
+#include <climits>
+#include <mutex>
 
 #include "common/error.h"
 
@@ -56,6 +60,15 @@ MixedPrecision::~MixedPrecision() {
   if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
   at::autocast::set_autocast_enabled(type_, was_enabled_);
   at::autocast::set_autocast_dtype(type_, was_dtype_);
+}
+
+void reuse_freed_cpu_memory() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's largest: below it, blocks come from the heap
+    mallopt(M_TRIM_THRESHOLD, INT_MAX);   // and its free top is never given back
+    mallopt(M_TOP_PAD, 16 << 20);         // grown in steps of 16 MiB, not page by page
+  });
 }
 
 int64_t peak_memory_bytes(const torch::Device& device) {

@@ -94,7 +94,10 @@ void KvCache::select_rows(const torch::Tensor& rows) {
   for (auto& k : keys_) k = k.index_select(0, index);
   for (auto& v : values_) v = v.index_select(0, index);
   valid_ = valid_.index_select(0, index);
-  if (prefix_.prompts) prefix_.slots = prefix_.slots.index_select(0, index);
+  if (prefix_.prompts) {
+    prefix_.slots = prefix_.slots.index_select(0, index);
+    prefix_.every_slot = false;
+  }
 }
 
 void KvCache::share_prefix(int64_t n) {
@@ -103,6 +106,7 @@ void KvCache::share_prefix(int64_t n) {
   for (auto& k : keys_) prefix_.keys.push_back(k.narrow(2, 0, length_));
   for (auto& v : values_) prefix_.values.push_back(v.narrow(2, 0, length_));
   prefix_.valid = valid_.narrow(1, 0, length_);
+  prefix_.no_padding = prefix_.valid.all().item<bool>();  // read once, not at every step
   prefix_.slots = torch::arange(P * n, torch::TensorOptions().dtype(torch::kInt64).device(valid_.device()));
   prefix_.prompts = P;
   prefix_.copies = n;

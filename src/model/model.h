@@ -42,6 +42,8 @@ class KvCache {
     torch::Tensor valid;                      // [P, T0]
     torch::Tensor slots;                      // [B] int64: each row's place in the P x n grid
     int64_t prompts = 0, copies = 0;
+    bool every_slot = true;  // slots is 0..P*n-1: no row has left, the rows are the grid
+    bool no_padding = true;  // valid is all true: the prompts are of one length
   };
   const SharedPrefix* shared_prefix() const { return prefix_.prompts ? &prefix_ : nullptr; }
 

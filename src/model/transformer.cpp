@@ -81,24 +81,32 @@ torch::Tensor grouped_attention(const torch::Tensor& q, const torch::Tensor& k, 
 
 // Attention of q [B, heads, T, D] over the shared prompt of each row (KvCache::share_prefix)
 // and the row's own keys and values k, v [B, kv_heads, L, D] (`allowed` [B, 1, T, L]): one
-// softmax over both, as if the prompt's keys were in the row's cache.
+// softmax over both, as if the prompt's keys were in the row's cache. The masks and the moves
+// between rows and the prompts' grid are skipped where they would change nothing: no padding in
+// the prompts, no row gone, own keys all valid (a growing cache at one query per row).
 torch::Tensor shared_prefix_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                                      const torch::Tensor& allowed, const KvCache::SharedPrefix& prefix, size_t layer) {
+                                      const torch::Tensor& allowed, const KvCache::SharedPrefix& prefix, size_t layer,
+                                      bool own_all_valid) {
   int64_t B = q.size(0), heads = q.size(1), T = q.size(2), D = q.size(3);
   int64_t kv_heads = k.size(1), L = k.size(2), P = prefix.prompts, n = prefix.copies, T0 = prefix.valid.size(1);
-  torch::Tensor own = grouped_scores(q, k).masked_fill_(allowed.logical_not(), minus_infinity);
-  torch::Tensor grid = torch::zeros({P * n, heads, T, D}, q.options()).index_copy_(0, prefix.slots, q);
-  torch::Tensor shared = torch::matmul(to_prompt_groups(grid, P, n, kv_heads), prefix.keys[layer].transpose(2, 3));
-  shared = from_prompt_groups(shared, n, heads, T).index_select(0, prefix.slots).mul_(1.0 / std::sqrt(double(D)));
-  torch::Tensor prompt_valid = prefix.valid.index_select(0, torch::floor_divide(prefix.slots, n));  // [B, T0]
-  shared.masked_fill_(prompt_valid.logical_not().view({B, 1, 1, T0}), minus_infinity);
-
+  auto to_grid = [&](const torch::Tensor& rows, int64_t width) {
+    return prefix.every_slot ? rows
+                             : torch::zeros({P * n, heads, T, width}, q.options()).index_copy_(0, prefix.slots, rows);
+  };
+  auto from_grid = [&](const torch::Tensor& grid) { return prefix.every_slot ? grid : grid.index_select(0, prefix.slots); };
+  torch::Tensor own = grouped_scores(q, k);
+  if (!own_all_valid) own.masked_fill_(allowed.logical_not(), minus_infinity);
+  torch::Tensor shared = torch::matmul(to_prompt_groups(to_grid(q, D), P, n, kv_heads), prefix.keys[layer].transpose(2, 3));
+  shared = from_grid(from_prompt_groups(shared, n, heads, T)).mul_(1.0 / std::sqrt(double(D)));
+  if (!prefix.no_padding) {
+    torch::Tensor prompt_valid = prefix.valid.index_select(0, torch::floor_divide(prefix.slots, n));  // [B, T0]
+    shared.masked_fill_(prompt_valid.logical_not().view({B, 1, 1, T0}), minus_infinity);
+  }
   torch::Tensor probabilities = attention_weights(torch::cat({shared, own}, -1), v.scalar_type());  // [B, heads, T, T0 + L]
   torch::Tensor from_own = grouped_values(probabilities.narrow(-1, T0, L), v);
-  torch::Tensor shared_grid =
-      torch::zeros({P * n, heads, T, T0}, q.options()).index_copy_(0, prefix.slots, probabilities.narrow(-1, 0, T0));
-  torch::Tensor from_shared = torch::matmul(to_prompt_groups(shared_grid, P, n, kv_heads), prefix.values[layer]);
-  return from_prompt_groups(from_shared, n, heads, T).index_select(0, prefix.slots) + from_own;
+  torch::Tensor from_shared =
+      torch::matmul(to_prompt_groups(to_grid(probabilities.narrow(-1, 0, T0), T0), P, n, kv_heads), prefix.values[layer]);
+  return from_grid(from_prompt_groups(from_shared, n, heads, T)) + from_own;
 }
 
 }  // namespace
@@ -235,7 +243,7 @@ torch::Tensor CausalLM::decoder_layer(int64_t layer, torch::Tensor x, const Laye
   // once per query head: in the fused kernels, or grouped by hand for decode steps.
   const KvCache::SharedPrefix* prefix = cache ? cache->shared_prefix() : nullptr;
   torch::Tensor attended =
-      prefix           ? shared_prefix_attention(q, k, v, *context.allowed, *prefix, size_t(layer))
+      prefix           ? shared_prefix_attention(q, k, v, *context.allowed, *prefix, size_t(layer), T == 1 && !cache->is_static())
       : cache && T == 1 ? grouped_attention(q, k, v, *context.allowed)
                         : at::scaled_dot_product_attention(q, k, v, context.allowed, 0.0, context.causal, std::nullopt,
                                                            heads != kv_heads);
