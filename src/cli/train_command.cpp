@@ -1,4 +1,4 @@
-// `codealign train sft|dpo`: preference (or supervised) training of a model. Every option can
+// `codealign train sft|dpo|grpo`: supervised, preference or group-reward training of a model. Every option can
 // also come from a TOML config file (--config), named as on the command line.
 #include "cli/commands.h"
 #include "cli/config_file.h"
@@ -19,7 +19,23 @@ void add_train_options(CLI::App* app, training::TrainConfig& config, const std::
       "dpo sigmoid/robust: assumed rate of flipped labels, in [0, 0.5)");
   add("simpo-gamma", config.loss.simpo_gamma, "simpo: target reward margin (SimPO paper: 0.5-1.5 x beta)");
   add("rpo-alpha", config.loss.rpo_alpha, "dpo: weight of an NLL term on the chosen answer (RPO; 0 is off)");
-  add("learning-rate", config.learning_rate, "Peak learning rate (0: 5e-7 for dpo, 2e-5 for sft)");
+  add_enum_option(app, "--" + prefix + "grpo-loss-type", config.grpo.loss_type, training::grpo_loss_types,
+                  "grpo: normalisation as TRL names it: grpo, bnpo, dr_grpo or dapo");
+  add_enum_option(app, "--" + prefix + "scale-rewards", config.grpo.scale_rewards, training::reward_scalings,
+                  "grpo: divide advantages by the reward std of the group, the step (batch), or not (none)");
+  add("epsilon", config.grpo.epsilon, "grpo: the ratio is clipped to [1 - epsilon, 1 + epsilon-high]");
+  add("epsilon-high", config.grpo.epsilon_high, "grpo: upper clipping (negative: epsilon; DAPO: 0.28)");
+  add("grpo-beta", config.grpo.beta, "grpo: weight of the KL to the reference (0: none, no reference needed)");
+  add("num-iterations", config.grpo.num_iterations, "grpo: optimizer passes over each step's completions");
+  app->add_flag("--" + prefix + "mask-truncated-completions", config.grpo.mask_truncated_completions,
+                "grpo: no loss on completions cut before their end token");
+  if (prefix.empty()) {  // align takes these from its sampling options
+    add("temperature", config.grpo.temperature, "grpo: the temperature the completions were sampled at");
+    add("max-completion-length", config.grpo.max_completion_length,
+        "grpo: the sampler's token limit (dr_grpo divides by it)");
+    add("reward-name", config.grpo.reward_name, "grpo: the reward's name in the metrics (rewards/NAME/mean)");
+  }
+  add("learning-rate", config.learning_rate, "Peak learning rate (0: 5e-7 for dpo, 2e-5 for sft, 1e-6 for grpo)");
   add("weight-decay", config.weight_decay, "AdamW weight decay (matrices only)");
   add("adam-beta1", config.adam_beta1, "AdamW beta1");
   add("adam-beta2", config.adam_beta2, "AdamW beta2");
@@ -27,7 +43,9 @@ void add_train_options(CLI::App* app, training::TrainConfig& config, const std::
   add_enum_option(app, "--" + prefix + "lr-scheduler-type", config.lr_scheduler_type, training::schedulers,
                   "cosine, linear or constant after warm-up");
   add("warmup-ratio", config.warmup_ratio, "Fraction of steps with a linear warm-up");
-  add("batch-size", config.per_device_train_batch_size, "Pairs (dpo) or examples (sft) per micro-batch");
+  add("batch-size", config.per_device_train_batch_size,
+      "Pairs (dpo), examples (sft) or completions (grpo; batch x accumulation a multiple of the group size) per "
+      "micro-batch");
   add("gradient-accumulation-steps", config.gradient_accumulation_steps, "Micro-batches per optimizer step");
   add("epochs", config.num_train_epochs, "Passes over the data");
   add("max-steps", config.max_steps, "Stop after this many optimizer steps (-1: the epochs decide)");
@@ -66,16 +84,19 @@ Command add_train_command(CLI::App& app) {
   auto o = std::make_shared<Options>();
   auto& c = o->config;
   CLI::App* sub = app.add_subcommand(
-      "train", "Train a model: sft (prompt/completion JSONL) or dpo (TRL prompt/chosen/rejected JSONL)");
+      "train",
+      "Train a model: sft (prompt/completion JSONL), dpo (TRL prompt/chosen/rejected JSONL) or grpo (groups: "
+      "prompt, completions with rewards; docs/FORMATS.md)");
   sub->add_option("--config", o->config_file,
                   "TOML file with any of the options below, e.g. 'beta = 0.1' "
                   "(command-line values win)");
-  add_enum_option(sub, "mode", c.mode, training::train_modes, "sft or dpo")->required();
+  add_enum_option(sub, "mode", c.mode, training::train_modes, "sft, dpo or grpo")->required();
   sub->add_option("-m,--model", o->paths.model,
                   "Model to start from (HF directory or llama2.c .bin); also the DPO reference unless --reference")
       ->required();
   sub->add_option("--reference", o->paths.reference,
-                  "dpo: the frozen reference model (TRL's ref_model), sharing the model's tokenizer (default: --model)");
+                  "dpo, grpo with --grpo-beta: the frozen reference model (TRL's ref_model), sharing the model's "
+                  "tokenizer (default: --model)");
   sub->add_option("--tokenizer", o->paths.tokenizer, "Tokenizer (default: the model directory's)");
   sub->add_option("-d,--data", o->paths.data, "Training data JSONL")->required();
   sub->add_option("-o,--out", o->paths.output, "Output directory: the trained model, checkpoint-N/, metrics.jsonl")

@@ -11,8 +11,10 @@
 
 namespace codealign::training {
 
-enum class TrainMode { sft, dpo };  // sft: NLL of completions; dpo: pairs, loss.loss_type
-inline constexpr EnumNames<TrainMode, 2> train_modes{{{{TrainMode::sft, "sft"}, {TrainMode::dpo, "dpo"}}}};
+// sft: NLL of completions; dpo: pairs, loss.loss_type; grpo: groups of rewarded completions.
+enum class TrainMode { sft, dpo, grpo };
+inline constexpr EnumNames<TrainMode, 3> train_modes{
+    {{{TrainMode::sft, "sft"}, {TrainMode::dpo, "dpo"}, {TrainMode::grpo, "grpo"}}}};
 
 // Preference losses (training/losses.h says each one's paper).
 enum class LossType { sigmoid, ipo, hinge, robust, simpo };
@@ -35,15 +37,47 @@ struct LossConfig {
   double rpo_alpha = 0.0;        // weight of the chosen NLL term (0: off)
 };
 
+// GRPO's normalisations, as TRL 1.16 names them: grpo (per-sequence token means, averaged;
+// Shao et al. 2024), bnpo (one token mean per micro-batch), dr_grpo (sum over a fixed
+// max_completion_length per sequence; Liu et al. 2025), dapo (one token mean over the
+// optimizer step's tokens; Yu et al. 2025; TRL's default).
+enum class GrpoLossType { grpo, bnpo, dr_grpo, dapo };
+inline constexpr EnumNames<GrpoLossType, 4> grpo_loss_types{{{{GrpoLossType::grpo, "grpo"},
+                                                            {GrpoLossType::bnpo, "bnpo"},
+                                                            {GrpoLossType::dr_grpo, "dr_grpo"},
+                                                            {GrpoLossType::dapo, "dapo"}}}};
+// What a completion's advantage is divided by: its group's reward std, the step's, or nothing.
+enum class RewardScaling { group, batch, none };
+inline constexpr EnumNames<RewardScaling, 3> reward_scalings{
+    {{{RewardScaling::group, "group"}, {RewardScaling::batch, "batch"}, {RewardScaling::none, "none"}}}};
+
+// GRPO (Shao et al. 2024) as TRL's GRPOTrainer computes it; defaults are TRL's.
+struct GrpoConfig {
+  GrpoLossType loss_type = GrpoLossType::dapo;
+  RewardScaling scale_rewards = RewardScaling::group;
+  double epsilon = 0.2;        // the ratio is clipped to [1 - epsilon, 1 + epsilon_high]
+  double epsilon_high = -1;    // < 0: epsilon
+  double beta = 0.0;           // weight of the k3 KL estimate to the reference (0: no reference)
+  int64_t num_iterations = 1;  // optimizer passes over each step's completions (> 1: ratios move)
+  bool mask_truncated_completions = false;  // completions cut before their end token get no loss
+  double temperature = 1.0;                 // the sampling temperature: logits are divided by it
+  int64_t max_completion_length = 512;      // dr_grpo's per-sequence normaliser
+  std::string reward_name = "reward";       // metrics rewards/<name>/mean|std
+  double high_epsilon() const { return epsilon_high < 0 ? epsilon : epsilon_high; }
+};
+
 struct TrainConfig {
   TrainMode mode = TrainMode::dpo;
   LossConfig loss;
-  double learning_rate = 0;  // 0: 5e-7 for dpo, 2e-5 for sft (TRL's and the papers' usual values)
+  GrpoConfig grpo;
+  double learning_rate = 0;  // 0: 5e-7 for dpo, 2e-5 for sft, 1e-6 for grpo (TRL's and the papers' usual values)
   double weight_decay = 0.0;  // AdamW, on matrices only (not norms and biases)
   double adam_beta1 = 0.9, adam_beta2 = 0.999, adam_epsilon = 1e-8;
   Scheduler lr_scheduler_type = Scheduler::cosine;  // after warm-up
   double warmup_ratio = 0.1;                 // fraction of the optimizer steps
-  int64_t per_device_train_batch_size = 4;   // pairs (dpo) or examples (sft) per micro-batch
+  // Pairs (dpo), examples (sft) or completions (grpo) per micro-batch. GRPO's optimizer step
+  // takes whole groups: batch size x accumulation must be a multiple of the group size.
+  int64_t per_device_train_batch_size = 4;
   int64_t gradient_accumulation_steps = 1;
   int64_t num_train_epochs = 1;
   int64_t max_steps = -1;  // optimizer steps; -1: the epochs decide

@@ -1,6 +1,7 @@
 #include "training/data.h"
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 #include <random>
 
@@ -99,6 +100,37 @@ std::vector<SftExample> read_sft(const std::string& path) {
   return examples;
 }
 
+std::vector<GroupExample> read_groups(const std::string& path) {
+  std::vector<GroupExample> groups;
+  for_each_jsonl_line(path, read_file(path), [&](const JsonlLine& line) {
+    Json object = parse_json_object(line);
+    GroupExample group{line.number, prompt_field(object, line), {}};
+    auto completions = object.find("completions");
+    if (completions == object.end() || !completions->is_array() || completions->size() < 2)
+      throw Error(line.where() + "field 'completions' must be an array of at least 2 completions (a group)");
+    for (size_t i = 0; i < completions->size(); ++i) {
+      Json& item = (*completions)[i];
+      std::string where = "completions[" + std::to_string(i) + "]";
+      if (!item.is_object()) throw Error(line.where() + "field '" + where + "' is not an object");
+      auto reward = item.find("reward");
+      if (reward == item.end() || !reward->is_number() || !std::isfinite(reward->get<double>()))
+        throw Error(line.where() + "field '" + where + ".reward' is not a finite number");
+      auto truncated = item.find("truncated");
+      if (truncated != item.end() && !truncated->is_boolean())
+        throw Error(line.where() + "field '" + where + ".truncated' is not true or false");
+      group.completions.push_back({completion_field(item, "completion", line), ids_field(item, "completion_ids", line),
+                                   reward->get<double>(), truncated != item.end() && truncated->get<bool>()});
+    }
+    if (!groups.empty() && groups[0].completions.size() != group.completions.size())
+      throw Error(line.where() + "has " + std::to_string(group.completions.size()) + " completions where line " +
+                  std::to_string(groups[0].line) + " has " + std::to_string(groups[0].completions.size()) +
+                  " (every group must have the same size)");
+    groups.push_back(std::move(group));
+  });
+  if (groups.empty()) throw Error(path + ": no groups");
+  return groups;
+}
+
 std::optional<tokenizer::TokenId> end_of_completion_id(const tokenizer::Tokenizer& tokenizer, const PromptRule& rule) {
   if (rule.chat && !rule.chat->assistant_suffix.empty()) {
     // An added token is what makes the suffix encode differently with and without parsing them
@@ -114,14 +146,14 @@ std::optional<tokenizer::TokenId> end_of_completion_id(const tokenizer::Tokenize
 std::optional<Sequence> make_sequence(const tokenizer::Tokenizer& tokenizer, const PromptText& prompt,
                                       const std::string& completion,
                                       const std::vector<tokenizer::TokenId>& completion_ids, size_t max_length,
-                                      const PromptRule& rule) {
+                                      const PromptRule& rule, bool ended) {
   if (prompt.is_messages && !rule.chat)
     throw Error("training: a prompt given as chat messages needs a chat format (hint: --chat auto or a format name)");
   tokenizer::Prompt rendered = rule.chat ? tokenizer::render_chat(*rule.chat, prompt.user, prompt.system)
                                          : tokenizer::Prompt{prompt.user, {{0, prompt.user.size()}}};
   auto ids = tokenizer::encode_prompt_completion(tokenizer, rendered, completion_ids.empty() ? completion : "", false);
   if (!completion_ids.empty()) ids.completion = completion_ids;
-  if (auto end = end_of_completion_id(tokenizer, rule)) ids.completion.push_back(*end);
+  if (auto end = end_of_completion_id(tokenizer, rule); end && ended) ids.completion.push_back(*end);
   if (ids.prompt.size() >= max_length) return std::nullopt;
   Sequence sequence{ids.prompt, ids.prompt.size()};
   size_t room = max_length - ids.prompt.size();

@@ -1,6 +1,7 @@
 // Training data: TRL's preference pairs ({"prompt", "chosen", "rejected"}, other fields kept
-// as metadata) and SFT examples ({"prompt", "completion"}), tokenized by the tokenizer's
-// prompt rule, and batches of similar length. Torch-free.
+// as metadata), SFT examples ({"prompt", "completion"}) and GRPO groups ({"prompt",
+// "completions": [{"completion", "completion_ids", "reward", "truncated"}]}), tokenized by the
+// tokenizer's prompt rule, and batches of similar length. Torch-free.
 //
 // Truncation rule: a sequence is prompt ids (BOS once) + completion ids (+ EOS). When it is
 // longer than max_length the completion is cut from the right (the EOS goes first); an
@@ -43,12 +44,29 @@ struct SftExample {
   std::vector<tokenizer::TokenId> completion_ids;
 };
 
+// One prompt's sampled completions with their rewards (GRPO). `truncated`: the sampler stopped
+// at its token limit, before the end token, which is then not appended.
+struct GroupCompletion {
+  std::string completion;
+  std::vector<tokenizer::TokenId> completion_ids;
+  double reward = 0;
+  bool truncated = false;
+};
+struct GroupExample {
+  int line = 0;
+  PromptText prompt;
+  std::vector<GroupCompletion> completions;
+};
+
 // Throw Error "<path>:<line>: ..." for bad JSON, missing or non-string fields, empty
 // completions (an empty chosen/rejected/completion teaches nothing and hides data bugs) and
 // ids that are not non-negative integers. Conversational lines (TRL) give the prompt as
 // messages and each completion as a string or one assistant message.
 std::vector<PairExample> read_pairs(const std::string& path);
 std::vector<SftExample> read_sft(const std::string& path);
+// Also: every group has the same number of completions (GRPO's G, at least 2) and finite
+// rewards.
+std::vector<GroupExample> read_groups(const std::string& path);
 
 // Token ids with the loss on ids[prompt_length:].
 struct Sequence {
@@ -65,13 +83,14 @@ struct PromptRule {
   std::optional<tokenizer::ChatFormat> chat;
 };
 
-// Prompt (its text untrusted: no special tokens parsed) + completion + end token; the
+// Prompt (its text untrusted: no special tokens parsed) + completion + end token (none when
+// `ended` is false: a completion cut at the sampler's limit); the
 // completion's ids are `completion_ids` when given, else its tokenized text. nullopt when the
 // prompt leaves no room under max_length. Throws Error for messages without a chat format.
 std::optional<Sequence> make_sequence(const tokenizer::Tokenizer& tokenizer, const PromptText& prompt,
                                       const std::string& completion,
                                       const std::vector<tokenizer::TokenId>& completion_ids, size_t max_length,
-                                      const PromptRule& rule = {});
+                                      const PromptRule& rule = {}, bool ended = true);
 
 // The id that ends a completion: the chat format's end-of-turn token (the added token that ends
 // its assistant_suffix, e.g. <|im_end|>, <|EOT|>), else EOS; nullopt when the tokenizer has neither.

@@ -79,7 +79,25 @@ TokenBatch make_batch(const std::vector<const Sequence*>& sequences) {
   return batch;
 }
 
-SequenceLogps sequence_logps(const model::CausalLM& model, const TokenBatch& batch, int64_t chunk_tokens) {
+namespace {
+
+// The entropy of softmax(hidden W^T) per row, chunked, without gradients (a metric).
+torch::Tensor chunked_entropy(const torch::Tensor& hidden, const torch::Tensor& weight, int64_t chunk_tokens) {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> parts;
+  torch::Tensor w = weight.to(torch::kFloat32);
+  for (int64_t start = 0; start < hidden.size(0); start += chunk_tokens) {
+    torch::Tensor logits = torch::matmul(hidden.slice(0, start, start + chunk_tokens).to(torch::kFloat32), w.t());
+    torch::Tensor logp = torch::log_softmax(logits, -1);
+    parts.push_back(-(logp.exp() * logp).sum(-1));
+  }
+  return parts.empty() ? torch::zeros({0}, hidden.options().dtype(torch::kFloat32)) : torch::cat(parts);
+}
+
+}  // namespace
+
+TokenLogps token_logps(const model::CausalLM& model, const TokenBatch& batch, int64_t chunk_tokens, double temperature,
+                       bool with_entropy) {
   torch::Device device = model.device();
   torch::Tensor ids = batch.ids.to(device), valid = batch.valid.to(device).to(torch::kBool);
   torch::Tensor positions = (valid.to(torch::kInt64).cumsum(1) - 1).clamp_min(0);
@@ -88,13 +106,20 @@ SequenceLogps sequence_logps(const model::CausalLM& model, const TokenBatch& bat
   torch::Tensor predicts = batch.loss_mask.to(device).to(torch::kBool).slice(1, 1);  // [B, T-1]
   torch::Tensor where = predicts.nonzero();                                          // [N, 2]
   torch::Tensor rows = where.select(1, 0), columns = where.select(1, 1);
-  torch::Tensor selected = hidden.index({rows, columns});                            // [N, H]
+  torch::Tensor selected = hidden.index({rows, columns});  // [N, H]
+  // (h / t) W^T = (h W^T) / t: the tempered logits without a second pass over them.
+  if (temperature != 1.0) selected = selected / temperature;
   torch::Tensor targets = ids.index({rows, columns + 1});
-  torch::Tensor logps = chunked_token_logps(selected, model.output_weight(), targets, chunk_tokens);
-  int64_t B = ids.size(0);
-  torch::Tensor sums = torch::zeros({B}, logps.options()).index_add(0, rows, logps);
-  torch::Tensor tokens = predicts.sum(1).to(torch::kFloat32);
-  return {sums, tokens};
+  TokenLogps out{chunked_token_logps(selected, model.output_weight(), targets, chunk_tokens), rows, {}};
+  if (with_entropy) out.entropy = chunked_entropy(selected.detach(), model.output_weight(), chunk_tokens);
+  return out;
+}
+
+SequenceLogps sequence_logps(const model::CausalLM& model, const TokenBatch& batch, int64_t chunk_tokens) {
+  TokenLogps tokens = token_logps(model, batch, chunk_tokens);
+  int64_t B = batch.ids.size(0);
+  torch::Tensor sums = torch::zeros({B}, tokens.logps.options()).index_add(0, tokens.rows, tokens.logps);
+  return {sums, batch.loss_mask.slice(1, 1).sum(1).to(tokens.logps.device(), torch::kFloat32)};
 }
 
 // ---------------------------------------------------------------------------------------------

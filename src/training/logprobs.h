@@ -30,6 +30,16 @@ TokenBatch make_batch(const std::vector<const Sequence*>& sequences);
 // log p(token) for the masked tokens of each row, summed; `chunk_tokens` rows of logits at a time.
 SequenceLogps sequence_logps(const model::CausalLM& model, const TokenBatch& batch, int64_t chunk_tokens = 1024);
 
+// Per-token log-probs of the masked tokens, for losses that weigh tokens one by one (GRPO):
+// logps [N] (differentiable) in row-major order of the loss mask, rows [N] (the batch row of
+// each), and, when asked, the entropy [N] of each predicted distribution (detached). Logits
+// are divided by `temperature` first (the distribution the tokens were sampled from).
+struct TokenLogps {
+  torch::Tensor logps, rows, entropy;
+};
+TokenLogps token_logps(const model::CausalLM& model, const TokenBatch& batch, int64_t chunk_tokens = 1024,
+                       double temperature = 1.0, bool with_entropy = false);
+
 // Preference pairs as (chosen, rejected); the sequences are not owned.
 using SequencePairs = std::vector<std::pair<const Sequence*, const Sequence*>>;
 struct PairSequenceLogps {

@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <numeric>
+#include <random>
 
 #include <nlohmann/json.hpp>
 
@@ -19,6 +21,7 @@
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
 #include "training/data.h"
+#include "training/grpo.h"
 #include "training/logprobs.h"
 #include "training/losses.h"
 #include "training/optimizer.h"
@@ -29,6 +32,7 @@ using nlohmann::json;
 
 void check(const TrainConfig& c) {
   if (c.mode == TrainMode::dpo) check(c.loss);
+  if (c.mode == TrainMode::grpo) check(c.grpo);
   if (c.per_device_train_batch_size < 1 || c.gradient_accumulation_steps < 1 || c.num_train_epochs < 1)
     throw Error("training: batch size, gradient_accumulation_steps and num_train_epochs must be at least 1");
   if (c.max_length < 2) throw Error("training: max_length must be at least 2");
@@ -47,10 +51,13 @@ namespace {
 volatile std::sig_atomic_t interrupted = 0;
 void on_sigint(int) { interrupted = 1; }
 
-// One training example: one sequence (sft) or two (dpo), with its data line.
+// One training example: one sequence (sft, grpo) or two (dpo), with its data line. GRPO's
+// examples are completions, group after group, each with its reward.
 struct Example {
   int line;
-  Sequence chosen, rejected;  // sft: chosen only
+  Sequence chosen, rejected;  // sft, grpo: chosen only
+  double reward = 0;
+  bool truncated = false;  // no end token (cut by the sampler or by max_length)
 };
 
 // HF's schedules (get_cosine/linear_schedule_with_warmup), as a factor of the peak rate for
@@ -155,6 +162,23 @@ std::vector<Example> load_examples(const TrainConfig& c, const TrainPaths& paths
       auto s = make_sequence(tok, e.prompt, e.completion, e.completion_ids, max_length, c.prompts);
       s ? examples.push_back({e.line, *s, {}}) : void(++skipped);
     }
+  } else if (c.mode == TrainMode::grpo) {
+    std::optional<tokenizer::TokenId> end = end_of_completion_id(tok, c.prompts);
+    for (const GroupExample& g : read_groups(paths.data)) {
+      check_prompt_rule(g.prompt, c.prompts, paths.data, g.line);
+      std::vector<Example> group;
+      for (const GroupCompletion& completion : g.completions) {
+        auto s = make_sequence(tok, g.prompt, completion.completion, completion.completion_ids, max_length, c.prompts,
+                               !completion.truncated);
+        if (!s) break;  // the prompt leaves no room: the whole group goes
+        bool truncated = completion.truncated || (end && s->ids.back() != *end);
+        group.push_back({g.line, *s, {}, completion.reward, truncated});
+      }
+      if (group.size() == g.completions.size())
+        examples.insert(examples.end(), group.begin(), group.end());
+      else
+        ++skipped;
+    }
   } else {
     for (const PairExample& p : read_pairs(paths.data)) {
       check_prompt_rule(p.prompt, c.prompts, paths.data, p.line);
@@ -184,7 +208,7 @@ void check_vocabulary(const std::vector<Example>& examples, int64_t vocab_size, 
 // The loss of one micro-batch, its TRL metrics and its token count.
 struct MicroBatch {
   torch::Tensor loss;
-  std::vector<std::pair<const char*, double>> metrics;
+  std::vector<std::pair<std::string, double>> metrics;
   int64_t tokens = 0;
 };
 
@@ -301,16 +325,54 @@ Plan make_plan(const TrainConfig& c, const std::vector<Example>& examples) {
   return plan;
 }
 
+// GRPO's steps, as TRL takes them (steps_per_generation = gradient_accumulation_steps): per
+// epoch the groups (shuffled with seed + epoch, or in file order), cut into steps of
+// batch x accumulation completions (whole groups), each step num_iterations times in a row,
+// cut into micro-batches of `batch` completions.
+Plan make_grpo_plan(const TrainConfig& c, size_t examples, size_t group_size) {
+  size_t step_size = size_t(c.per_device_train_batch_size * c.gradient_accumulation_steps);
+  if (step_size % group_size != 0)
+    throw Error("training: batch size x gradient_accumulation_steps (" + std::to_string(step_size) +
+                ") must be a multiple of the group size " + std::to_string(group_size) +
+                " (each optimizer step takes whole groups, whose advantages are relative to each other)");
+  size_t groups = examples / group_size, groups_per_step = step_size / group_size;
+  Plan plan;
+  for (int64_t epoch = 0; epoch < c.num_train_epochs; ++epoch) {
+    std::vector<size_t> order(groups);
+    std::iota(order.begin(), order.end(), 0);
+    if (c.shuffle) std::shuffle(order.begin(), order.end(), std::mt19937_64(c.seed + uint64_t(epoch)));
+    int64_t micro_batches = 0;
+    for (size_t first = 0; first < groups; first += groups_per_step) {
+      std::vector<size_t> completions;
+      for (size_t g = first; g < std::min(groups, first + groups_per_step); ++g)
+        for (size_t i = 0; i < group_size; ++i) completions.push_back(order[g] * group_size + i);
+      std::vector<std::vector<size_t>> step;
+      for (size_t i = 0; i < completions.size(); i += size_t(c.per_device_train_batch_size))
+        step.emplace_back(completions.begin() + long(i),
+                          completions.begin() + long(std::min(completions.size(), i + size_t(c.per_device_train_batch_size))));
+      for (int64_t iteration = 0; iteration < c.grpo.num_iterations; ++iteration) {
+        plan.steps.push_back(step);
+        micro_batches += int64_t(step.size());
+      }
+    }
+    plan.micro_batches_per_epoch = micro_batches;
+  }
+  if (c.max_steps > 0 && int64_t(plan.steps.size()) > c.max_steps) plan.steps.resize(size_t(c.max_steps));
+  return plan;
+}
+
 // One run of `train`: load -> reference log-probs -> plan -> resume -> steps -> checkpoints ->
 // export, each a member below.
 class Trainer {
  public:
   Trainer(const TrainConfig& config, const TrainPaths& paths) : c_(config), paths_(paths) {
-    if (c_.learning_rate <= 0) c_.learning_rate = c_.mode == TrainMode::dpo ? 5e-7 : 2e-5;
+    if (c_.learning_rate <= 0)
+      c_.learning_rate = c_.mode == TrainMode::dpo ? 5e-7 : c_.mode == TrainMode::grpo ? 1e-6 : 2e-5;
     device_ = model::resolve_device(c_.device);
     dtype_ = model::resolve_dtype(c_.dtype, device_);
     use_lora_ = c_.lora.rank > 0;
-    with_reference_ = c_.mode == TrainMode::dpo && c_.loss.loss_type != LossType::simpo;
+    with_reference_ = (c_.mode == TrainMode::dpo && c_.loss.loss_type != LossType::simpo) ||
+                      (c_.mode == TrainMode::grpo && c_.grpo.beta != 0);
   }
 
   // Returns false when stopped by SIGINT (after saving a checkpoint).
@@ -320,7 +382,7 @@ class Trainer {
     load(checkpoint);
     if (with_reference_) compute_reference(checkpoint.has_value());
     prepare_for_training();
-    plan_ = make_plan(c_, examples_);
+    plan_ = c_.mode == TrainMode::grpo ? make_grpo_plan(c_, examples_.size(), group_size()) : make_plan(c_, examples_);
     int64_t step = checkpoint ? restore(*checkpoint) : start_log();
     bool finished = train_steps(step);
     if (finished) export_model();
@@ -329,6 +391,13 @@ class Trainer {
 
  private:
   std::string metrics_path() const { return (fs::path(paths_.output) / "metrics.jsonl").string(); }
+
+  // GRPO: the completions of a group share their data line and come one after another.
+  size_t group_size() const {
+    size_t size = 0;
+    while (size < examples_.size() && examples_[size].line == examples_[0].line) ++size;
+    return size;
+  }
 
   void load(const std::optional<fs::path>& checkpoint) {
     auto tok = tokenizer::Tokenizer::load(paths_.tokenizer.empty() ? paths_.model : paths_.tokenizer);
@@ -357,11 +426,95 @@ class Trainer {
         throw Error("training: the reference '" + paths_.reference_model() + "' has a vocabulary of " +
                     std::to_string(reference_model.config().vocab_size) + " tokens, the model '" + paths_.model +
                     "' one of " + std::to_string(model_->config().vocab_size) + "; they must share a tokenizer");
-      reference_ = reference_logps(reference_model, examples_, c_, paths_, dtype_);
+      reference_from(reference_model);
     } else {
-      reference_ = reference_logps(*model_, examples_, c_, paths_, dtype_);
+      reference_from(*model_);
     }
     model_->set_lora_enabled(true);
+  }
+
+  void reference_from(const model::CausalLM& reference) {
+    if (c_.mode != TrainMode::grpo) {
+      reference_ = reference_logps(reference, examples_, c_, paths_, dtype_);
+      return;
+    }
+    std::vector<size_t> all(examples_.size());
+    std::iota(all.begin(), all.end(), 0);
+    Progress progress("reference log-probs", all.size());
+    token_reference_ = completion_token_logps(reference, all, &progress);
+  }
+
+  // GRPO: each completion's per-token log-probs under `model`, without gradients (the
+  // reference's, or the policy's before a step's first iteration).
+  std::map<size_t, torch::Tensor> completion_token_logps(const model::CausalLM& model, const std::vector<size_t>& indices,
+                                                         Progress* progress = nullptr) const {
+    torch::NoGradGuard no_grad;
+    model::MixedPrecision precision(model.device(), dtype_);
+    std::map<size_t, torch::Tensor> out;
+    size_t batch = size_t(c_.per_device_train_batch_size) * 4;
+    for (size_t first = 0; first < indices.size(); first += batch) {
+      std::vector<const Sequence*> sequences;
+      for (size_t i = first; i < std::min(indices.size(), first + batch); ++i) sequences.push_back(&examples_[indices[i]].chosen);
+      TokenBatch tokens = make_batch(sequences);
+      torch::Tensor logps = token_logps(model, tokens, c_.logits_chunk_tokens, c_.grpo.temperature).logps;
+      torch::Tensor counts = tokens.loss_mask.slice(1, 1).sum(1);
+      std::vector<int64_t> sizes(counts.data_ptr<int64_t>(), counts.data_ptr<int64_t>() + counts.numel());
+      auto parts = logps.split_with_sizes(sizes);
+      for (size_t k = 0; k < parts.size(); ++k) out[indices[first + k]] = parts[k];
+      if (progress) progress->advance(sequences.size());
+    }
+    return out;
+  }
+
+  // GRPO, before a step: the advantages of its completions (and, at a step's first iteration
+  // when there are several, the policy's log-probs that the ratios are taken against). Returns
+  // the step's completion metrics.
+  std::vector<std::pair<std::string, double>> prepare_grpo_step(int64_t index) {
+    std::vector<size_t> completions;
+    for (const auto& batch : plan_.steps[size_t(index)]) completions.insert(completions.end(), batch.begin(), batch.end());
+    std::vector<double> rewards;
+    for (size_t i : completions) rewards.push_back(examples_[i].reward);
+    Advantages advantages = group_advantages(rewards, group_size(), c_.grpo.scale_rewards);
+    advantages_.clear();
+    std::vector<CompletionFacts> facts;
+    for (size_t k = 0; k < completions.size(); ++k) {
+      const Example& e = examples_[completions[k]];
+      advantages_[completions[k]] = advantages.values[k];
+      facts.push_back({e.reward, int64_t(e.chosen.completion_tokens()), e.truncated, advantages.zero_std[k]});
+    }
+    if (c_.grpo.num_iterations > 1 && index % c_.grpo.num_iterations == 0)
+      old_logps_ = completion_token_logps(*model_, completions);
+    if (c_.grpo.num_iterations > 1 && old_logps_.empty())
+      throw Error("training: the checkpoint lacks the log-probs of the step's first iteration (old-logps.pt)");
+    return completion_metrics(facts, c_.grpo.reward_name);
+  }
+
+  // One GRPO micro-batch: its completions' per-token log-probs against their advantages.
+  MicroBatch grpo_micro_batch(const std::vector<size_t>& batch, double divisor) const {
+    MicroBatch out;
+    std::vector<const Sequence*> sequences;
+    std::vector<float> advantages, keep;
+    std::vector<torch::Tensor> old, reference;
+    for (size_t i : batch) {
+      const Example& e = examples_[i];
+      sequences.push_back(&e.chosen);
+      out.tokens += int64_t(e.chosen.ids.size());
+      advantages.push_back(float(advantages_.at(i)));
+      keep.push_back(c_.grpo.mask_truncated_completions && e.truncated ? 0.0f : 1.0f);
+      if (!old_logps_.empty()) old.push_back(old_logps_.at(i));
+      if (with_reference_) reference.push_back(token_reference_.at(i));
+    }
+    TokenLogps tokens = token_logps(*model_, make_batch(sequences), c_.logits_chunk_tokens, c_.grpo.temperature, true);
+    torch::Device device = tokens.logps.device();
+    GrpoTokens t{tokens.logps, {}, {}, tokens.entropy,
+                 torch::tensor(advantages).to(device).index_select(0, tokens.rows),
+                 torch::tensor(keep).to(device).index_select(0, tokens.rows), tokens.rows, int64_t(batch.size())};
+    if (!old.empty()) t.old_logps = torch::cat(old).to(device);
+    if (!reference.empty()) t.reference_logps = torch::cat(reference).to(device);
+    GrpoLoss loss = grpo_loss(t, c_.grpo, divisor);
+    out.loss = loss.loss;
+    out.metrics = std::move(loss.metrics);
+    return out;
   }
 
   // Trained tensors: the adapters with LoRA, else every parameter. Weight decay on matrices.
@@ -394,6 +547,7 @@ class Trainer {
     int64_t step = state.at("global_step").get<int64_t>();
     std::cerr << "train: resuming from " << checkpoint.string() << " at step " << step << "\n";
     optimizer_->load((checkpoint / "optimizer.pt").string());
+    if (fs::exists(checkpoint / "old-logps.pt")) load_old_logps((checkpoint / "old-logps.pt").string());
     std::string kept;
     if (fs::exists(metrics_path())) {
       std::ifstream in(metrics_path());
@@ -408,14 +562,16 @@ class Trainer {
 
   // What every micro-batch of `step` divides its loss by (micro_batch_loss).
   double step_divisor(const std::vector<std::vector<size_t>>& micro_batches) const {
-    if (c_.mode == TrainMode::dpo) return double(micro_batches.size());
+    bool token_mean = c_.mode == TrainMode::sft || (c_.mode == TrainMode::grpo && c_.grpo.loss_type == GrpoLossType::dapo);
+    if (!token_mean) return double(micro_batches.size());
     double tokens = 0;
     for (const auto& batch : micro_batches)
       for (size_t i : batch) {
         const Sequence& s = examples_[i].chosen;  // a first token has nothing before it to predict it
-        tokens += double(s.completion_tokens() - (s.prompt_length == 0 && !s.ids.empty() ? 1 : 0));
+        bool masked = c_.mode == TrainMode::grpo && c_.grpo.mask_truncated_completions && examples_[i].truncated;
+        if (!masked) tokens += double(s.completion_tokens() - (s.prompt_length == 0 && !s.ids.empty() ? 1 : 0));
       }
-    return tokens;
+    return c_.mode == TrainMode::grpo ? std::max(tokens, 1.0) : tokens;
   }
 
   // One optimizer step: forward and backward of its micro-batches, clipping, the update. Returns
@@ -424,7 +580,9 @@ class Trainer {
     const auto& micro_batches = plan_.steps[size_t(index)];
     double divisor = step_divisor(micro_batches), in_step = double(micro_batches.size());
     json metrics = json::object();
-    auto add = [&](const char* key, double value) { metrics[key] = metrics.value(key, 0.0) + value; };
+    auto add = [&](const std::string& key, double value) { metrics[key] = metrics.value(key, 0.0) + value; };
+    if (c_.mode == TrainMode::grpo)
+      for (const auto& [key, value] : prepare_grpo_step(index)) metrics[key] = value;
     auto first_micro = size_t(plan_.micro_batches_before(index));
     for (size_t micro = 0; micro < micro_batches.size(); ++micro) {
       torch::manual_seed(c_.seed * 1000003 + first_micro + micro);  // LoRA dropout: the same masks after a resume
@@ -432,7 +590,9 @@ class Trainer {
       torch::Tensor loss;
       {
         model::MixedPrecision precision(device_, dtype_);
-        MicroBatch out = micro_batch_loss(*model_, examples_, batch, c_, with_reference_ ? &reference_ : nullptr, divisor);
+        MicroBatch out = c_.mode == TrainMode::grpo
+                             ? grpo_micro_batch(batch, divisor)
+                             : micro_batch_loss(*model_, examples_, batch, c_, with_reference_ ? &reference_ : nullptr, divisor);
         loss = out.loss;
         for (const auto& [key, value] : out.metrics) add(key, value / in_step);
         tokens_trained_ += out.tokens;
@@ -451,6 +611,7 @@ class Trainer {
     // The norm is logged either way; max_grad_norm <= 0 means no clipping (as in HF).
     double grad_norm = torch::nn::utils::clip_grad_norm_(trained_, c_.max_grad_norm > 0 ? c_.max_grad_norm : INFINITY);
     if (!std::isfinite(grad_norm)) throw Error("training: grad_norm is not finite at step " + std::to_string(index + 1));
+    save_gradients_for_tests(index + 1);
     optimizer_->step(c_.learning_rate * factor);
     optimizer_->zero_grad();
     metrics["step"] = index + 1;
@@ -460,11 +621,23 @@ class Trainer {
     return metrics;
   }
 
+  // Test hook: the (clipped) gradients of step N as a model directory DIR/step-N (gradients
+  // have the parameters' names and shapes), compared with TRL's by tests/reference.
+  void save_gradients_for_tests(int64_t step) const {
+    const char* directory = std::getenv("CODEALIGN_TEST_SAVE_GRADIENTS");
+    if (!directory) return;
+    std::map<std::string, torch::Tensor> gradients;
+    for (const auto& [name, p] : model_->parameters())
+      gradients[name] = p.grad().defined() ? p.grad().detach().to(torch::kCPU, torch::kFloat32) : torch::zeros_like(p);
+    model::CausalLM(model_->config(), gradients).save((fs::path(directory) / ("step-" + std::to_string(step))).string());
+  }
+
   static std::string progress_line(const json& metrics) {
     char detail[160];
     std::snprintf(detail, sizeof detail, "loss %.4f  grad_norm %.3g  lr %.3g", metrics["loss"].get<double>(),
                   metrics["grad_norm"].get<double>(), metrics["learning_rate"].get<double>());
     std::string line = detail;
+    if (metrics.contains("reward")) line += "  reward " + std::to_string(metrics["reward"].get<double>()).substr(0, 6);
     if (metrics.contains("rewards/accuracies"))
       line += "  acc " + std::to_string(metrics["rewards/accuracies"].get<double>()).substr(0, 5) + "  margin " +
               std::to_string(metrics["rewards/margins"].get<double>()).substr(0, 6);
@@ -512,11 +685,29 @@ class Trainer {
     fs::remove_all(temp);
     use_lora_ ? model_->save_adapters(temp.string()) : model_->save(temp.string());
     optimizer_->save((temp / "optimizer.pt").string());
+    if (!old_logps_.empty()) save_old_logps((temp / "old-logps.pt").string());
     AtomicFile state((temp / "trainer_state.json").string());
     state.write(json{{"global_step", at_step}, {"micro_batches_done", plan_.micro_batches_before(at_step)}}.dump() + "\n");
     state.commit();
     fs::remove_all(final_dir);
     fs::rename(temp, final_dir);
+  }
+
+  // GRPO with several iterations: the log-probs a step's ratios are taken against, so that a
+  // run resumed between two iterations of a step continues as it would have.
+  void save_old_logps(const std::string& path) const {
+    std::vector<int64_t> indices, sizes;
+    std::vector<torch::Tensor> values;
+    for (const auto& [i, logps] : old_logps_) indices.push_back(int64_t(i)), sizes.push_back(logps.numel()), values.push_back(logps.cpu());
+    std::vector<torch::Tensor> saved = {torch::tensor(indices), torch::tensor(sizes), torch::cat(values)};
+    torch::save(saved, path);
+  }
+  void load_old_logps(const std::string& path) {
+    std::vector<torch::Tensor> saved;
+    torch::load(saved, path);
+    auto sizes = saved.at(1).contiguous();
+    auto parts = saved.at(2).split_with_sizes(std::vector<int64_t>(sizes.data_ptr<int64_t>(), sizes.data_ptr<int64_t>() + sizes.numel()));
+    for (size_t k = 0; k < parts.size(); ++k) old_logps_[size_t(saved[0][int64_t(k)].item<int64_t>())] = parts[k].to(device_);
   }
 
   // The trained model in HF layout (merged, with the adapters beside it under LoRA), with the
@@ -543,6 +734,10 @@ class Trainer {
   std::vector<Example> examples_;
   std::optional<model::CausalLM> model_;
   std::vector<std::pair<double, double>> reference_;
+  // GRPO: per completion, per-token log-probs of the reference and of the policy at the step's
+  // first iteration; the current step's advantages.
+  std::map<size_t, torch::Tensor> token_reference_, old_logps_;
+  std::map<size_t, double> advantages_;
   std::vector<torch::Tensor> trained_;
   std::optional<FusedAdamW> optimizer_;
   Plan plan_;

@@ -72,6 +72,46 @@ TEST(SampledIds, AreReadFromPairsAndSftLinesAndLeaveTheMetadata) {
             where + "field 'rejected_ids' is not a non-empty array");
 }
 
+// GRPO's groups: rewards, ids and the truncation flag as given; a group of another size, a
+// missing or non-finite reward, or a single completion are errors that name the line.
+TEST(Groups, AreReadWithRewardsAndTheirErrorsNameLineAndField) {
+  testing::TempDir dir;
+  testing::write_text(dir.path + "/groups.jsonl",
+                      R"({"prompt": "p", "completions": [{"completion": "a", "reward": 1, "completion_ids": [4, 5]},)"
+                      R"( {"completion": "b", "reward": -0.5, "truncated": true}]})"
+                      "\n");
+  auto groups = read_groups(dir.path + "/groups.jsonl");
+  ASSERT_EQ(groups.size(), 1u);
+  ASSERT_EQ(groups[0].completions.size(), 2u);
+  EXPECT_EQ(groups[0].completions[0].completion_ids, (std::vector<TokenId>{4, 5}));
+  EXPECT_EQ(groups[0].completions[1].reward, -0.5);
+  EXPECT_FALSE(groups[0].completions[0].truncated);
+  EXPECT_TRUE(groups[0].completions[1].truncated);
+
+  auto error_of = [&](const std::string& lines) -> std::string {
+    testing::write_text(dir.path + "/bad.jsonl", lines);
+    try {
+      read_groups(dir.path + "/bad.jsonl");
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  std::string where = dir.path + "/bad.jsonl:";
+  std::string two = R"({"prompt": "p", "completions": [{"completion": "a", "reward": 1}, {"completion": "b", "reward": 0}]})";
+  std::string three = R"({"prompt": "p", "completions": [{"completion": "a", "reward": 1}, {"completion": "b", "reward": 0},)"
+                      R"( {"completion": "c", "reward": 0}]})";
+  EXPECT_EQ(error_of(two + "\n" + three + "\n"),
+            where + "2: has 3 completions where line 1 has 2 (every group must have the same size)");
+  EXPECT_EQ(error_of(R"({"prompt": "p", "completions": [{"completion": "a", "reward": 1}]})" "\n"),
+            where + "1: field 'completions' must be an array of at least 2 completions (a group)");
+  EXPECT_EQ(error_of(R"({"prompt": "p", "completions": [{"completion": "a"}, {"completion": "b", "reward": 0}]})" "\n"),
+            where + "1: field 'completions[0].reward' is not a finite number");
+  EXPECT_EQ(error_of(R"({"prompt": "p", "completions": [{"completion": "a", "reward": 1},)"
+                     R"( {"completion": "b", "reward": 0, "truncated": 1}]})" "\n"),
+            where + "1: field 'completions[1].truncated' is not true or false");
+}
+
 // ---- chat formats: pairs rendered as the published templates render them ----------------------
 
 std::vector<TokenId> plain(const tokenizer::Tokenizer& tok, const std::string& text, bool continuation = false) {
