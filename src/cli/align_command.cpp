@@ -109,8 +109,12 @@ void add_align_options(CLI::App* sub, AlignOptions& options) {
       ->delimiter(',')
       ->capture_default_str();
   add_enum_list_option(sub, "--method", c.methods, pipeline::method_names,
-                       "dpo, rft and/or dpo-off-policy (repeatable: dpo and rft train on the same round-1 samples; "
-                       "dpo-off-policy on pairs from --off-policy-samples)");
+                       "dpo, rft, grpo and/or dpo-off-policy (repeatable: dpo, rft and grpo train on the same round-1 "
+                       "samples; grpo on each task's samples as a group, one group per micro-batch; dpo-off-policy on "
+                       "pairs from --off-policy-samples)");
+  add_enum_option(sub, "--reward", c.reward, preferences::reward_names,
+                  "grpo's reward: coarse (CodeRL's rule: syntax error -1, runtime error/timeout -0.6, failed -0.3, "
+                  "passed 1), score (the fine score of the pairs), pass (1 or 0)");
   sub->add_option("--off-policy-samples", c.off_policy_samples,
                   "Another model's samples of the training tasks (samples JSONL): method dpo-off-policy trains on "
                   "their pairs, the paper's off-policy ablation");
@@ -170,9 +174,9 @@ Json run_align(CLI::App* sub, AlignOptions& options) {
   c.sampling.chat = o->model.chat_format();
   c.pairs.strategy = preferences::parse_strategy(o->strategy);
   if (!o->score.empty()) c.pairs.score = preferences::parse_score_config(o->score);
-  c.dpo = c.rft = o->train;
-  c.device = c.dpo.device = c.rft.device = o->model.device;
-  c.dtype = c.dpo.dtype = c.rft.dtype = o->model.dtype;
+  c.dpo = c.rft = c.grpo = o->train;
+  c.device = c.dpo.device = c.rft.device = c.grpo.device = o->model.device;
+  c.dtype = c.dpo.dtype = c.rft.dtype = c.grpo.dtype = o->model.dtype;
   c.sandbox.interpreter = o->interpreter;
   c.sandbox.limits.memory_bytes = o->memory_mb << 20;
   c.execution.hardened = !o->official_execution;

@@ -40,11 +40,13 @@ void sample_tasks(const model::CausalLM& model, const tokenizer::Tokenizer& toke
 
 // ---- Rounds --------------------------------------------------------------------------------
 
-// The methods a run trains: dpo and rft on the policy's own samples; dpo-off-policy on pairs
-// from another model's samples of the training tasks (the paper's ablation).
-enum class Method { dpo, rft, dpo_off_policy };
-inline constexpr EnumNames<Method, 3> method_names{
-    {{{Method::dpo, "dpo"}, {Method::rft, "rft"}, {Method::dpo_off_policy, "dpo-off-policy"}}}};
+// The methods a run trains: dpo, rft and grpo on the policy's own samples; dpo-off-policy on
+// pairs from another model's samples of the training tasks (the paper's ablation).
+enum class Method { dpo, rft, grpo, dpo_off_policy };
+inline constexpr EnumNames<Method, 4> method_names{{{{Method::dpo, "dpo"},
+                                                    {Method::rft, "rft"},
+                                                    {Method::grpo, "grpo"},
+                                                    {Method::dpo_off_policy, "dpo-off-policy"}}}};
 // DPO's frozen reference: the policy the round starts from, or the run's starting model.
 enum class Reference { round, initial };
 inline constexpr EnumNames<Reference, 2> reference_names{{{{Reference::round, "round"}, {Reference::initial, "initial"}}}};
@@ -68,7 +70,10 @@ struct AlignConfig {
   double eval_temperature = 0.8, eval_top_p = 0.95;
   preferences::PairConfig pairs;
   size_t rft_max_per_task = 4;
-  training::TrainConfig dpo, rft;  // mode is set per method
+  // grpo: each task's samples are a group, rewarded by `reward`; a micro-batch is one group
+  // (samples_per_task completions), an optimizer step grpo.gradient_accumulation_steps groups.
+  preferences::Reward reward = preferences::Reward::coarse;
+  training::TrainConfig dpo, rft, grpo;  // mode is set per method
   bool stop_on_empty_round = false;  // a round without pairs ends the run instead of going on
   // Retention: a complete training keeps its exported weights (the next round's policy) and its
   // newest keep_checkpoints checkpoints; the others, optimizer state included, are removed.

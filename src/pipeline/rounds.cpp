@@ -332,6 +332,8 @@ class Run {
       preferences::write_rft((pairs / RunLayout::rft_file).string(), rft, train_tasks_);
       Json stats = made.stats.to_json();
       stats["rft_examples"] = rft.size();
+      stats["groups"] = preferences::write_groups((pairs / RunLayout::groups_file).string(), judged, train_tasks_,
+                                                  config_.reward, config_.pairs.score);
       stats["execution"] = *completed(executed);
       say(who + ": " + std::to_string(made.stats.pairs) + " pairs, " + std::to_string(rft.size()) +
           " RFT examples from " + std::to_string(judged.size()) + " samples");
@@ -343,10 +345,10 @@ class Run {
   // result, under round-R/<method>/.
   Json train_and_evaluate(Method method, const std::string& model_path, const fs::path& data_group, int round,
                           const Json& data) {
-    bool dpo = method != Method::rft;
-    size_t examples = data.at(dpo ? "pairs" : "rft_examples").get<size_t>();
+    const char* kind = method == Method::rft ? "rft_examples" : method == Method::grpo ? "groups" : "pairs";
+    size_t examples = data.at(kind).get<size_t>();
     if (examples == 0) {
-      say("round " + std::to_string(round) + ": no " + (dpo ? "pairs" : "RFT examples") + " for " + name_of_method(method) +
+      say("round " + std::to_string(round) + ": no " + kind + " for " + name_of_method(method) +
           "; its policy stays as it was");
       return {{"examples", 0}, {"skipped", "no training data"}};
     }
@@ -354,10 +356,10 @@ class Run {
     Json result = run_stage(stage, "round " + std::to_string(round) + ": train " + name_of_method(method) + " on " +
                                        std::to_string(examples) + " examples", [&] {
       release_sampling_model();  // training holds its own copy, in float32, and the optimizer state
-      training::TrainConfig train = dpo ? config_.dpo : config_.rft;
-      train.mode = dpo ? training::TrainMode::dpo : training::TrainMode::sft;
-      train.prompts.chat = config_.sampling.chat;
-      fs::path data_file = RunLayout::preferences(data_group) / (dpo ? RunLayout::pairs_file : RunLayout::rft_file);
+      training::TrainConfig train = training_config(method);
+      fs::path data_file = RunLayout::preferences(data_group) / (method == Method::rft    ? RunLayout::rft_file
+                                                                 : method == Method::grpo ? RunLayout::groups_file
+                                                                                          : RunLayout::pairs_file);
       training::TrainPaths paths{model_path, tokenizer_path_, data_file.string(), stage.string(),
                                  config_.reference == Reference::initial ? config_.model : ""};
       if (!training::train(train, paths, /*resume=*/true))
@@ -368,6 +370,23 @@ class Run {
     result["model"] = name_of(stage.string());
     evaluate_policy(stage.string(), group, result);
     return result;
+  }
+
+  // What `method` trains with: its options, its mode, the chat format it sampled with; GRPO
+  // also the sampling's temperature and token limit, and one group per micro-batch.
+  training::TrainConfig training_config(Method method) const {
+    training::TrainConfig train = method == Method::rft ? config_.rft : method == Method::grpo ? config_.grpo : config_.dpo;
+    train.mode = method == Method::rft    ? training::TrainMode::sft
+                 : method == Method::grpo ? training::TrainMode::grpo
+                                          : training::TrainMode::dpo;
+    train.prompts.chat = config_.sampling.chat;
+    if (method == Method::grpo) {
+      train.per_device_train_batch_size = config_.samples_per_task;
+      train.grpo.temperature = config_.sampling.sampling.temperature;
+      train.grpo.max_completion_length = config_.sampling.sampling.max_new_tokens;
+      train.grpo.reward_name = preferences::reward_names.name(config_.reward);
+    }
+    return train;
   }
 
   // A complete training's checkpoints beyond the newest keep_checkpoints, and any half-written
@@ -415,8 +434,9 @@ Json settings_json(const AlignConfig& c) {
           {"samples_per_task", c.samples_per_task},
           {"reference", reference_names.name(c.reference)},
           {"off_policy_samples", c.off_policy_samples},
+          {"reward", preferences::reward_names.name(c.reward)},
           {"seeds", {{"sampling", c.sampling.sampling.seed}, {"pairs", c.pairs.seed}, {"dpo_data_order", c.dpo.seed},
-                     {"rft_data_order", c.rft.seed}}}};
+                     {"rft_data_order", c.rft.seed}, {"grpo_data_order", c.grpo.seed}}}};
 }
 
 }  // namespace

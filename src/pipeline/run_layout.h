@@ -36,6 +36,7 @@ struct RunLayout {
   static constexpr const char* results_file = "results.jsonl";
   static constexpr const char* pairs_file = "pairs.jsonl";
   static constexpr const char* rft_file = "rft.jsonl";
+  static constexpr const char* groups_file = "groups.jsonl";
   static constexpr const char* metrics_file = "metrics.jsonl";
 
   path config() const { return root / "config.toml"; }

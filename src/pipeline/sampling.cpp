@@ -42,6 +42,7 @@ nlohmann::json sample_line(const std::string& task_id, const generation::Sample&
                              : nlohmann::json{{"task_id", task_id}, {"completion", s.text}};
   // The sampled ids of the text, so that training scores the tokens the policy produced.
   line["completion_ids"] = std::vector<tokenizer::TokenId>(s.ids.begin(), s.ids.begin() + long(s.text_ids));
+  line["finish_reason"] = s.finish_reason;  // "length": cut at max_new_tokens (GRPO's truncated completions)
   return line;
 }
 

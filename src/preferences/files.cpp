@@ -1,4 +1,6 @@
 // Reading judged samples from a samples/results pair of JSONL files; writing pairs and RFT data.
+#include <map>
+
 #include "common/error.h"
 #include "common/files.h"
 #include "common/jsonl.h"
@@ -86,6 +88,7 @@ std::vector<JudgedSample> read_judged(const std::string& samples_path, const std
     evaluated.push_back(evaluated_text(j, line));
     s.text = j.contains("response") ? string_field(j, "response", line) : evaluated.back();
     s.ids = ids_field(j, line);
+    s.truncated = j.value("finish_reason", "") == "length";
     samples.push_back(std::move(s));
   });
   if (samples.empty()) throw Error("preferences: '" + samples_path + "' holds no samples");
@@ -141,6 +144,29 @@ void write_rft(const std::string& path, const std::vector<const JudgedSample*>& 
     file.write(dump(j));
   }
   file.commit();
+}
+
+size_t write_groups(const std::string& path, const std::vector<JudgedSample>& samples, const tasks::TaskSet& tasks,
+                    Reward kind, const ScoreConfig& config) {
+  std::vector<std::string> order;
+  std::map<std::string, Json> groups;
+  for (const JudgedSample& s : samples) {
+    auto [group, fresh] = groups.try_emplace(s.task_id);
+    if (fresh) {
+      order.push_back(s.task_id);
+      group->second = {{"prompt", prompt_of(tasks, s.task_id)}, {"task_id", s.task_id}, {"completions", Json::array()}};
+    }
+    Json completion = {{"completion", s.text},
+                       {"reward", reward(s, kind, config)},
+                       {"truncated", s.truncated},
+                       {"verdict", sandbox::verdict_name(s.verdict)}};
+    if (!s.ids.empty()) completion["completion_ids"] = s.ids;
+    group->second["completions"].push_back(completion);
+  }
+  AtomicFile file(path);
+  for (const std::string& task_id : order) file.write(dump(groups[task_id]));
+  file.commit();
+  return order.size();
 }
 
 }  // namespace codealign::preferences

@@ -1,4 +1,5 @@
-// codealign preferences: from execution outcomes to DPO pairs and RFT data. Torch-free.
+// codealign preferences: from execution outcomes to DPO pairs, RFT data and GRPO's rewarded
+// groups. Torch-free.
 //
 // Usage: read (or build) the judged samples of a round, rank them, pick pairs, write them.
 //   auto judged = preferences::read_judged("samples.jsonl", "results.jsonl", tasks);
@@ -25,6 +26,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/enum_names.h"
 #include "sandbox/sandbox.h"
 #include "tasks/tasks.h"
 
@@ -38,6 +40,7 @@ struct JudgedSample {
   std::vector<int32_t> ids;       // the sampled ids of `text`; empty when the samples file has none
   sandbox::Verdict verdict = sandbox::Verdict::crashed;  // the first failing group's, else passed
   int tests_passed = 0, tests_total = 0;                 // base and + tests together
+  bool truncated = false;  // the sampler stopped at its token limit (finish_reason "length")
 };
 
 // The weight added to the fraction of tests passed, per verdict. The failure weights are small
@@ -53,6 +56,14 @@ struct ScoreConfig {
 // "failed=0.04,timeout=0.01": overrides named weights; unknown verdicts are refused by name.
 ScoreConfig parse_score_config(const std::string& spec);
 double score(const JudgedSample& sample, const ScoreConfig& config);
+
+// GRPO's reward of an outcome: coarse, CodeRL's rule (Le et al. 2022; the paper's PPO baseline):
+// syntax error -1, runtime error, timeout, out of memory or crash -0.6, failed tests -0.3, all
+// passed +1; score, the fine score above; pass, 1 or 0.
+enum class Reward { coarse, score, pass };
+inline constexpr EnumNames<Reward, 3> reward_names{
+    {{{Reward::coarse, "coarse"}, {Reward::score, "score"}, {Reward::pass, "pass"}}}};
+double reward(const JudgedSample& sample, Reward kind, const ScoreConfig& config);
 
 enum class Strategy {
   best_worst,  // one pair per task: a best-scored sample against a worst-scored one
@@ -119,5 +130,10 @@ struct Provenance {
 void write_pairs(const std::string& path, const Pairs& pairs, const tasks::TaskSet& tasks, const Provenance& provenance);
 // SFT JSONL: {"prompt", "completion", "task_id", ["completion_ids"]}.
 void write_rft(const std::string& path, const std::vector<const JudgedSample*>& examples, const tasks::TaskSet& tasks);
+// GRPO groups (docs/FORMATS.md): one line per task, in first-seen order, with every sample of
+// the task (duplicates too: each is a draw of the policy) and its reward; also "task_id" and
+// each completion's "verdict". Returns the number of groups.
+size_t write_groups(const std::string& path, const std::vector<JudgedSample>& samples, const tasks::TaskSet& tasks,
+                    Reward kind, const ScoreConfig& config);
 
 }  // namespace codealign::preferences

@@ -48,6 +48,20 @@ double score(const JudgedSample& sample, const ScoreConfig& config) {
   return fraction + (weight == config.weight.end() ? 0.0 : weight->second);
 }
 
+double reward(const JudgedSample& sample, Reward kind, const ScoreConfig& config) {
+  switch (kind) {
+    case Reward::score: return score(sample, config);
+    case Reward::pass: return sample.verdict == sandbox::Verdict::passed ? 1.0 : 0.0;
+    case Reward::coarse: break;
+  }
+  switch (sample.verdict) {
+    case sandbox::Verdict::passed: return 1.0;
+    case sandbox::Verdict::failed: return -0.3;
+    case sandbox::Verdict::syntax_error: return -1.0;
+    default: return -0.6;  // runtime error, timeout, out of memory, crash: it ran and broke
+  }
+}
+
 Strategy parse_strategy(const std::string& name) {
   if (name == "best-worst") return Strategy::best_worst;
   if (name == "all") return Strategy::all;

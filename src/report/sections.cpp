@@ -295,10 +295,20 @@ std::string training_section(const RunFiles& run) {
   out += "<p class=\"explain\">Per optimizer step, from each train stage's metrics.jsonl (TRL's names), one row "
          "of charts per method (their losses differ in kind: DPO's against SFT's) and one line per round. DPO's "
          "rewards are β times the policy's log-ratio against the reference; margins are chosen minus rejected, "
-         "accuracies the fraction of pairs whose chosen reward is higher.</p>";
+         "accuracies the fraction of pairs whose chosen reward is higher. GRPO's reward is the execution reward of "
+         "the step's completions (reward_std its spread; frac_reward_zero_std the share of groups with nothing to "
+         "learn), entropy that of the policy's next-token distributions, clip_ratio the share of tokens whose ratio "
+         "was clipped, kl the estimate against the reference.</p>";
   const std::vector<std::pair<const char*, const char*>> metrics = {{"loss", "loss"},
                                                                      {"rewards/margins", "rewards/margins"},
                                                                      {"rewards/accuracies", "rewards/accuracies"},
+                                                                     {"reward", "reward"},
+                                                                     {"reward_std", "reward_std"},
+                                                                     {"frac_reward_zero_std", "frac_reward_zero_std"},
+                                                                     {"entropy", "entropy"},
+                                                                     {"kl", "kl"},
+                                                                     {"clip_ratio/region_mean", "clip_ratio/region_mean"},
+                                                                     {"completions/mean_length", "completions/mean_length"},
                                                                      {"grad_norm", "grad_norm"},
                                                                      {"learning_rate", "learning rate"}};
   std::vector<std::string> methods;  // in the order their stages come

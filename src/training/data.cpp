@@ -118,7 +118,8 @@ std::vector<GroupExample> read_groups(const std::string& path) {
       auto truncated = item.find("truncated");
       if (truncated != item.end() && !truncated->is_boolean())
         throw Error(line.where() + "field '" + where + ".truncated' is not true or false");
-      group.completions.push_back({completion_field(item, "completion", line), ids_field(item, "completion_ids", line),
+      // An empty completion is a draw of the policy too (it ended at once): it trains as the end token.
+      group.completions.push_back({string_field(item, "completion", line), ids_field(item, "completion_ids", line),
                                    reward->get<double>(), truncated != item.end() && truncated->get<bool>()});
     }
     if (!groups.empty() && groups[0].completions.size() != group.completions.size())

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <set>
 
 #include "common/files.h"
 #include "common/jsonl.h"
@@ -181,6 +182,39 @@ TEST_F(Align, InitialReferenceAndSampledPassAtK) {
   expect_report_renders(path("run"));
 }
 
+// GRPO on the round's samples: each task's 8 samples are one group, rewarded by CodeRL's
+// coarse rule from their verdicts, and training logs TRL's reward metrics under that name.
+TEST_F(Align, GrpoTrainsOnEachTasksSamplesAsAGroupRewardedByItsVerdicts) {
+  CommandResult result = align("run", "--reward coarse --train-learning-rate 1e-4 --train-warmup-ratio 0", "grpo");
+  ASSERT_EQ(result.status, 0) << result.output;
+  Json summary = json("run/summary.json");
+  ASSERT_TRUE(summary["rounds"][1]["methods"]["grpo"].contains("model")) << summary.dump();
+  EXPECT_EQ(summary["rounds"][1]["methods"]["grpo"]["examples"], 3);
+  const std::map<std::string, double> coarse = {{"passed", 1.0},         {"failed", -0.3},  {"syntax_error", -1.0},
+                                                {"runtime_error", -0.6}, {"timeout", -0.6}, {"crashed", -0.6},
+                                                {"out_of_memory", -0.6}};
+  std::vector<Json> groups = lines_of("run/round-1/shared/preferences/groups.jsonl");
+  ASSERT_EQ(groups.size(), 3u);
+  std::set<double> rewards;
+  for (const Json& group : groups) {
+    ASSERT_EQ(group["completions"].size(), 8u) << group.dump();
+    for (const Json& completion : group["completions"]) {
+      EXPECT_EQ(completion["reward"].get<double>(), coarse.at(completion["verdict"].get<std::string>())) << completion.dump();
+      EXPECT_TRUE(completion.contains("completion_ids")) << completion.dump();
+      rewards.insert(completion["reward"].get<double>());
+    }
+  }
+  EXPECT_GT(rewards.size(), 1u) << "the test needs outcomes that differ";
+  std::vector<Json> metrics = lines_of("run/round-1/grpo/train/metrics.jsonl");
+  ASSERT_FALSE(metrics.empty());
+  for (const char* key : {"reward", "reward_std", "rewards/coarse/mean", "frac_reward_zero_std", "entropy",
+                          "completions/mean_length", "clip_ratio/region_mean", "grad_norm"})
+    EXPECT_TRUE(metrics[0].contains(key)) << key << ": " << metrics[0].dump();
+  std::string report = read_file(path("run/report.html"));
+  for (const char* chart : {"grpo: reward", "grpo: entropy", "grpo: clip_ratio/region_mean"})
+    EXPECT_NE(report.find(chart), std::string::npos) << chart;
+}
+
 TEST_F(Align, OffPolicyDpoTrainsEachRoundOnPairsFromAnotherModelsSamples) {
   // Another model's samples: one passes, one fails its assertion, one does not parse.
   std::string samples;
@@ -240,7 +274,7 @@ TEST_F(Align, OffPolicyAndReferenceMistakesAreNamed) {
   result = align("run4", "--reference first");
   EXPECT_NE(result.output.find("--reference: first not in {round,initial}"), std::string::npos) << result.output;
   result = align("run5", "", "dpo,ppo");
-  EXPECT_NE(result.output.find("--method: ppo not in {dpo,rft,dpo-off-policy}"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("--method: ppo not in {dpo,rft,grpo,dpo-off-policy}"), std::string::npos) << result.output;
   EXPECT_FALSE(fs::exists(path("run5"))) << "refused before the run directory was made";
 }
 

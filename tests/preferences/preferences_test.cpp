@@ -55,6 +55,22 @@ TEST(Score, WeightsAreConfigurableByName) {
   EXPECT_THROW(parse_score_config("failed"), Error);
 }
 
+// GRPO's rewards: CodeRL's coarse rule by verdict kind, the fine score, and pass/fail.
+TEST(Reward, CoarseFollowsCodeRlScoreIsTheFineScorePassIsOneOrZero) {
+  const std::vector<std::pair<Verdict, double>> coarse = {
+      {Verdict::passed, 1.0},        {Verdict::failed, -0.3},        {Verdict::runtime_error, -0.6},
+      {Verdict::timeout, -0.6},      {Verdict::out_of_memory, -0.6}, {Verdict::crashed, -0.6},
+      {Verdict::syntax_error, -1.0}};
+  for (const auto& [verdict, expected] : coarse) {
+    JudgedSample s = judged("t", "x", verdict, 1);
+    EXPECT_EQ(reward(s, Reward::coarse, ScoreConfig{}), expected) << sandbox::verdict_name(verdict);
+    EXPECT_EQ(reward(s, Reward::score, ScoreConfig{}), score(s, ScoreConfig{})) << sandbox::verdict_name(verdict);
+    EXPECT_EQ(reward(s, Reward::pass, ScoreConfig{}), verdict == Verdict::passed ? 1.0 : 0.0);
+  }
+  EXPECT_EQ(reward_names.parse("coarse", "option"), Reward::coarse);
+  EXPECT_THROW(reward_names.parse("rule", "option"), Error);
+}
+
 TEST(Strategy, NamesAreParsedAndUnknownOnesRefused) {
   EXPECT_EQ(parse_strategy("best-worst"), Strategy::best_worst);
   EXPECT_EQ(parse_strategy("all"), Strategy::all);
