@@ -9,14 +9,17 @@
 #   3. a DPO step at Qwen2.5-Coder-0.5B and -1.5B shapes (random weights), 8 pairs x (256 prompt
 #      + 256 completion) tokens, bfloat16: `codealign train dpo` (plain, with activation
 #      checkpointing of every layer, and of half the layers) against a TRL-style PyTorch step;
-#      the prompt of each pair is computed once (prefix sharing, the default).
+#      the prompt of each pair is computed once (prefix sharing, the default);
+#   4. a GRPO step at the same shapes: one group of 16 completions (256 prompt + 256 completion
+#      tokens each) per step, bfloat16, TRL's defaults: `codealign train grpo` against a
+#      TRL-style PyTorch step.
 # Every figure is one JSON line in OUT/results.jsonl, after the machine's description.
 #
 #   bench/gpu.sh OUT        # builds and runs build/src/codealign and build/bench/gpu_bench
 # Environment: BIN (directory with codealign and gpu_bench; default build/src and build/bench),
 # PYTHON (one with torch and transformers; default python3), TOKENIZER (a Qwen tokenizer.json),
 # DEVICE (cuda), SMALL=1 (tiny shapes on any device: a dry run of the script itself),
-# CHECKS (default "parity dpo sampling"), COMPILE=0 (skip the torch.compile peer, which spends
+# CHECKS (default "parity dpo grpo sampling"), COMPILE=0 (skip the torch.compile peer, which spends
 # a minute or two compiling), TRACE=1 (also a profiler trace of codealign's sampling, in OUT).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,9 +33,9 @@ gpu_bench=${BIN:+$BIN/gpu_bench}; gpu_bench=${gpu_bench:-build/bench/gpu_bench}
 tokenizer=${TOKENIZER:-${CODEALIGN_DATA_DIR:-../shared/data}/tokenizers/qwen/tokenizer.json}
 peer="$python bench/gpu_peer.py"
 if [ "${SMALL:-0}" = 1 ]; then
-  sizes="tiny" sample_size=tiny pairs=2 prompt=16 completion=16 batch=4 prompt_tokens=8 new=16
+  sizes="tiny" sample_size=tiny pairs=2 group=4 prompt=16 completion=16 batch=4 prompt_tokens=8 new=16
 else
-  sizes="0.5b 1.5b" sample_size=1.5b pairs=8 prompt=256 completion=256 batch=32 prompt_tokens=128 new=256
+  sizes="0.5b 1.5b" sample_size=1.5b pairs=8 group=16 prompt=256 completion=256 batch=32 prompt_tokens=128 new=256
 fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -52,7 +55,7 @@ PY
 for size in $sizes; do $peer make "$work/$size" "$size" "$tokenizer" | record; done
 
 first=${sizes%% *}
-checks=${CHECKS:-parity dpo sampling}
+checks=${CHECKS:-parity dpo grpo sampling}
 if [[ $checks == *parity* ]]; then
 section "1. parity"
 $peer ids "$work/$first" 4 64 "$work/ids.json"
@@ -109,6 +112,31 @@ PY
   $peer dpo "$work/$size" "$device" "$pairs" "$prompt" "$completion" 6 | sed "s/^{/{\"check\": \"dpo step\", \"size\": \"$size\", /" | record
 done
 
+fi
+
+if [[ $checks == *grpo* ]]; then
+section "4. GRPO step"
+$peer groups "$work/$first" "$group" "$prompt" "$completion" "$work/groups.jsonl"
+for size in $sizes; do
+  grpo_train() {  # steps -> train_results.json of a run of that many steps
+    rm -rf "$work/out"
+    $codealign train grpo --model "$work/$size" --data "$work/groups.jsonl" --out "$work/out" --device "$device" \
+      --dtype bfloat16 --batch-size "$group" --max-steps "$1" --epochs 1000 --max-length $((prompt + completion + 8)) \
+      --max-completion-length "$completion" --warmup-ratio 0 >"$work/train.log" 2>&1 || { cat "$work/train.log" >&2; exit 1; }
+    cat "$work/out/train_results.json"
+  }
+  short=$(grpo_train 3) long=$(grpo_train 13)
+  $python - "$size" "$short" "$long" <<'PY' | record
+import json, sys
+size, short, long = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
+tokens = lambda r: r["train_tokens_per_second"] * r["train_runtime"]
+seconds = long["train_runtime"] - short["train_runtime"]
+print(json.dumps({"check": "grpo step", "size": size, "impl": "codealign", "step_s": seconds / 10,
+                  "tokens_per_s": (tokens(long) - tokens(short)) / seconds,
+                  "peak_memory_gib": long.get("peak_memory_gib", 0.0)}))
+PY
+  $peer grpo "$work/$size" "$device" "$group" "$prompt" "$completion" 6 | sed "s/^{/{\"check\": \"grpo step\", \"size\": \"$size\", /" | record
+done
 fi
 
 section done

@@ -15,6 +15,13 @@ codealign is measured against in the same run (docs/BENCHMARKS.md, "GPU").
       bfloat16 autocast, chosen and rejected concatenated in one forward, full-vocabulary logits
       upcast to float32 and log_softmax'ed, sigmoid loss (beta 0.1), clipping at 1.0, fused
       AdamW; tokens/s over STEPS - 1 steps after a warm-up, peak memory of tensors
+  gpu_peer.py groups DIR G PROMPT COMPLETION OUT   GRPO groups: one prompt of PROMPT tokens, G
+      completions of COMPLETION ids each, rewards 0..G-1
+  gpu_peer.py grpo DIR DEVICE G PROMPT COMPLETION STEPS
+      a TRL-style GRPO step (TRL's defaults: dapo loss, beta 0, one iteration): float32 policy,
+      bfloat16 autocast, full-vocabulary logits upcast to float32 and log_softmax'ed, the
+      entropy TRL logs, group advantages, clipping at 1.0, fused AdamW; tokens/s over STEPS - 1
+      steps after a warm-up, peak memory of tensors
   gpu_peer.py generate DIR DEVICE B PROMPT NEW [static-compile]
       transformers.generate, sampling at temperature 1 (no top-k), exactly NEW tokens per row;
       static-compile: a static cache and torch.compile, as transformers documents for speed
@@ -145,6 +152,53 @@ def dpo(directory, device, count, prompt, completion, steps):
                       "peak_memory_gib": peak}))
 
 
+def groups(directory, count, prompt, completion, out):
+    import tokenizers
+    tok = tokenizers.Tokenizer.from_file(f"{directory}/tokenizer.json")
+    text = " x" * prompt
+    assert len(tok.encode(text).ids) == prompt, "' x' is not one token"
+    line = {"prompt": text, "completions": [{"completion": " y", "reward": float(i),  # the ids below are used
+                                             "completion_ids": [100 + (i + k) % 1000 for k in range(completion)]}
+                                            for i in range(count)]}
+    with open(out, "w") as f:
+        f.writelines(json.dumps(line) + "\n" for _ in range(64))
+
+
+def grpo(directory, device, count, prompt, completion, steps):
+    torch.manual_seed(0)
+    policy = load(directory, device, torch.float32)
+    policy.train()
+    optimizer = torch.optim.AdamW(policy.parameters(), lr=1e-6, fused=device.startswith("cuda"))
+    ids = torch.randint(0, 151643, (count, prompt + completion), device=device)
+    ids[:, :prompt] = ids[0, :prompt]  # one prompt, G completions
+    rewards = torch.arange(count, dtype=torch.float32, device=device)
+    advantages = ((rewards - rewards.mean()) / (rewards.std() + 1e-4))[:, None]
+    sync(device)
+    torch.cuda.reset_peak_memory_stats() if device.startswith("cuda") else None
+    ends = []
+    for _ in range(steps):
+        with torch.autocast(device.split(":")[0], dtype=torch.bfloat16):
+            logits = policy(ids).logits[:, prompt - 1:-1].float()
+            logps = torch.log_softmax(logits, -1)
+            token_logps = logps.gather(-1, ids[:, prompt:, None]).squeeze(-1)
+            with torch.no_grad():
+                entropy = -(logps.exp() * logps).sum(-1).mean()
+            ratio = torch.exp(token_logps - token_logps.detach())
+            per_token = -torch.min(ratio * advantages, ratio.clamp(0.8, 1.2) * advantages)
+            loss = per_token.sum() / per_token.numel()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(policy.parameters(), 1.0)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        loss.item(), entropy.item()  # TRL logs both every step
+        sync(device)
+        ends.append(time.perf_counter())
+    step = (ends[-1] - ends[0]) / (len(ends) - 1)
+    peak = torch.cuda.max_memory_allocated() / 2**30 if device.startswith("cuda") else 0.0
+    print(json.dumps({"impl": "trl-style pytorch", "step_s": step, "tokens_per_s": ids.numel() / step,
+                      "peak_memory_gib": peak}))
+
+
 def generate(directory, device, B, prompt, new, mode):
     model = load(directory, device, torch.bfloat16).eval()
     ids = torch.randint(0, 151643, (B, prompt), device=device, generator=torch.Generator(device).manual_seed(0))
@@ -183,6 +237,10 @@ def main():
         pairs(args[0], int(args[1]), int(args[2]), int(args[3]), args[4])
     elif command == "dpo":
         dpo(args[0], args[1], *map(int, args[2:6]))
+    elif command == "groups":
+        groups(args[0], int(args[1]), int(args[2]), int(args[3]), args[4])
+    elif command == "grpo":
+        grpo(args[0], args[1], *map(int, args[2:6]))
     elif command == "generate":
         generate(args[0], args[1], *map(int, args[2:5]), args[5] if len(args) > 5 else "default")
     else:
