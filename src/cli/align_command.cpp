@@ -7,6 +7,7 @@
 
 #include "cli/align_options.h"
 #include "cli/commands.h"
+#include "cli/option_checks.h"
 #include "cli/enum_option.h"
 #include "cli/config_file.h"
 #include "report/report.h"
@@ -120,36 +121,53 @@ void add_align_options(CLI::App* sub, AlignOptions& options) {
                   "their pairs, the paper's off-policy ablation");
   add_enum_option(sub, "--reference", c.reference, pipeline::reference_names,
                   "DPO's frozen reference: round (the policy the round starts from) or initial (--model)");
-  sub->add_option("--rounds", c.rounds, "Rounds of sampling and training")->capture_default_str();
-  sub->add_option("--samples-per-task", c.samples_per_task, "On-policy samples per training task")->capture_default_str();
-  sub->add_option("--batch", c.sampling.batch, "Prompts per generation batch")->capture_default_str();
+  sub->add_option("--rounds", c.rounds, "Rounds of sampling and training")->capture_default_str()->check(at_least(1));
+  sub->add_option("--samples-per-task", c.samples_per_task, "On-policy samples per training task")
+      ->capture_default_str()
+      ->check(at_least(1));
+  sub->add_option("--batch", c.sampling.batch, "Prompts per generation batch")->capture_default_str()
+      ->check(at_least(1));
   sub->add_option("--eval-max-new-tokens", c.eval_max_new_tokens, "Tokens per evaluation answer at most")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(1));
   sub->add_option("--eval-samples", c.eval_samples,
                   "Samples per evaluation task for sampled pass@k beside greedy pass@1 (0: greedy only)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(0));
   sub->add_option("--eval-temperature", c.eval_temperature, "Temperature of the sampled evaluation")
-      ->capture_default_str();
-  sub->add_option("--eval-top-p", c.eval_top_p, "Nucleus of the sampled evaluation")->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(0));
+  sub->add_option("--eval-top-p", c.eval_top_p, "Nucleus of the sampled evaluation")
+      ->capture_default_str()
+      ->check(above_up_to(0, 1));
   sub->add_option("--eval-k", c.evaluation.ks, "The k of sampled pass@k (those up to --eval-samples)")
       ->delimiter(',')
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(1));
   sub->add_option("--strategy", o->strategy, "Pairs: best-worst, all or margin (see codealign preferences)")
       ->capture_default_str();
   sub->add_option("--max-pairs-per-task", c.pairs.max_pairs_per_task, "all/margin: pairs kept per task (0: all)")
-      ->capture_default_str();
-  sub->add_option("--margin", c.pairs.min_margin, "margin: the least score gap of a pair")->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(0));
+  sub->add_option("--margin", c.pairs.min_margin, "margin: the least score gap of a pair")
+      ->capture_default_str()
+      ->check(at_least(0));
   sub->add_option("--score", o->score, "Verdict weights, e.g. 'failed=0.04' (see codealign preferences)");
   sub->add_option("--rft-max-per-task", c.rft_max_per_task, "RFT: passing samples kept per task (0: all)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(0));
   sub->add_flag("--stop-on-empty-round", c.stop_on_empty_round, "End the run when a round yields no training data");
   sub->add_option("--keep-checkpoints", c.keep_checkpoints,
                   "Checkpoints (weights and optimizer state) each complete training keeps beside its exported weights")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
-  sub->add_option("-j,--workers", c.sandbox.workers, "Sandbox workers (default: one per core)");
-  sub->add_option("--timeout", c.execution.timeout_s, "Seconds per sample for assertion-style tests")->capture_default_str();
-  sub->add_option("--memory-mb", o->memory_mb, "Address-space limit per sample in MiB")->capture_default_str();
+      ->check(at_least(0));
+  sub->add_option("-j,--workers", c.sandbox.workers, "Sandbox workers (default: one per core)")->check(at_least(1));
+  sub->add_option("--timeout", c.execution.timeout_s, "Seconds per sample for assertion-style tests")
+      ->capture_default_str()
+      ->check(above(0));
+  sub->add_option("--memory-mb", o->memory_mb, "Address-space limit per sample in MiB")
+      ->capture_default_str()
+      ->check(at_least(1));
   sub->add_option("--interpreter", o->interpreter, "Python interpreter run in the sandbox")->capture_default_str();
   sub->add_flag("--official-execution", o->official_execution,
                 "Judge training samples with the official harnesses' semantics instead of hardened tests (whose "

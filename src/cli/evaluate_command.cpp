@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/option_checks.h"
 #include "common/error.h"
 #include "evaluation/evaluation.h"
 #include "tasks/tasks.h"
@@ -44,20 +45,31 @@ Command add_evaluate_command(CLI::App& app) {
                   "default: the benchmark's canonical solutions");
   sub->add_option("-o,--out", o->out, "Per-sample results JSONL (default: SAMPLES.results.jsonl, or "
                                       "BENCHMARK-canonical.results.jsonl)");
-  sub->add_option("-k,--k", o->evaluation.ks, "pass@k values to report")->delimiter(',')->capture_default_str();
+  sub->add_option("-k,--k", o->evaluation.ks, "pass@k values to report")
+      ->delimiter(',')
+      ->capture_default_str()
+      ->check(at_least(1));
   sub->add_flag("--json", o->json, "Print the summary as one JSON object");
-  sub->add_option("-j,--workers", o->workers, "Sandbox workers (default: one per core)");
+  sub->add_option("-j,--workers", o->workers, "Sandbox workers (default: one per core)")->check(at_least(1));
   sub->add_option("--timeout", o->evaluation.timeout_s,
                   "Seconds per sample (all its tests) for assertion-style and stdin/stdout tests")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(above(0));
   sub->add_option("--min-time-limit", o->evaluation.min_time_limit_s,
                   "HumanEval+/MBPP+: minimum seconds per input (evalplus rule max(min, factor x ground truth))")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(above(0));
   sub->add_option("--time-limit-factor", o->evaluation.time_limit_factor,
-                  "HumanEval+/MBPP+: multiple of the canonical solution's time per input")->capture_default_str();
+                  "HumanEval+/MBPP+: multiple of the canonical solution's time per input")
+      ->capture_default_str()
+      ->check(above(0));
   sub->add_option("--max-task-timeout", o->evaluation.max_task_timeout_s,
-                  "HumanEval+/MBPP+: cap on a sample's total seconds per test group")->capture_default_str();
-  sub->add_option("--memory-mb", o->memory_mb, "Address-space limit per sample in MiB")->capture_default_str();
+                  "HumanEval+/MBPP+: cap on a sample's total seconds per test group")
+      ->capture_default_str()
+      ->check(above(0));
+  sub->add_option("--memory-mb", o->memory_mb, "Address-space limit per sample in MiB")
+      ->capture_default_str()
+      ->check(at_least(1));
   sub->add_option("--interpreter", o->interpreter, "Python interpreter run in the sandbox")->capture_default_str();
   sub->add_option("--data-dir", o->data_dir, "Benchmark data ($CODEALIGN_DATA_DIR)")->capture_default_str();
   sub->add_option("--cache-dir", o->cache_dir, "Where canonical outputs of HumanEval+/MBPP+ are cached")

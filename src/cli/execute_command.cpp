@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/option_checks.h"
 #include "common/error.h"
 #include "common/files.h"
 #include "evaluation/evaluation.h"
@@ -27,8 +28,9 @@ Command add_execute_command(CLI::App& app) {
   sub->add_option("program", options->program, "Python file to run, or - for standard input")->capture_default_str();
   sub->add_option("-t,--test", options->tests, "A test snippet run after the program (repeatable), e.g. 'assert f(1) == 2'")->allow_extra_args(false);
   sub->add_option("--interpreter", options->interpreter, "Python interpreter")->capture_default_str();
-  sub->add_option("--timeout", options->timeout, "Wall-clock limit in seconds")->capture_default_str();
-  sub->add_option("--memory-mb", options->memory_mb, "Address-space limit in MiB")->capture_default_str();
+  sub->add_option("--timeout", options->timeout, "Wall-clock limit in seconds")->capture_default_str()->check(above(0));
+  sub->add_option("--memory-mb", options->memory_mb, "Address-space limit in MiB")->capture_default_str()
+      ->check(at_least(1));
   sub->add_flag("--json", options->json, "Print the outcome as one JSON object");
   sub->add_flag("--hardened", options->hardened,
                 "Verdicts the program cannot fake: assertions of the usual shapes are decided outside its "

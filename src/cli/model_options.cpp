@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "cli/option_checks.h"
 #include "common/error.h"
 #include "model/device.h"
 
@@ -16,13 +17,21 @@ void ModelOptions::add_to(CLI::App* sub, double default_temperature, int64_t def
   sub->add_option("--chat", chat, "Chat format for instruct models: none (completion style), auto "
                                   "(from tokenizer_config.json), chatml, qwen2.5, llama-2, deepseek-coder, or a JSON file")
       ->capture_default_str();
-  sub->add_option("--max-new-tokens", sampling.max_new_tokens, "Tokens to generate at most")->capture_default_str();
-  sub->add_option("-t,--temperature", sampling.temperature, "Sampling temperature; 0 is greedy")->capture_default_str();
+  sub->add_option("--max-new-tokens", sampling.max_new_tokens, "Tokens to generate at most")
+      ->capture_default_str()
+      ->check(at_least(1));
+  sub->add_option("-t,--temperature", sampling.temperature, "Sampling temperature; 0 is greedy")
+      ->capture_default_str()
+      ->check(at_least(0));
   sub->add_option("--top-p", sampling.top_p, "Nucleus sampling: keep the most likely tokens covering this mass")
-      ->capture_default_str();
-  sub->add_option("--top-k", sampling.top_k, "Keep only the k most likely tokens (0: off)")->capture_default_str();
+      ->capture_default_str()
+      ->check(above_up_to(0, 1));
+  sub->add_option("--top-k", sampling.top_k, "Keep only the k most likely tokens (0: off)")
+      ->capture_default_str()
+      ->check(at_least(0));
   sub->add_option("--seed", sampling.seed, "Random seed (the same seed gives the same samples)")->capture_default_str();
-  sub->add_option("-n,--n", sampling.samples_per_prompt, "Samples per prompt")->capture_default_str();
+  sub->add_option("-n,--n", sampling.samples_per_prompt, "Samples per prompt")->capture_default_str()
+      ->check(at_least(1));
   sub->add_option("--stop", sampling.stop_strings, "A stop string (repeatable)");
   sub->add_flag_callback("--no-cuda-graphs", [this] { sampling.decode = generation::DecodeMode::eager; },
                          "On a GPU, run each decode step's kernels one by one instead of replaying a CUDA graph");

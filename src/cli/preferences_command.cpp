@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/option_checks.h"
 #include "common/files.h"
 #include "preferences/preferences.h"
 #include "tasks/tasks.h"
@@ -44,16 +45,22 @@ Command add_preferences_command(CLI::App& app) {
                   "score gap is at least --margin")
       ->capture_default_str();
   sub->add_option("--max-pairs-per-task", o->pairs.max_pairs_per_task,
-                  "all/margin: keep a seeded random subset of this many per task (0: all)")->capture_default_str();
-  sub->add_option("--margin", o->pairs.min_margin, "margin: the least score gap of a pair")->capture_default_str();
+                  "all/margin: keep a seeded random subset of this many per task (0: all)")
+      ->capture_default_str()
+      ->check(at_least(0));
+  sub->add_option("--margin", o->pairs.min_margin, "margin: the least score gap of a pair")
+      ->capture_default_str()
+      ->check(at_least(0));
   sub->add_option("--score", o->score,
                   "Verdict weights added to the fraction of tests passed, e.g. 'failed=0.04,timeout=0.01' "
                   "(defaults: passed=1, failed=0.035, runtime_error=0.03, timeout=out_of_memory=0.02, "
                   "crashed=0.01, syntax_error=0)");
   sub->add_option("--seed", o->pairs.seed, "Which pairs a cap keeps and which tied samples pair")->capture_default_str();
   sub->add_option("--rft-max-per-task", o->rft_max_per_task, "RFT: passing samples kept per task (0: all)")
-      ->capture_default_str();
-  sub->add_option("--round", o->provenance.round, "Round number recorded on each pair")->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(0));
+  sub->add_option("--round", o->provenance.round, "Round number recorded on each pair")->capture_default_str()
+      ->check(at_least(0));
   sub->add_option("--model", o->provenance.model, "Sampling model recorded on each pair");
   return [o] {
     o->pairs.strategy = preferences::parse_strategy(o->strategy);

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/option_checks.h"
 #include "report/report.h"
 
 extern const char* const codealign_version;
@@ -19,8 +20,12 @@ Command add_report_command(CLI::App& app) {
       "report", "Write one self-contained HTML page about an align run: pass@k, training curves, outcomes, pairs");
   sub->add_option("run_dir", o->run_dir, "Run directory of codealign align (its --out)")->required();
   sub->add_option("-o,--out", o->out, "HTML file to write (default: RUN_DIR/report.html)");
-  sub->add_option("--max-pairs", o->report.max_pairs, "Pairs shown in the pair inspector at most")->capture_default_str();
-  sub->add_option("--max-lines", o->report.max_lines, "Lines of a program or prompt shown at most")->capture_default_str();
+  sub->add_option("--max-pairs", o->report.max_pairs, "Pairs shown in the pair inspector at most")
+      ->capture_default_str()
+      ->check(at_least(0));
+  sub->add_option("--max-lines", o->report.max_lines, "Lines of a program or prompt shown at most")
+      ->capture_default_str()
+      ->check(at_least(1));
   return [o] {
     std::string out = o->out.empty() ? (std::filesystem::path(o->run_dir) / "report.html").string() : o->out;
     o->report.generator = codealign_version;

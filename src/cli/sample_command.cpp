@@ -1,6 +1,7 @@
 // `codealign sample`: sample solutions for a task set into a samples JSONL that `codealign
 // evaluate` reads (pipeline::sample_tasks says what each line holds).
 #include "cli/commands.h"
+#include "cli/option_checks.h"
 #include "cli/model_options.h"
 #include "pipeline/pipeline.h"
 #include "tasks/tasks.h"
@@ -22,7 +23,7 @@ Command add_sample_command(CLI::App& app) {
   sub->add_option("--tasks", o->tasks_file,
                   "Your own tasks JSONL (or builtin:train, builtin:heldout) instead of a benchmark");
   sub->add_option("-o,--out", o->out, "Samples JSONL to write")->required();
-  sub->add_option("--batch", o->batch, "Prompts per batch")->capture_default_str()->check(CLI::PositiveNumber);
+  sub->add_option("--batch", o->batch, "Prompts per batch")->capture_default_str()->check(at_least(1));
   sub->add_option("--data-dir", o->data_dir, "Benchmark data directory")->capture_default_str();
   return [o] {
     tasks::TaskSet set = o->tasks_file.empty() ? tasks::load_task_source(o->benchmark, o->data_dir)

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/option_checks.h"
 #include "tasks/tasks.h"
 
 namespace codealign::cli {
@@ -29,7 +30,7 @@ Command add_tasks_command(CLI::App& app) {
                   "With --sft-out: the fraction of examples that carry the task's buggy variant instead (built-in "
                   "tasks only), so that a model trained on them makes realistic mistakes")
       ->capture_default_str()
-      ->check(CLI::Range(0.0, 1.0))
+      ->check(in_range(0, 1))
       ->needs(sft_out);
   sub->add_option("--seed", o->seed, "With --sft-out: which examples carry a bug")
       ->capture_default_str()

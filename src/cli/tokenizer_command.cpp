@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/option_checks.h"
 #include "common/error.h"
 #include "common/files.h"
 #include "common/jsonl.h"
@@ -66,7 +67,8 @@ Command add_tokenizer_command(CLI::App& app) {
       "Learn a byte-level BPE vocabulary from text files (each file one text) or JSONL files (the --field "
       "strings of each line) and write it as an HF tokenizer.json with tokenizer_config.json");
   train->add_option("--vocab-size", o->vocab_size, "Ids in all: 256 bytes + merges + special tokens")
-      ->required();
+      ->required()
+      ->check(at_least(256));
   train->add_option("--out", o->out,
                     "Directory for tokenizer.json and tokenizer_config.json (created), or a *.json path "
                     "(tokenizer_config.json goes beside it)")
@@ -80,7 +82,8 @@ Command add_tokenizer_command(CLI::App& app) {
       ->allow_extra_args(false)
       ->capture_default_str();
   train->add_option("--min-frequency", o->min_frequency, "Never merge a pair seen fewer times than this")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(at_least(1));
   train->add_option("files", o->files, "Text files, or JSONL files (*.jsonl, *.jsonl.gz) read with --field")
       ->required()
       ->check(CLI::ExistingFile);

