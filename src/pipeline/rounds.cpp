@@ -345,10 +345,11 @@ class Run {
   // result, under round-R/<method>/.
   Json train_and_evaluate(Method method, const std::string& model_path, const fs::path& data_group, int round,
                           const Json& data) {
-    const char* kind = method == Method::rft ? "rft_examples" : method == Method::grpo ? "groups" : "pairs";
-    size_t examples = data.at(kind).get<size_t>();
+    const char* key = method == Method::rft ? "rft_examples" : method == Method::grpo ? "groups" : "pairs";
+    const char* words = method == Method::rft ? "RFT examples" : key;
+    size_t examples = data.at(key).get<size_t>();
     if (examples == 0) {
-      say("round " + std::to_string(round) + ": no " + kind + " for " + name_of_method(method) +
+      say("round " + std::to_string(round) + ": no " + words + " for " + name_of_method(method) +
           "; its policy stays as it was");
       return {{"examples", 0}, {"skipped", "no training data"}};
     }
