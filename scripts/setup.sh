@@ -8,6 +8,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libxxhash-dev zlib1g-dev
   libpcre2-dev libutf8proc-dev libseccomp-dev libsqlite3-dev libsentencepiece-dev libtomlplusplus-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  clang-14 libclang-rt-14-dev  # the fuzz harnesses (libFuzzer and the sanitizers; tests/fuzz)
   python3 python3-numpy python3-venv
   chromium  # the tests render the HTML report in it, headless
 )

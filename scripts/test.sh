@@ -9,3 +9,6 @@ export CODEALIGN_DATA_DIR="${CODEALIGN_DATA_DIR:-$(cd .. && pwd)/shared/data}"
 [ -d "$CODEALIGN_DATA_DIR/benchmarks" ] || { echo "test: data missing at '$CODEALIGN_DATA_DIR'" >&2; exit 1; }
 scripts/build.sh
 ctest --test-dir "${CODEALIGN_BUILD_DIR:-build}" --output-on-failure -j "$(nproc)"
+# The parsers of untrusted input under libFuzzer, briefly (bench/fuzz.sh runs them for longer):
+# their seed corpora hold every past finding, and a new crash, leak or sanitizer report fails.
+bench/fuzz.sh "${CODEALIGN_FUZZ_SECONDS:-20}"

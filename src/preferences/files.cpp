@@ -88,7 +88,9 @@ std::vector<JudgedSample> read_judged(const std::string& samples_path, const std
     evaluated.push_back(evaluated_text(j, line));
     s.text = j.contains("response") ? string_field(j, "response", line) : evaluated.back();
     s.ids = ids_field(j, line);
-    s.truncated = j.value("finish_reason", "") == "length";
+    auto finish = j.find("finish_reason");
+    if (finish != j.end() && !finish->is_string()) throw Error(line.where() + "field 'finish_reason' is not a string");
+    s.truncated = finish != j.end() && *finish == "length";
     samples.push_back(std::move(s));
   });
   if (samples.empty()) throw Error("preferences: '" + samples_path + "' holds no samples");

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Fuzzing of the parsers of untrusted input (issue 30): builds the libFuzzer harnesses of
+# tests/fuzz with clang, AddressSanitizer and UndefinedBehaviorSanitizer (-DCODEALIGN_FUZZ=ON, no
+# torch) and runs each for SECONDS on a copy of its seed corpus (tests/fuzz/corpus/NAME, which
+# also holds every past finding as a regression input). A crash, leak, sanitizer report, hang
+# (over 10 s an input) or memory blow-up (over 2 GiB) is saved under OUT/NAME/findings and makes
+# the script fail; add it to the corpus with its fix. Prints per harness: runs, coverage, CPU seconds.
+# Usage: bench/fuzz.sh [SECONDS]   (default 300; env FUZZERS to choose, OUT for the work directory,
+#                                   CODEALIGN_FUZZ_BUILD_DIR, default build-fuzz)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-300}
+build=${CODEALIGN_FUZZ_BUILD_DIR:-build-fuzz}
+out=${OUT:-$(mktemp -d)}
+fuzzers=${FUZZERS:-fuzz_samples fuzz_judged fuzz_tasks fuzz_gguf fuzz_tokenizer_json fuzz_http_bodies}
+launcher=""  # ccache as scripts/build.sh uses it: a rebuild of an unchanged tree compiles nothing
+if command -v ccache >/dev/null; then
+  launcher="env;CCACHE_DIR=${CODEALIGN_CCACHE_DIR:-$HOME/.cache/codealign/ccache};CCACHE_BASEDIR=$(pwd);ccache"
+fi
+CC=${FUZZ_CC:-clang-14} CXX=${FUZZ_CXX:-clang++-14} cmake -S . -B "$build" -G Ninja -DCODEALIGN_FUZZ=ON \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER_LAUNCHER="$launcher" >/dev/null
+cmake --build "$build" -j "$(nproc)" >/dev/null
+status=0
+for fuzzer in $fuzzers; do
+  work="$out/$fuzzer"
+  mkdir -p "$work/corpus" "$work/findings"
+  cp tests/fuzz/corpus/"${fuzzer#fuzz_}"/* "$work/corpus/"
+  /usr/bin/time -f "%U %S" -o "$work/cpu" "$build/tests/fuzz/$fuzzer" "$work/corpus" -max_total_time="$seconds" \
+    -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$work/findings/" >"$work/log" 2>&1 ||
+    status=1
+  runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$work/log" | grep -o '[0-9]*$' || echo 0)
+  coverage=$(grep -o 'cov: [0-9]*' "$work/log" | tail -1 | grep -o '[0-9]*' || echo 0)
+  findings=$(find "$work/findings" -type f | wc -l)
+  echo "{\"fuzzer\": \"$fuzzer\", \"seconds\": $seconds, \"cpu_s\": $(tail -1 "$work/cpu" | awk '{print $1 + $2}'), \"runs\": ${runs:-0}, \"coverage\": ${coverage:-0}, \"findings\": $findings}"
+  if [ "$findings" -gt 0 ]; then
+    echo "$fuzzer: findings in $work/findings (log: $work/log):" >&2
+    grep -m 5 -E 'ERROR|SUMMARY|runtime error' "$work/log" >&2 || true
+  fi
+done
+echo "work: $out" >&2
+exit $status
