@@ -15,14 +15,14 @@
 
 namespace codealign::fuzz {
 
-// This process's directory for input files: in memory where there is a tmpfs (each of many
-// thousand inputs is written), removed when the fuzzer exits.
+// This process's directory for input files: $CODEALIGN_FUZZ_INPUT_DIR (bench/fuzz.sh makes one in
+// memory and removes it: libFuzzer ends a run without exit handlers), else one under /tmp.
 inline const std::filesystem::path& input_directory() {
   static const std::filesystem::path directory = [] {
-    std::filesystem::path d = std::filesystem::path(access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp") /
-                              ("codealign-fuzz-" + std::to_string(getpid()));
+    const char* given = std::getenv("CODEALIGN_FUZZ_INPUT_DIR");
+    std::filesystem::path d = given ? std::filesystem::path(given)
+                                    : std::filesystem::temp_directory_path() / ("codealign-fuzz-" + std::to_string(getpid()));
     std::filesystem::create_directories(d);
-    std::atexit([] { std::filesystem::remove_all(input_directory()); });
     return d;
   }();
   return directory;
