@@ -14,7 +14,8 @@ StatePtr load_gpt2_files(const std::string& vocab_path, const std::string& merge
   auto state = std::make_shared<Tokenizer::State>();
   try {
     nlohmann::json vocab = nlohmann::json::parse(read_file(vocab_path));
-    for (const auto& [token, id] : vocab.items()) state->vocab.add(token, id.get<TokenId>());
+    for (const auto& [token, id] : vocab.items())
+      state->vocab.add(token, json_token_id(id, "'" + vocab_path + "' [\"" + token + "\"]"));
   } catch (const nlohmann::json::exception& e) {
     throw Error("tokenizer: '" + vocab_path + "' is not a token -> id JSON object: " + e.what());
   }

@@ -87,7 +87,8 @@ class JsonLoader {
     for (const char* affix : {"continuing_subword_prefix", "end_of_word_suffix"})
       if (present(model, affix) && model[affix] != "")
         throw Error("tokenizer: '" + path_ + "': BPE " + affix + " is not supported");
-    for (const auto& [token, id] : model.at("vocab").items()) vocab.add(token, id.get<TokenId>());
+    for (const auto& [token, id] : model.at("vocab").items())
+      vocab.add(token, json_token_id(id, "'" + path_ + "' model.vocab[\"" + token + "\"]"));
     return vocab;
   }
 
@@ -125,7 +126,7 @@ class JsonLoader {
     for (const json& entry : added) {
       AddedToken token;
       token.content = text(entry, "content");
-      token.id = entry.at("id").get<TokenId>();
+      token.id = json_token_id(entry.at("id"), "'" + path_ + "' added_tokens id of '" + token.content + "'");
       token.special = entry.value("special", false);
       token.lstrip = entry.value("lstrip", false);
       token.rstrip = entry.value("rstrip", false);
@@ -247,7 +248,9 @@ class JsonLoader {
         }
         std::string name = piece.at("SpecialToken").at("id").get<std::string>();
         const json& ids = node.at("special_tokens").at(name).at("ids");
-        for (const json& id : ids) (after_sequence ? state.suffix : state.prefix).push_back(id.get<TokenId>());
+        for (const json& id : ids)
+          (after_sequence ? state.suffix : state.prefix)
+              .push_back(json_token_id(id, "'" + path_ + "' post_processor special token '" + name + "'"));
       }
       if (state.prefix.size() == 1) state.bos = state.prefix[0];
       if (state.suffix.size() == 1) state.eos = state.suffix[0];

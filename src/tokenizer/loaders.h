@@ -5,6 +5,9 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
 #include "tokenizer/pipeline.h"
 #include "tokenizer/state.h"
 
@@ -28,6 +31,14 @@ void build_spm_from_scores(Tokenizer::State& state, const std::vector<double>& s
 std::vector<Bpe::Merge> rank_merges(const Vocab& vocab,
                                     const std::vector<std::pair<std::string, std::string>>& pairs,
                                     const std::string& source);
+// A token id read from JSON: an integer in [0, 2^31), else Error naming `where` (a float or a
+// huge number would otherwise be converted with undefined behaviour).
+inline TokenId json_token_id(const nlohmann::json& value, const std::string& where) {
+  if (!value.is_number_integer() || value.get<int64_t>() < 0 || value.get<int64_t>() > INT32_MAX)
+    throw Error("tokenizer: " + where + ": " + value.dump() + " is not a token id");
+  return TokenId(value.get<int64_t>());
+}
+
 // Splits a merges line "left right" (the GPT-2 and GGUF form).
 std::pair<std::string, std::string> split_merge_line(const std::string& line,
                                                      const std::string& where);

@@ -87,6 +87,30 @@ TEST(HfJson, llama2_file_reproduces_llama_spm_vectors) {
 
 // transformers' legacy=false Llama files: Metaspace prepends "▁" only when the text does not
 // already start with one, so only text with a leading space tokenizes differently.
+// Ids that are not integers in [0, 2^31) are refused with the field named (a fuzzing finding:
+// a float id was converted to int with undefined behaviour).
+TEST(HfJson, ids_that_are_not_token_ids_are_refused_by_field) {
+  TempDir dir;
+  auto error_of = [&](const json& file) -> std::string {
+    try {
+      load_json(dir, file);
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  std::string path = "'" + dir.path + "/tokenizer.json'";
+  json file = llama_tokenizer_json();
+  file["model"]["vocab"]["<unk>"] = 5.8e107;
+  EXPECT_EQ(error_of(file), "tokenizer: " + path + " model.vocab[\"<unk>\"]: 5.8e+107 is not a token id");
+  file = llama_tokenizer_json();
+  file["added_tokens"][1]["id"] = -1;
+  EXPECT_EQ(error_of(file), "tokenizer: " + path + " added_tokens id of '<s>': -1 is not a token id");
+  file = llama_tokenizer_json();
+  file["post_processor"]["special_tokens"]["<s>"]["ids"] = {"1"};
+  EXPECT_EQ(error_of(file), "tokenizer: " + path + " post_processor special token '<s>': \"1\" is not a token id");
+}
+
 TEST(HfJson, metaspace_variant_differs_only_on_a_leading_space) {
   TempDir dir;
   json file = llama_tokenizer_json();
