@@ -102,11 +102,38 @@ def greedy(directory, device, ids_path, new, ours_path):
                       "tokens_before_first_difference": first_difference}))
 
 
-def pairs(directory, count, prompt, completion, out):
+def finish_step(policy, optimizer, loss, device, ends, *logged):
+    """Backward, clipping at 1.0, the AdamW step; reads the loss (and `logged`) back as TRL logs
+    them every step, and records when the step ended."""
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(policy.parameters(), 1.0)
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    for value in (loss, *logged):
+        value.item()
+    sync(device)
+    ends.append(time.perf_counter())
+
+
+def report_steps(ends, tokens, device):
+    """The JSON line of a peer step: time per step after the first, tokens/s, peak memory."""
+    step = (ends[-1] - ends[0]) / (len(ends) - 1)
+    peak = torch.cuda.max_memory_allocated() / 2**30 if device.startswith("cuda") else 0.0
+    print(json.dumps({"impl": "trl-style pytorch", "step_s": step, "tokens_per_s": tokens / step,
+                      "peak_memory_gib": peak}))
+
+
+def prompt_text(directory, prompt):
+    """PROMPT tokens of the directory's tokenizer: " x" repeated, each one token."""
     import tokenizers
     tok = tokenizers.Tokenizer.from_file(f"{directory}/tokenizer.json")
     text = " x" * prompt
     assert len(tok.encode(text).ids) == prompt, "' x' is not one token"
+    return text
+
+
+def pairs(directory, count, prompt, completion, out):
+    text = prompt_text(directory, prompt)
     with open(out, "w") as f:
         for i in range(count):
             f.write(json.dumps({"prompt": text, "chosen": " y", "rejected": " z",  # the ids below are used
@@ -139,24 +166,12 @@ def dpo(directory, device, count, prompt, completion, steps):
             logps = sequence_logps(policy, ids, prompt)
             ratios = (logps - reference_logps).float()
             loss = -torch.nn.functional.logsigmoid(0.1 * (ratios[:count] - ratios[count:])).mean()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(policy.parameters(), 1.0)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        loss.item()  # TRL logs the loss every step
-        sync(device)
-        ends.append(time.perf_counter())
-    step = (ends[-1] - ends[0]) / (len(ends) - 1)
-    peak = torch.cuda.max_memory_allocated() / 2**30 if device.startswith("cuda") else 0.0
-    print(json.dumps({"impl": "trl-style pytorch", "step_s": step, "tokens_per_s": ids.numel() / step,
-                      "peak_memory_gib": peak}))
+        finish_step(policy, optimizer, loss, device, ends)
+    report_steps(ends, ids.numel(), device)
 
 
 def groups(directory, count, prompt, completion, out):
-    import tokenizers
-    tok = tokenizers.Tokenizer.from_file(f"{directory}/tokenizer.json")
-    text = " x" * prompt
-    assert len(tok.encode(text).ids) == prompt, "' x' is not one token"
+    text = prompt_text(directory, prompt)
     line = {"prompt": text, "completions": [{"completion": " y", "reward": float(i),  # the ids below are used
                                              "completion_ids": [100 + (i + k) % 1000 for k in range(completion)]}
                                             for i in range(count)]}
@@ -186,17 +201,8 @@ def grpo(directory, device, count, prompt, completion, steps):
             ratio = torch.exp(token_logps - token_logps.detach())
             per_token = -torch.min(ratio * advantages, ratio.clamp(0.8, 1.2) * advantages)
             loss = per_token.sum() / per_token.numel()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(policy.parameters(), 1.0)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        loss.item(), entropy.item()  # TRL logs both every step
-        sync(device)
-        ends.append(time.perf_counter())
-    step = (ends[-1] - ends[0]) / (len(ends) - 1)
-    peak = torch.cuda.max_memory_allocated() / 2**30 if device.startswith("cuda") else 0.0
-    print(json.dumps({"impl": "trl-style pytorch", "step_s": step, "tokens_per_s": ids.numel() / step,
-                      "peak_memory_gib": peak}))
+        finish_step(policy, optimizer, loss, device, ends, entropy)
+    report_steps(ends, ids.numel(), device)
 
 
 def generate(directory, device, B, prompt, new, mode):

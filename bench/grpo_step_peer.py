@@ -30,25 +30,14 @@ import datasets  # noqa: E402
 import sentencepiece  # noqa: E402
 import transformers  # noqa: E402
 import trl  # noqa: E402
-from transformers import TrainerCallback  # noqa: E402
 from trl import GRPOConfig, GRPOTrainer  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
-from train_step_peer import StepTimer, llama_tokenizer  # noqa: E402
+from train_step_peer import StepTimer, llama_tokenizer, peer_arguments  # noqa: E402
 
 
 def main():
-    flags = [a for a in sys.argv[1:] if a.startswith("--")]
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    if len(args) != 5 or set(flags) - {"--gradient-checkpointing"}:
-        sys.exit(__doc__.rsplit("Usage: ", 1)[1])
-    directory, group, prompt, completion, steps = args[0], *map(int, args[1:5])
-    checkpointing = "--gradient-checkpointing" in flags
-    torch.set_num_threads(1)
-    transformers.utils.logging.set_verbosity_error()
-    transformers.utils.logging.disable_progress_bar()
-    datasets.disable_progress_bars()
-    datasets.disable_caching()
+    directory, group, prompt, completion, steps, checkpointing = peer_arguments(__doc__)
 
     import_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     tokenizer = llama_tokenizer(os.path.join(directory, "tokenizer.model"))

@@ -66,18 +66,23 @@ class StepTimer(TrainerCallback):
         self.checkpointing = model.is_activation_checkpointing
 
 
-def main():
+def peer_arguments(doc):
+    """DIR COUNT PROMPT COMPLETION STEPS [--gradient-checkpointing] (this script's and
+    grpo_step_peer.py's usage), with one thread and the libraries' progress output off."""
     flags = [a for a in sys.argv[1:] if a.startswith("--")]
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     if len(args) != 5 or set(flags) - {"--gradient-checkpointing"}:
-        sys.exit(__doc__.rsplit("Usage: ", 1)[1])
-    directory, pairs, prompt, completion, steps = args[0], *map(int, args[1:5])
-    checkpointing = "--gradient-checkpointing" in flags
+        sys.exit(doc.rsplit("Usage: ", 1)[1])
     torch.set_num_threads(1)
     transformers.utils.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()
     datasets.disable_progress_bars()
     datasets.disable_caching()
+    return (args[0], *map(int, args[1:5]), "--gradient-checkpointing" in flags)
+
+
+def main():
+    directory, pairs, prompt, completion, steps, checkpointing = peer_arguments(__doc__)
 
     import_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Python, torch, transformers, TRL
     tokenizer = llama_tokenizer(os.path.join(directory, "tokenizer.model"))
