@@ -13,7 +13,8 @@ cd "$(dirname "$0")/.."
 seconds=${1:-300}
 build=${CODEALIGN_FUZZ_BUILD_DIR:-build-fuzz}
 out=${OUT:-$(mktemp -d)}
-fuzzers=${FUZZERS:-fuzz_samples fuzz_judged fuzz_tasks fuzz_gguf fuzz_tokenizer_json fuzz_http_bodies}
+# Every harness has a seed corpus of its own: tests/fuzz/corpus/NAME for tests/fuzz/fuzz_NAME.cpp.
+fuzzers=${FUZZERS:-$(ls tests/fuzz/corpus | sed 's/^/fuzz_/')}
 launcher=""  # ccache as scripts/build.sh uses it: a rebuild of an unchanged tree compiles nothing
 if command -v ccache >/dev/null; then
   launcher="env;CCACHE_DIR=${CODEALIGN_CCACHE_DIR:-$HOME/.cache/codealign/ccache};CCACHE_BASEDIR=$(pwd);ccache"

@@ -26,6 +26,137 @@ const std::set<std::string> harmless_keys = {
     "generation_config", "_attn_implementation_autoset", "keys_to_ignore_at_inference",
 };
 
+// Typed reads of one JSON object's fields: a mistyped field is refused by name (a JSON library
+// exception would not say which field, or which file).
+class Fields {
+ public:
+  Fields(const json& object, std::string where, std::string prefix = "")
+      : object_(object), where_(std::move(where)), prefix_(std::move(prefix)) {}
+
+  const json* find(const std::string& key) const {
+    auto found = object_.find(key);
+    return found == object_.end() || found->is_null() ? nullptr : &*found;
+  }
+  Error fail(const std::string& key, const std::string& why) const {
+    return Error("model: config '" + where_ + "' field '" + prefix_ + key + "': " + why);
+  }
+  std::string text(const std::string& key, const std::string& fallback) const {
+    const json* value = find(key);
+    if (!value) return fallback;
+    if (!value->is_string()) throw fail(key, "must be a string");
+    return value->get<std::string>();
+  }
+  bool flag(const std::string& key, bool fallback) const {
+    const json* value = find(key);
+    if (!value) return fallback;
+    if (!value->is_boolean()) throw fail(key, "must be true or false");
+    return value->get<bool>();
+  }
+  double number(const std::string& key, double fallback) const {
+    const json* value = find(key);
+    if (!value) return fallback;
+    if (!value->is_number()) throw fail(key, "must be a number");
+    return value->get<double>();
+  }
+  int64_t positive(const std::string& key, std::optional<int64_t> fallback = std::nullopt) const {
+    const json* value = find(key);
+    if (!value) {
+      if (fallback) return *fallback;
+      throw fail(key, "missing");
+    }
+    if (!value->is_number_integer() || value->get<int64_t>() <= 0) throw fail(key, "must be a positive integer");
+    return value->get<int64_t>();
+  }
+  // A token id or a list of them (eos_token_id is either).
+  std::vector<int64_t> token_ids(const std::string& key) const {
+    const json* value = find(key);
+    std::vector<int64_t> ids;
+    if (!value) return ids;
+    auto id = [&](const json& item) {
+      if (!item.is_number_integer()) throw fail(key, "must be a token id or a list of them");
+      return item.get<int64_t>();
+    };
+    if (value->is_array()) {
+      for (const json& item : *value) ids.push_back(id(item));
+    } else {
+      ids.push_back(id(*value));
+    }
+    return ids;
+  }
+
+ private:
+  const json& object_;
+  std::string where_, prefix_;
+};
+
+// Keys unknown to codealign may change the forward pass: they are refused, not ignored.
+void refuse_unknown_keys(const json& object, const std::set<std::string>& known, const Fields& fields) {
+  for (const auto& [key, value] : object.items())
+    if (!known.count(key) && !value.is_null())
+      throw fields.fail(key, "unknown to codealign, so it may change the model's math; refused");
+}
+
+void read_architecture(const Fields& f, ModelConfig& c) {
+  c.model_type = f.text("model_type", "");
+  if (c.model_type != "llama" && c.model_type != "qwen2")
+    throw f.fail("model_type", "'" + c.model_type + "' is not supported (llama, qwen2)");
+  if (f.text("hidden_act", "silu") != "silu") throw f.fail("hidden_act", "only silu is supported");
+  if (f.flag("mlp_bias", false)) throw f.fail("mlp_bias", "MLP biases are not supported");
+  if (f.flag("use_sliding_window", false)) throw f.fail("use_sliding_window", "sliding-window attention is not supported");
+  if (const json* types = f.find("layer_types"); types && types->is_array())
+    for (const json& type : *types)
+      if (type != "full_attention") throw f.fail("layer_types", "only full_attention layers are supported");
+  c.vocab_size = f.positive("vocab_size");
+  c.hidden_size = f.positive("hidden_size");
+  c.intermediate_size = f.positive("intermediate_size");
+  c.num_hidden_layers = f.positive("num_hidden_layers");
+  c.num_attention_heads = f.positive("num_attention_heads");
+  c.num_key_value_heads = f.positive("num_key_value_heads", c.num_attention_heads);
+  c.head_dim = f.positive("head_dim", c.hidden_size / c.num_attention_heads);
+  if (c.num_attention_heads % c.num_key_value_heads != 0)
+    throw f.fail("num_key_value_heads", "must divide num_attention_heads");
+  if (c.head_dim % 2 != 0) throw f.fail("head_dim", "must be even for rotary embeddings");
+  c.max_position_embeddings = f.positive("max_position_embeddings", 2048);
+  c.rms_norm_eps = f.number("rms_norm_eps", 1e-6);
+  c.rope_theta = f.number("rope_theta", 10000.0);
+  c.attention_bias = c.model_type == "qwen2" || f.flag("attention_bias", false);
+  c.tie_word_embeddings = f.flag("tie_word_embeddings", false);
+}
+
+void read_special_tokens(const Fields& f, ModelConfig& c) {
+  if (const json* dtype = f.find("torch_dtype"); dtype && dtype->is_string()) c.torch_dtype = dtype->get<std::string>();
+  if (const json* bos = f.find("bos_token_id"); bos && bos->is_number_integer()) c.bos_token_id = bos->get<int64_t>();
+  if (const json* pad = f.find("pad_token_id")) {
+    // Negative ids count from the end, as nn.Embedding's padding_idx does (old Llama configs say -1).
+    int64_t id = pad->is_number_integer() ? pad->get<int64_t>() : c.vocab_size;
+    if (id < -c.vocab_size || id >= c.vocab_size) throw f.fail("pad_token_id", "must be a token id within vocab_size");
+    c.pad_token_id = id < 0 ? id + c.vocab_size : id;
+  }
+  c.eos_token_ids = f.token_ids("eos_token_id");
+}
+
+// transformers >= 5 writes "rope_parameters" (rope_theta inside); older files "rope_scaling".
+void read_rope(const Fields& f, const std::string& where, ModelConfig& c) {
+  std::string key = f.find("rope_parameters") ? "rope_parameters" : "rope_scaling";
+  const json* rope = f.find(key);
+  if (!rope) return;
+  if (!rope->is_object()) throw f.fail(key, "must be an object");
+  Fields r(*rope, where, key + ".");
+  refuse_unknown_keys(*rope, {"rope_type", "type", "factor", "low_freq_factor", "high_freq_factor",
+                              "original_max_position_embeddings", "rope_theta"}, r);
+  std::string type = r.text("rope_type", r.text("type", "default"));
+  if (type != "linear" && type != "dynamic" && type != "llama3" && type != "default")
+    throw f.fail(key, "type '" + type + "' is not supported (default, linear, dynamic, llama3)");
+  c.rope_theta = r.number("rope_theta", c.rope_theta);
+  if (type == "default") return;
+  c.rope_scaling.type = type;
+  c.rope_scaling.factor = r.number("factor", 1.0);
+  c.rope_scaling.low_freq_factor = r.number("low_freq_factor", 1.0);
+  c.rope_scaling.high_freq_factor = r.number("high_freq_factor", 4.0);
+  c.rope_scaling.original_max_position_embeddings =
+      r.positive("original_max_position_embeddings", c.max_position_embeddings);
+}
+
 }  // namespace
 
 ModelConfig parse_config(const std::string& text, const std::string& where) {
@@ -35,89 +166,13 @@ ModelConfig parse_config(const std::string& text, const std::string& where) {
   } catch (const json::exception& e) {
     throw Error("model: bad JSON in '" + where + "': " + e.what());
   }
-  auto fail = [&](const std::string& field, const std::string& why) -> Error {
-    return Error("model: config '" + where + "' field '" + field + "': " + why);
-  };
-  for (const auto& [key, value] : j.items())
-    if (!harmless_keys.count(key) && !value.is_null())
-      throw fail(key, "unknown to codealign, so it may change the model's math; refused");
+  if (!j.is_object()) throw Error("model: config '" + where + "' must be a JSON object");
+  Fields fields(j, where);
+  refuse_unknown_keys(j, harmless_keys, fields);
   ModelConfig c;
-  auto integer = [&](const char* key, std::optional<int64_t> fallback = std::nullopt) {
-    if (!j.contains(key) || j[key].is_null()) {
-      if (fallback) return *fallback;
-      throw fail(key, "missing");
-    }
-    if (!j[key].is_number_integer() || j[key].get<int64_t>() <= 0) throw fail(key, "must be a positive integer");
-    return j[key].get<int64_t>();
-  };
-  auto number = [&](const char* key, double fallback) {
-    if (!j.contains(key) || j[key].is_null()) return fallback;
-    if (!j[key].is_number()) throw fail(key, "must be a number");
-    return j[key].get<double>();
-  };
-  c.model_type = j.value("model_type", "");
-  if (c.model_type != "llama" && c.model_type != "qwen2")
-    throw fail("model_type", "'" + c.model_type + "' is not supported (llama, qwen2)");
-  if (j.value("hidden_act", "silu") != "silu") throw fail("hidden_act", "only silu is supported");
-  if (j.value("mlp_bias", false)) throw fail("mlp_bias", "MLP biases are not supported");
-  if (j.value("use_sliding_window", false)) throw fail("use_sliding_window", "sliding-window attention is not supported");
-  if (j.contains("layer_types") && j["layer_types"].is_array())
-    for (const json& type : j["layer_types"])
-      if (type != "full_attention") throw fail("layer_types", "only full_attention layers are supported");
-  c.vocab_size = integer("vocab_size");
-  c.hidden_size = integer("hidden_size");
-  c.intermediate_size = integer("intermediate_size");
-  c.num_hidden_layers = integer("num_hidden_layers");
-  c.num_attention_heads = integer("num_attention_heads");
-  c.num_key_value_heads = integer("num_key_value_heads", c.num_attention_heads);
-  c.head_dim = integer("head_dim", c.hidden_size / c.num_attention_heads);
-  if (c.num_attention_heads % c.num_key_value_heads != 0)
-    throw fail("num_key_value_heads", "must divide num_attention_heads");
-  if (c.head_dim % 2 != 0) throw fail("head_dim", "must be even for rotary embeddings");
-  c.max_position_embeddings = integer("max_position_embeddings", 2048);
-  c.rms_norm_eps = number("rms_norm_eps", 1e-6);
-  c.rope_theta = number("rope_theta", 10000.0);
-  c.attention_bias = c.model_type == "qwen2" || j.value("attention_bias", false);
-  c.tie_word_embeddings = j.value("tie_word_embeddings", false);
-  if (j.contains("torch_dtype") && j["torch_dtype"].is_string()) c.torch_dtype = j["torch_dtype"];
-  if (j.contains("bos_token_id") && j["bos_token_id"].is_number_integer()) c.bos_token_id = j["bos_token_id"].get<int64_t>();
-  if (j.contains("pad_token_id") && !j["pad_token_id"].is_null()) {
-    // Negative ids count from the end, as nn.Embedding's padding_idx does (old Llama configs say -1).
-    int64_t pad = j["pad_token_id"].is_number_integer() ? j["pad_token_id"].get<int64_t>() : c.vocab_size;
-    if (pad < -c.vocab_size || pad >= c.vocab_size) throw fail("pad_token_id", "must be a token id within vocab_size");
-    c.pad_token_id = pad < 0 ? pad + c.vocab_size : pad;
-  }
-  if (j.contains("eos_token_id")) {
-    const json& eos = j["eos_token_id"];
-    if (eos.is_number_integer()) c.eos_token_ids.push_back(eos.get<int64_t>());
-    if (eos.is_array())
-      for (const json& id : eos) c.eos_token_ids.push_back(id.get<int64_t>());
-  }
-  // transformers >= 5 writes "rope_parameters" (rope_theta inside); older files "rope_scaling".
-  const char* rope_key = j.contains("rope_parameters") && !j["rope_parameters"].is_null() ? "rope_parameters"
-                                                                                           : "rope_scaling";
-  if (j.contains(rope_key) && !j[rope_key].is_null()) {
-    const json& r = j[rope_key];
-    if (!r.is_object()) throw fail(rope_key, "must be an object");
-    static const std::set<std::string> rope_fields = {"rope_type", "type", "factor", "low_freq_factor",
-                                                      "high_freq_factor", "original_max_position_embeddings",
-                                                      "rope_theta"};
-    for (const auto& [key, value] : r.items())
-      if (!rope_fields.count(key) && !value.is_null())
-        throw fail(std::string(rope_key) + "." + key, "unknown to codealign, so it may change the model's math; refused");
-    std::string type = r.value("rope_type", r.value("type", "default"));
-    if (type != "linear" && type != "dynamic" && type != "llama3" && type != "default")
-      throw fail(rope_key, "type '" + type + "' is not supported (default, linear, dynamic, llama3)");
-    if (r.contains("rope_theta")) c.rope_theta = r["rope_theta"].get<double>();
-    if (type != "default") {
-      c.rope_scaling.type = type;
-      c.rope_scaling.factor = r.value("factor", 1.0);
-      c.rope_scaling.low_freq_factor = r.value("low_freq_factor", 1.0);
-      c.rope_scaling.high_freq_factor = r.value("high_freq_factor", 4.0);
-      c.rope_scaling.original_max_position_embeddings =
-          r.value("original_max_position_embeddings", c.max_position_embeddings);
-    }
-  }
+  read_architecture(fields, c);
+  read_special_tokens(fields, c);
+  read_rope(fields, where, c);
   return c;
 }
 

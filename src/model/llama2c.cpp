@@ -7,47 +7,20 @@
 
 #include "common/error.h"
 #include "model/model.h"
+#include "model/weight_files.h"
 
 namespace codealign::model {
 
 CausalLM load_llama2c(const std::string& path, torch::Dtype dtype) {
+  Llama2cHeader header = read_llama2c_header(path);
+  ModelConfig c = header.config;
+  bool shared = header.shared_classifier;
+  int64_t dim = c.hidden_size, hidden = c.intermediate_size, layers = c.num_hidden_layers,
+          heads = c.num_attention_heads, kv_heads = c.num_key_value_heads, vocab = c.vocab_size,
+          seq_len = c.max_position_embeddings, kv_dim = kv_heads * c.head_dim;
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error("model: cannot open '" + path + "': " + std::strerror(errno));
-  int32_t header[7];
-  if (!in.read(reinterpret_cast<char*>(header), sizeof header))
-    throw Error("model: '" + path + "' is too short for a llama2.c header");
-  int64_t dim = header[0], hidden = header[1], layers = header[2], heads = header[3], kv_heads = header[4],
-          vocab = std::abs(header[5]), seq_len = header[6];
-  bool shared = header[5] > 0;
-  if (dim <= 0 || hidden <= 0 || layers <= 0 || heads <= 0 || kv_heads <= 0 || seq_len <= 0 || dim % heads != 0)
-    throw Error("model: '" + path + "' has an implausible llama2.c header");
-  ModelConfig c;
-  c.model_type = "llama";
-  c.vocab_size = vocab;
-  c.hidden_size = dim;
-  c.intermediate_size = hidden;
-  c.num_hidden_layers = layers;
-  c.num_attention_heads = heads;
-  c.num_key_value_heads = kv_heads;
-  c.head_dim = dim / heads;
-  c.max_position_embeddings = seq_len;
-  c.rms_norm_eps = 1e-5;  // llama2.c's constant
-  c.tie_word_embeddings = shared;
-  c.bos_token_id = 1;
-  c.eos_token_ids = {2};
-  int64_t kv_dim = kv_heads * c.head_dim;
-  // The weights the header promises must be in the file before anything is allocated, so a
-  // hostile header cannot ask for terabytes. Each term is below 2^93: no overflow in 128 bits.
-  using Wide = unsigned __int128;
-  Wide per_layer_floats = Wide(2 * dim) + Wide(2 * dim) * dim + Wide(2 * kv_dim) * dim + Wide(3 * hidden) * dim;
-  Wide floats = Wide(vocab) * dim * (shared ? 1 : 2) + Wide(layers) * per_layer_floats + dim + Wide(seq_len) * c.head_dim;
-  in.seekg(0, std::ios::end);
-  Wide file_size = Wide(uint64_t(in.tellg()));
-  in.seekg(sizeof header);
-  if (file_size < sizeof header + floats * 4)
-    throw Error("model: '" + path + "' is shorter than its llama2.c header promises (" + std::to_string(uint64_t(file_size)) +
-                " bytes)");
-
+  in.seekg(7 * sizeof(int32_t));
   auto read = [&](std::vector<int64_t> shape) {
     torch::Tensor t = torch::empty(shape, torch::kFloat32);
     if (!in.read(static_cast<char*>(t.data_ptr()), std::streamsize(t.numel() * 4)))

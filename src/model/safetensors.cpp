@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "common/files.h"
+#include "model/weight_files.h"
 
 namespace codealign::model {
 namespace {
@@ -25,45 +26,16 @@ std::string dtype_name(torch::Dtype dtype) {
 }  // namespace
 
 std::map<std::string, torch::Tensor> read_safetensors(const std::string& path) {
+  std::vector<SafetensorsEntry> index = read_safetensors_index(path);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error("model: cannot open '" + path + "': " + std::strerror(errno));
-  in.seekg(0, std::ios::end);
-  uint64_t file_size = uint64_t(in.tellg());
-  in.seekg(0);
-  uint64_t header_size = 0;
-  if (file_size < 8 || !in.read(reinterpret_cast<char*>(&header_size), 8) || header_size > file_size - 8)
-    throw Error("model: '" + path + "' is not a safetensors file (bad header length)");
-  std::string header_text(header_size, '\0');
-  in.read(header_text.data(), std::streamsize(header_size));
-  nlohmann::json header;
-  try {
-    header = nlohmann::json::parse(header_text);
-  } catch (const nlohmann::json::exception& e) {
-    throw Error("model: '" + path + "' has a bad safetensors header: " + e.what());
-  }
-  uint64_t data_start = 8 + header_size, data_size = file_size - data_start;
   std::map<std::string, torch::Tensor> tensors;
-  for (const auto& [name, info] : header.items()) {
-    if (name == "__metadata__") continue;
-    auto fail = [&](const std::string& why) { return Error("model: '" + path + "' tensor '" + name + "': " + why); };
-    std::string dtype = info.value("dtype", "");
-    auto found = dtypes.find(dtype);
-    if (found == dtypes.end()) throw fail("dtype '" + dtype + "' is not supported");
-    std::vector<int64_t> shape = info.at("shape").get<std::vector<int64_t>>();
-    auto offsets = info.at("data_offsets").get<std::vector<uint64_t>>();
-    // The size the header claims is checked against the file before anything is allocated.
-    unsigned __int128 bytes = c10::elementSize(found->second);
-    for (int64_t dim : shape) {
-      if (dim < 0) throw fail("shape has a negative dimension");
-      bytes = bytes * uint64_t(dim);
-      if (bytes > data_size) break;  // already too large; also keeps the product from overflowing
-    }
-    if (offsets.size() != 2 || offsets[1] < offsets[0] || offsets[1] > data_size || offsets[1] - offsets[0] != bytes)
-      throw fail("data_offsets do not match its shape and dtype, or run past the file");
-    torch::Tensor tensor = torch::empty(shape, torch::TensorOptions().dtype(found->second));
-    in.seekg(std::streamoff(data_start + offsets[0]));
-    if (!in.read(static_cast<char*>(tensor.data_ptr()), std::streamsize(uint64_t(bytes)))) throw fail("short read");
-    tensors[name] = tensor;
+  for (const SafetensorsEntry& entry : index) {
+    torch::Tensor tensor = torch::empty(entry.shape, torch::TensorOptions().dtype(dtypes.at(entry.dtype)));
+    in.seekg(std::streamoff(entry.begin));
+    if (!in.read(static_cast<char*>(tensor.data_ptr()), std::streamsize(entry.end - entry.begin)))
+      throw Error("model: '" + path + "' tensor '" + entry.name + "': short read");
+    tensors[entry.name] = tensor;
   }
   return tensors;
 }

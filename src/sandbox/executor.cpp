@@ -18,6 +18,7 @@
 #include "common/error.h"
 #include "common/hash.h"
 #include "sandbox/container.h"
+#include "sandbox/harness_result.h"
 #include "sandbox/sandbox.h"
 #include "sandbox/seccomp_filter.h"
 #include "sandbox/worker.h"
@@ -74,37 +75,6 @@ Wire to_wire(const Job& job, const Limits& limits) {
   if (!job.files_base64.empty()) j["files"] = job.files_base64;
   if (!job.fetch_files.empty()) j["fetch_files"] = job.fetch_files;
   return {j.dump(-1, ' ', false, Json::error_handler_t::replace), job.expected_json, timeout};
-}
-
-Verdict parse_verdict(const std::string& name) {
-  if (auto verdict = verdict_from_name(name)) return *verdict;
-  throw Error("sandbox: unknown verdict '" + name + "' from the harness");
-}
-
-Outcome parse_outcome(const std::string& text) {
-  Json j = Json::parse(text, nullptr, false);
-  if (!j.is_object()) throw Error("sandbox: the harness sent a result that is not a JSON object");
-  if (j.contains("harness_error")) throw Error("sandbox: harness failed: " + j["harness_error"].get<std::string>());
-  Outcome o;
-  o.verdict = parse_verdict(j.at("verdict"));
-  o.error_type = j.at("error_type");
-  o.message = j.at("message");
-  o.tests_passed = j.at("tests_passed");
-  o.tests_total = j.at("tests_total");
-  o.tests_unprotected = j.value("tests_unprotected", 0);
-  o.test_passed = j.at("test_passed").get<std::vector<bool>>();
-  o.wall_s = j.at("wall");
-  o.stdout_text = j.at("stdout");
-  o.stderr_text = j.at("stderr");
-  o.stdout_truncated = j.at("stdout_truncated");
-  o.stderr_truncated = j.at("stderr_truncated");
-  if (j.contains("outputs")) {
-    o.outputs_json = j["outputs"];
-    o.input_times_s = j.at("times").get<std::vector<double>>();
-  }
-  if (j.contains("exit_code") && !j["exit_code"].is_null()) o.exit_code = j["exit_code"].get<int>();
-  if (j.contains("files")) o.files_base64 = j["files"].get<std::map<std::string, std::string>>();
-  return o;
 }
 
 Outcome crashed_outcome(const std::string& why, int attempts) {
@@ -181,7 +151,7 @@ struct Executor::Impl {
     for (int attempt = 1; attempt <= 2; ++attempt) {
       try {
         if (!workers[index]) workers[index] = start_worker(index);
-        Outcome o = parse_outcome(workers[index]->run(wire.message, wire.expected, wire.timeout_s + grace_s, cancelled));
+        Outcome o = parse_harness_result(workers[index]->run(wire.message, wire.expected, wire.timeout_s + grace_s, cancelled));
         o.attempts = attempt;
         return o;
       } catch (const WorkerDied& died) {

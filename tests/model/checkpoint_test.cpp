@@ -165,6 +165,12 @@ TEST(Config, refuses_what_would_change_the_math) {
   EXPECT_EQ(with("partial_rotary_factor", 0.5),
             "model: config 'config.json' field 'partial_rotary_factor': unknown to codealign, so it may change the model's math; refused");
   EXPECT_EQ(with("num_key_value_heads", 3), "model: config 'config.json' field 'num_key_value_heads': must divide num_attention_heads");
+  // Mistyped fields are named (found by tests/fuzz/fuzz_model_config).
+  EXPECT_EQ(with("tie_word_embeddings", "yes"), "model: config 'config.json' field 'tie_word_embeddings': must be true or false");
+  EXPECT_EQ(with("eos_token_id", {"2"}), "model: config 'config.json' field 'eos_token_id': must be a token id or a list of them");
+  EXPECT_EQ(with("rope_scaling", {{"type", "linear"}, {"factor", "4"}}),
+            "model: config 'config.json' field 'rope_scaling.factor': must be a number");
+  EXPECT_EQ(message(nlohmann::json::array({base})), "model: config 'config.json' must be a JSON object");
 }
 
 // Hostile headers are refused by their size before any allocation (a terabyte tensor here
@@ -184,11 +190,18 @@ TEST(Checkpoint, hostile_headers_are_refused_before_allocating) {
   write_text(dir.path + "/model.safetensors",
              std::string(reinterpret_cast<const char*>(&size), 8) + header + std::string(16, '\0'));
   EXPECT_EQ(message([&] { model::read_safetensors(dir.path + "/model.safetensors"); }),
-            "model: '" + dir.path + "/model.safetensors' tensor 'w': data_offsets do not match its shape and dtype, or run past the file");
-  int32_t llama2c[7] = {1 << 30, 1 << 30, 64, 8, 8, 32000, 2048};  // dim, hidden, layers, heads, kv heads, vocab, seq
-  write_text(dir.path + "/huge.bin", std::string(reinterpret_cast<const char*>(llama2c), sizeof llama2c) + std::string(64, '\0'));
-  EXPECT_EQ(message([&] { CausalLM::load(dir.path + "/huge.bin"); }),
-            "model: '" + dir.path + "/huge.bin' is shorter than its llama2.c header promises (92 bytes)");
+            "model: '" + dir.path + "/model.safetensors' tensor 'w': shape runs past the file");
+  auto llama2c_message = [&](std::vector<int32_t> fields) {  // dim, hidden, layers, heads, kv heads, vocab, seq
+    write_text(dir.path + "/model.bin", std::string(reinterpret_cast<const char*>(fields.data()), 28) + std::string(64, '\0'));
+    return message([&] { CausalLM::load(dir.path + "/model.bin"); });
+  };
+  std::string llama2c = "model: '" + dir.path + "/model.bin' llama2.c header: ";
+  EXPECT_EQ(llama2c_message({1 << 30, 1 << 30, 64, 8, 8, 32000, 2048}),
+            llama2c + "the file is shorter than the header promises (92 bytes)");
+  EXPECT_EQ(llama2c_message({8, 16, 1, 2, 2, INT32_MIN, 4}), llama2c + "the file is shorter than the header promises (92 bytes)");
+  EXPECT_EQ(llama2c_message({8, 16, 1, 4, 3, 4, 4}), llama2c + "n_kv_heads must divide n_heads");
+  EXPECT_EQ(llama2c_message({12, 16, 1, 4, 4, 4, 4}), llama2c + "dim must be n_heads times an even head size");
+  EXPECT_EQ(llama2c_message({8, 16, 0, 2, 2, 4, 4}), llama2c + "every size must be positive");
 }
 
 TEST(Checkpoint, wrong_shapes_and_missing_tensors_are_named) {
