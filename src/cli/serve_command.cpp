@@ -32,6 +32,11 @@ Command add_serve_command(CLI::App& app) {
                   "HTTP status of a refusal when the queue is full (verl's client retries only 504)")
       ->capture_default_str()
       ->check(in_range(400, 599));
+  sub->add_option("--deadline-slack", o->config.deadline_slack_s,
+                  "Seconds a /run_code client waits beyond compile_timeout + run_timeout (verl: 10); a job that "
+                  "cannot finish by then is answered 504 and its retry keeps its place in line (0: no deadlines)")
+      ->capture_default_str()
+      ->check(at_least(0));
   sub->add_option("--token", o->config.token,
                   "Require 'Authorization: Bearer TOKEN' or ?token=TOKEN ($CODEALIGN_SERVE_TOKEN)");
   sub->add_option("--max-body-mb", o->max_body_mb, "Largest request body in MiB")->capture_default_str()

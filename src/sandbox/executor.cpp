@@ -8,9 +8,9 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <deque>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -96,43 +96,55 @@ struct Executor::Impl {
   std::string outcome_inputs;  // hash of what decides outcomes beyond the job: interpreter and harness
 
   // Lending: a job gets a free worker once it is first in line.
+  using Ticket = std::pair<Schedule::Time, uint64_t>;  // (priority, arrival number)
   std::mutex lend_mutex;
   std::condition_variable lend_changed;
   std::vector<int> free_workers;  // a stack: the most recently used (warm) worker goes out first
-  std::deque<uint64_t> line;      // tickets of the jobs waiting, oldest first
+  std::set<Ticket> line;          // the jobs waiting, first in line first
   uint64_t next_ticket = 0;
 
   std::unique_ptr<Worker> start_worker(int index) {
     return std::make_unique<Worker>(config.interpreter, config.limits.scratch_bytes, index, bpf);
   }
 
-  // A free worker's index for the caller, who must give it back; throws Cancelled.
-  int borrow(const std::function<bool()>& cancelled) {
-    std::unique_lock lock(lend_mutex);
-    uint64_t ticket = next_ticket++;
-    line.push_back(ticket);
-    auto my_turn = [&] { return line.front() == ticket && !free_workers.empty(); };
-    while (!my_turn()) {
-      if (!cancelled) {
-        lend_changed.wait(lock);
-        continue;
-      }
-      lend_changed.wait_for(lock, std::chrono::milliseconds(100));
-      if (my_turn()) break;
+  // Whether the waiting job leaves the line: cancelled (throws Cancelled) or late (throws Late).
+  // Called with the lock held; asks `cancelled` without it.
+  void leave_if_gone(std::unique_lock<std::mutex>& lock, const Ticket& ticket, const std::function<bool()>& cancelled,
+                     const Schedule& schedule) {
+    bool late = schedule.start_by && std::chrono::steady_clock::now() >= *schedule.start_by, gave_up = false;
+    if (!late && cancelled) {
       lock.unlock();
-      bool gave_up = true;  // a test that throws gives up too: the ticket must not block the line
+      gave_up = true;  // a test that throws gives up too: the ticket must not block the line
       try {
         gave_up = cancelled();
       } catch (...) {
       }
       lock.lock();
-      if (gave_up) {
-        line.erase(std::find(line.begin(), line.end(), ticket));
-        lend_changed.notify_all();  // the job behind may now be first
-        throw Cancelled("sandbox: the jobs were cancelled");
-      }
     }
-    line.pop_front();
+    if (!late && !gave_up) return;
+    line.erase(ticket);
+    lend_changed.notify_all();  // the job behind may now be first
+    if (late) throw Late("sandbox: the job could not start before its deadline");
+    throw Cancelled("sandbox: the jobs were cancelled");
+  }
+
+  // A free worker's index for the caller, who must give it back; throws Cancelled or Late.
+  int borrow(const std::function<bool()>& cancelled, const Schedule& schedule) {
+    std::unique_lock lock(lend_mutex);
+    Ticket ticket{schedule.priority.value_or(std::chrono::steady_clock::now()), next_ticket++};
+    line.insert(ticket);
+    auto my_turn = [&] { return *line.begin() == ticket && !free_workers.empty(); };
+    while (!my_turn()) {
+      if (!cancelled && !schedule.start_by) {
+        lend_changed.wait(lock);
+        continue;
+      }
+      auto wake = std::chrono::steady_clock::now() + std::chrono::milliseconds(100);
+      lend_changed.wait_until(lock, schedule.start_by ? std::min(wake, *schedule.start_by) : wake);
+      if (my_turn()) break;
+      leave_if_gone(lock, ticket, cancelled, schedule);
+    }
+    line.erase(line.begin());
     int index = free_workers.back();
     free_workers.pop_back();
     lend_changed.notify_all();
@@ -165,8 +177,8 @@ struct Executor::Impl {
     return crashed_outcome(why, 2);
   }
 
-  Outcome borrow_and_execute(const Wire& wire, const std::function<bool()>& cancelled) {
-    int index = borrow(cancelled);
+  Outcome borrow_and_execute(const Wire& wire, const std::function<bool()>& cancelled, const Schedule& schedule) {
+    int index = borrow(cancelled, schedule);
     struct Return {
       Impl* impl;
       int index;
@@ -204,7 +216,7 @@ std::string Executor::job_key(const Job& job) const {
 Outcome Executor::run_one(const Job& job) { return run({job}).front(); }
 
 std::vector<Outcome> Executor::run(const std::vector<Job>& jobs, const std::function<void(size_t)>& on_done,
-                                   const std::function<bool()>& cancelled) {
+                                   const std::function<bool()>& cancelled, const Schedule& schedule) {
   // Identical (program, tests, limits) jobs run once.
   std::vector<Wire> distinct;
   std::vector<size_t> slot(jobs.size()), copies;
@@ -229,7 +241,7 @@ std::vector<Outcome> Executor::run(const std::vector<Job>& jobs, const std::func
   auto work = [&] {
     try {
       for (size_t i; (i = next++) < distinct.size();) {
-        results[i] = impl_->borrow_and_execute(distinct[i], cancelled);
+        results[i] = impl_->borrow_and_execute(distinct[i], cancelled, schedule);
         if (on_done) on_done(copies[i]);
       }
     } catch (...) {

@@ -21,6 +21,7 @@
 // on stderr. Executor is thread-safe: concurrent run() calls share the worker pool, and each
 // job waits its turn (first come, first served) for a free worker.
 #pragma once
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -136,6 +137,21 @@ class Cancelled : public Error {
   using Error::Error;
 };
 
+// Thrown by Executor::run when a job was still waiting for a worker at its Schedule's start_by:
+// it could not have finished in time, so it never started.
+class Late : public Error {
+ public:
+  using Error::Error;
+};
+
+// When a run's jobs may start. Jobs wait in one line across concurrent run() calls, ordered by
+// `priority` (earlier first; unset: the moment each job asks for a worker, first come first
+// served). A job not started by `start_by` (unset: no limit) is dropped and run() throws Late.
+struct Schedule {
+  using Time = std::chrono::steady_clock::time_point;
+  std::optional<Time> priority, start_by;
+};
+
 // Whether a job's path (files_base64, fetch_files) is relative and stays inside the working
 // directory: no "..", no empty or absolute path, no NUL.
 bool is_safe_relative_path(std::string_view path);
@@ -150,9 +166,10 @@ class Executor {
   // Runs all jobs on the worker pool; identical jobs run once. `on_done` (optional) is called
   // from worker threads after each distinct job with the number of jobs it answered.
   // `cancelled` (optional) is asked about ten times a second while jobs wait or run; once it
-  // says yes, run() throws Cancelled. Throws Error for a malformed job (two styles, unsafe path).
+  // says yes, run() throws Cancelled. Throws Error for a malformed job (two styles, unsafe path),
+  // Late for one that could not start by `schedule.start_by`.
   std::vector<Outcome> run(const std::vector<Job>& jobs, const std::function<void(size_t)>& on_done = {},
-                           const std::function<bool()>& cancelled = {});
+                           const std::function<bool()>& cancelled = {}, const Schedule& schedule = {});
   Outcome run_one(const Job& job);
 
   // Which isolation the workers got, e.g. "user,pid,net,mount,ipc,uts namespaces + seccomp".

@@ -37,6 +37,25 @@ void Admission::record_job_seconds(double seconds) {
   mean_job_s_ = 0.95 * mean_job_s_ + 0.05 * seconds;  // a moving average: the recent pace
 }
 
+RetryPlaces::Time RetryPlaces::place(const std::string& body_hash, Time now) {
+  std::lock_guard lock(mutex_);
+  auto found = places_.find(body_hash);
+  if (found == places_.end() || now - found->second.second > keep_for) return now;
+  return found->second.first;
+}
+
+void RetryPlaces::keep(const std::string& body_hash, Time place, Time now) {
+  std::lock_guard lock(mutex_);
+  for (auto it = places_.begin(); it != places_.end();)  // forget clients that never came back
+    it = now - it->second.second > keep_for ? places_.erase(it) : std::next(it);
+  places_[body_hash] = {place, now};
+}
+
+void RetryPlaces::forget(const std::string& body_hash) {
+  std::lock_guard lock(mutex_);
+  places_.erase(body_hash);
+}
+
 void Metrics::request(const std::string& endpoint, int status, double seconds) {
   std::lock_guard lock(mutex_);
   ++requests_[{endpoint, status}];
@@ -62,6 +81,11 @@ void Metrics::refused_busy() {
   ++refused_busy_;
 }
 
+void Metrics::refused_late() {
+  std::lock_guard lock(mutex_);
+  ++refused_late_;
+}
+
 std::string Metrics::text(const Admission& admission, int workers) const {
   std::lock_guard lock(mutex_);
   std::ostringstream out;
@@ -77,6 +101,9 @@ std::string Metrics::text(const Admission& admission, int workers) const {
   out << "codealign_jobs_cancelled_total " << cancelled_jobs_ << "\n";
   head("codealign_requests_refused_busy_total", "counter", "Requests refused because the queue was full.");
   out << "codealign_requests_refused_busy_total " << refused_busy_ << "\n";
+  head("codealign_requests_refused_late_total", "counter",
+       "run_code requests answered 504 because their job could not start before the client's deadline.");
+  out << "codealign_requests_refused_late_total " << refused_late_ << "\n";
   head("codealign_queue_depth", "gauge", "Jobs admitted and not yet answered (running or waiting).");
   out << "codealign_queue_depth " << admission.depth() << "\n";
   head("codealign_queue_capacity", "gauge", "Jobs that may be admitted at once (workers + --max-queue).");

@@ -163,7 +163,7 @@ RunCodeRequest parse_run_code(const Json& body, const RequestLimits& limits) {
     refuse("language", "'" + language + "' is not a SandboxFusion language (this service runs python)");
   sandbox::Job& job = request.job;
   job.program = string_member(body, "code", "code", true);
-  number_member(body, "compile_timeout", "compile_timeout", 0, 0, limits.max_timeout_s);  // python compiles nothing
+  request.compile_timeout_s = number_member(body, "compile_timeout", "compile_timeout", 0, 0, limits.max_timeout_s);
   job.timeout_s = number_member(body, "run_timeout", "run_timeout", limits.default_timeout_s, 0.001, limits.max_timeout_s);
   job.memory_bytes = memory_member(body, "memory_limit_MB", limits);
   job.stdin_text = string_member(body, "stdin", "stdin", false);

@@ -36,6 +36,7 @@ struct RequestLimits {
 // SandboxFusion does for a language without a runner). Throws BadRequest.
 struct RunCodeRequest {
   sandbox::Job job;
+  double compile_timeout_s = 0;  // python compiles nothing; part of the client's own deadline
   std::string unsupported_language;
 };
 RunCodeRequest parse_run_code(const Json& body, const RequestLimits& limits);

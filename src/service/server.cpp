@@ -10,11 +10,13 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <thread>
 
 #include <httplib.h>
 
 #include "common/error.h"
+#include "common/hash.h"
 #include "evaluation/evaluation.h"
 #include "sandbox/sandbox.h"
 #include "service/connection.h"
@@ -39,6 +41,12 @@ void answer_message(httplib::Response& res, int status, const std::string& messa
 
 // HumanEval+ and MBPP+: every task has evalplus value tests (two jobs a sample, and ground truth).
 bool has_value_tests(const tasks::TaskSet& set) { return !set.tasks.empty() && set.tasks.front().has_value_tests(); }
+
+std::string format_seconds(double seconds) {
+  std::ostringstream text;
+  text << seconds << " s";
+  return text.str();
+}
 
 bool is_loopback(const std::string& host) {
   return host == "127.0.0.1" || host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
@@ -213,24 +221,46 @@ class Service {
     }
   }
 
+  // When the job must start to be answered before the client gives up, and its place in line.
+  sandbox::Schedule run_code_schedule(const RunCodeRequest& request, const std::string& body_hash, Clock::time_point arrival) {
+    sandbox::Schedule schedule;
+    if (config_.deadline_slack_s <= 0) return schedule;
+    auto seconds = [](double s) { return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s)); };
+    // The client's deadline, less the run itself and a second to start the job and send the answer.
+    schedule.start_by = arrival + seconds(request.compile_timeout_s + config_.deadline_slack_s - 1.0);
+    schedule.priority = retry_places_.place(body_hash, arrival);
+    return schedule;
+  }
+
   void run_code(const httplib::Request& req, httplib::Response& res) {
+    Clock::time_point arrival = Clock::now();
     RunCodeRequest request = parse_run_code(parse_body(req), limits_);
     if (!request.unsupported_language.empty()) {
       answer(res, 200, run_code_sandbox_error("codealign serve runs python only; language '" +
                                                request.unsupported_language + "' is not supported"));
       return;
     }
+    std::string body_hash = ContentHash().add(req.body).hex();
+    sandbox::Schedule schedule = run_code_schedule(request, body_hash, arrival);
     std::optional<sandbox::Outcome> outcome;
     bool ran;
     try {
       ran = admitted(req, res, 1, [&](const std::function<bool()>& cancelled) {
-        outcome = executor_.run({request.job}, {}, cancelled).front();
+        outcome = executor_.run({request.job}, {}, cancelled, schedule).front();
       });
+    } catch (const sandbox::Late&) {
+      retry_places_.keep(body_hash, *schedule.priority, Clock::now());
+      metrics_.refused_late();
+      res.set_header("Retry-After", "1");
+      answer_message(res, 504, "the job could not start before the client's deadline (compile_timeout + run_timeout + " +
+                                   format_seconds(config_.deadline_slack_s) + "); retry: it keeps its place in line");
+      return;
     } catch (const Error& e) {  // the sandbox failed (a worker that cannot start): SandboxFusion's SandboxError
       answer(res, 200, run_code_sandbox_error(e.what()));
       return;
     }
     if (ran) {
+      retry_places_.forget(body_hash);
       record({*outcome});
       answer(res, 200, run_code_response(*outcome));
     } else if (cancelling_) {
@@ -304,6 +334,7 @@ class Service {
   Config config_;
   sandbox::Executor executor_;
   Admission admission_;
+  RetryPlaces retry_places_;
   Metrics metrics_;
   RequestLimits limits_;
   httplib::Server server_;

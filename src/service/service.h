@@ -9,7 +9,10 @@
 //   GET  /metrics      Prometheus text: requests, jobs by verdict, queue depth, latency quantiles
 //
 // Under load: jobs admitted are bounded (workers + max_queue); a request that does not fit is
-// refused with `busy_status` (429) and Retry-After. A client that goes away has its jobs dropped
+// refused with `busy_status` (429) and Retry-After. A /run_code job still waiting when it could
+// no longer finish before its client gives up (compile_timeout + run_timeout + deadline_slack
+// after it arrived, as verl's client computes its timeout) is answered 504, which clients
+// retry; the retry keeps its place in line. A client that goes away has its jobs dropped
 // or killed. SIGTERM or SIGINT stops accepting and answers what is in flight; a second one
 // cancels the in-flight jobs, which are answered as SandboxError (run_code) or 503.
 #pragma once
@@ -24,6 +27,9 @@ struct Config {
   int workers = 0;  // sandbox workers; 0: one per core
   int max_queue = 128;             // jobs that may wait beyond those running
   int busy_status = 429;           // answer to a request that does not fit (verl retries only 504)
+  // Seconds a /run_code client waits beyond compile_timeout + run_timeout (verl's API_TIMEOUT);
+  // 0: no deadlines, jobs wait for a worker however long.
+  double deadline_slack_s = 10;
   std::string token;               // when set: "Authorization: Bearer TOKEN" or ?token=TOKEN required
   size_t max_body_bytes = 16 << 20;
   double max_timeout_s = 300;      // the largest run_timeout / timeout a request may ask

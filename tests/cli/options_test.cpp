@@ -53,6 +53,7 @@ TEST(Options, EvaluateExecutePreferencesReportTasksTokenizerServe) {
       {"serve --host 256.0.0.1 --workers 0", "--workers: must be at least 1 (got 0)"},
       {"serve --host 256.0.0.1 --max-queue -1", "--max-queue: must be at least 0 (got -1)"},
       {"serve --host 256.0.0.1 --busy-status 200", "--busy-status: must be in [400, 599] (got 200)"},
+      {"serve --host 256.0.0.1 --deadline-slack -1", "--deadline-slack: must be at least 0 (got -1)"},
       {"serve --host 256.0.0.1 --max-body-mb 0", "--max-body-mb: must be at least 1 (got 0)"},
       {"serve --host 256.0.0.1 --max-timeout 0", "--max-timeout: must be above 0 (got 0)"},
       {"serve --host 256.0.0.1 --memory-mb 0", "--memory-mb: must be at least 1 (got 0)"},

@@ -4,6 +4,7 @@
 // cancelled never end, so no verdict depends on speed.
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <regex>
 #include <thread>
 
@@ -234,6 +235,56 @@ TEST(ExecutorSharing, CancellationDropsWaitingCallersAndKillsRunningJobs) {
   EXPECT_EQ(running_error, "sandbox: the jobs were cancelled");
   Outcome after = executor.run_one(script("print('still serving')\n"));
   EXPECT_EQ(after.stdout_text, "still serving\n");
+}
+
+// A job not started by its Schedule's start_by leaves the line (Late); among waiting jobs the
+// earlier priority goes first, whenever it came. The one worker is held by a loop until each
+// caller is seen waiting, so nothing depends on speed.
+TEST(ExecutorSharing, LateJobsLeaveTheLineAndEarlierPlacesGoFirst) {
+  sandbox::Config config = testing::test_config(must_finish_s);
+  config.workers = 1;
+  Executor executor(config);
+  std::atomic<bool> release{false}, holding{false};
+  std::thread holder([&] {
+    testing::error_of([&] {
+      executor.run({script("while True: pass\n")}, {}, [&] {
+        holding = true;
+        return release.load();
+      });
+    });
+  });
+  while (!holding) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  Schedule late;
+  late.start_by = std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
+  EXPECT_EQ(testing::error_of([&] { executor.run({script("print('late')\n")}, {}, {}, late); }),
+            "sandbox: the job could not start before its deadline");
+
+  std::mutex order_mutex;
+  std::vector<std::string> order;
+  auto waiter = [&](const std::string& name, Schedule schedule, std::atomic<bool>& waiting) {
+    return std::thread([&, name, schedule] {
+      Outcome o = executor.run({script("print('" + name + "')\n")}, {}, [&] {
+        waiting = true;
+        return false;
+      }, schedule).front();
+      std::lock_guard lock(order_mutex);
+      order.push_back(o.stdout_text);
+    });
+  };
+  auto now = std::chrono::steady_clock::now();
+  Schedule newer, older;
+  newer.priority = now;
+  older.priority = now - std::chrono::hours(1);  // a retry keeping its first attempt's place
+  std::atomic<bool> newer_waiting{false}, older_waiting{false};
+  std::thread first = waiter("newer", newer, newer_waiting);
+  while (!newer_waiting) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  std::thread second = waiter("older", older, older_waiting);
+  while (!older_waiting) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  release = true;
+  holder.join();
+  first.join();
+  second.join();
+  EXPECT_EQ(order, (std::vector<std::string>{"older\n", "newer\n"}));
 }
 
 }  // namespace
