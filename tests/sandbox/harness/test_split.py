@@ -1,18 +1,15 @@
-"""The split-test parser of the sandbox harness (src/sandbox/harness.py), table-driven: each
+"""The split-test parser of the sandbox harness (src/sandbox/harness/split.py), table-driven: each
 supported assertion shape splits into the calls the child evaluates and the expected side the
 judge keeps, and is decided on values alone; every other shape stays whole in the child. The
 end-to-end checks (attacks, honest programs, HumanEval and MBPP parity) are in
 tampering_test.cpp and tests/reference/test_evaluation.py."""
-import importlib.util
 import math
-import os
 
 import pytest
 
-HARNESS = os.path.join(os.path.dirname(__file__), "..", "..", "src", "sandbox", "harness.py")
-spec = importlib.util.spec_from_file_location("harness", HARNESS)
-harness = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(harness)  # defines only: the harness runs its main() as `python -c`
+import harness_module
+
+harness = harness_module.load()
 
 
 def humaneval(*asserts, imports="import math\n"):
