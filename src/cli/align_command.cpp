@@ -144,7 +144,7 @@ void add_align_options(CLI::App* sub, AlignOptions& options) {
       ->delimiter(',')
       ->capture_default_str()
       ->check(at_least(1));
-  sub->add_option("--strategy", o->strategy, "Pairs: best-worst, all or margin (see codealign preferences)")
+  sub->add_option("--strategy", o->strategy, "Pairs: best-worst, all, margin or near-miss (see codealign preferences)")
       ->capture_default_str();
   sub->add_option("--max-pairs-per-task", c.pairs.max_pairs_per_task, "all/margin: pairs kept per task (0: all)")
       ->capture_default_str()

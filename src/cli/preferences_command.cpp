@@ -42,10 +42,11 @@ Command add_preferences_command(CLI::App& app) {
   sub->add_option("--data-dir", o->data_dir, "Benchmark data ($CODEALIGN_DATA_DIR)")->capture_default_str();
   sub->add_option("--strategy", o->strategy,
                   "best-worst: one pair per task; all: every better x worse combination; margin: those whose "
-                  "score gap is at least --margin")
+                  "score gap is at least --margin; near-miss: the best samples against the best of the rest")
       ->capture_default_str();
   sub->add_option("--max-pairs-per-task", o->pairs.max_pairs_per_task,
-                  "all/margin: keep a seeded random subset of this many per task (0: all)")
+                  "all/margin: keep a seeded random subset of this many per task; near-miss: at most this many "
+                  "(0: all)")
       ->capture_default_str()
       ->check(at_least(0));
   sub->add_option("--margin", o->pairs.min_margin, "margin: the least score gap of a pair")

@@ -14,7 +14,8 @@ void add_train_options(CLI::App* app, training::TrainConfig& config, const std::
     return app->add_option("--" + prefix + name, value, help)->capture_default_str();
   };
   add_enum_option(app, "--" + prefix + "loss-type", config.loss.loss_type, training::loss_types,
-                  "dpo: sigmoid (DPO; cDPO with label smoothing), ipo, hinge, robust, simpo");
+                  "dpo: sigmoid (DPO; cDPO with label smoothing), sigmoid_norm (per-token log-ratios: Tülu 3's "
+                  "dpo_norm), ipo, hinge, robust, simpo");
   add("beta", config.loss.beta, "dpo: KL strength; higher keeps closer to the reference (DPO paper: 0.1-0.5)")
       ->check(above(0));
   add("label-smoothing", config.loss.label_smoothing,
@@ -22,6 +23,9 @@ void add_train_options(CLI::App* app, training::TrainConfig& config, const std::
   add("simpo-gamma", config.loss.simpo_gamma, "simpo: target reward margin (SimPO paper: 0.5-1.5 x beta)")
       ->check(at_least(0));
   add("rpo-alpha", config.loss.rpo_alpha, "dpo: weight of an NLL term on the chosen answer (RPO; 0 is off)")
+      ->check(at_least(0));
+  add("dpop-lambda", config.loss.dpop_lambda,
+      "dpo sigmoid: penalty when the chosen answer's log-prob falls below the reference's (DPOP; paper: 50; 0 is off)")
       ->check(at_least(0));
   add_enum_option(app, "--" + prefix + "grpo-loss-type", config.grpo.loss_type, training::grpo_loss_types,
                   "grpo: normalisation as TRL names it: grpo, bnpo, dr_grpo or dapo");

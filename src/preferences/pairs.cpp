@@ -1,6 +1,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <limits>
 #include <random>
 #include <set>
 
@@ -55,6 +56,30 @@ size_t pick_with_score(const TaskSamples& t, double target, std::mt19937_64& rng
   return tied[rng() % tied.size()];
 }
 
+// The samples whose score equals `target`, in an order chosen by `rng`.
+std::vector<size_t> shuffled_with_score(const TaskSamples& t, double target, std::mt19937_64& rng) {
+  std::vector<size_t> tied;
+  for (size_t i = 0; i < t.scores.size(); ++i)
+    if (t.scores[i] == target) tied.push_back(i);
+  std::shuffle(tied.begin(), tied.end(), rng);
+  return tied;
+}
+
+// Near misses: the best-scored samples, each once, against the next-best score's in turn.
+std::vector<std::pair<size_t, size_t>> near_miss_pairs(const TaskSamples& t, size_t cap, std::mt19937_64& rng) {
+  double best = *std::max_element(t.scores.begin(), t.scores.end());
+  double next = -std::numeric_limits<double>::infinity();
+  for (double s : t.scores)
+    if (s < best) next = std::max(next, s);
+  if (next == -std::numeric_limits<double>::infinity()) return {};
+  std::vector<size_t> chosen = shuffled_with_score(t, best, rng), rejected = shuffled_with_score(t, next, rng);
+  size_t count = std::max(chosen.size(), rejected.size());
+  if (cap > 0) count = std::min(count, cap);
+  std::vector<std::pair<size_t, size_t>> pairs;
+  for (size_t k = 0; k < count; ++k) pairs.emplace_back(chosen[k % chosen.size()], rejected[k % rejected.size()]);
+  return pairs;
+}
+
 std::vector<Pair> task_pairs(const TaskSamples& t, const PairConfig& config) {
   std::vector<Pair> pairs;
   auto pair = [&](size_t better, size_t worse) {
@@ -65,6 +90,10 @@ std::vector<Pair> task_pairs(const TaskSamples& t, const PairConfig& config) {
   if (config.strategy == Strategy::best_worst) {
     auto [low, high] = std::minmax_element(t.scores.begin(), t.scores.end());
     if (*high > *low) pairs.push_back(pair(pick_with_score(t, *high, rng), pick_with_score(t, *low, rng)));
+    return pairs;
+  }
+  if (config.strategy == Strategy::near_miss) {
+    for (auto [better, worse] : near_miss_pairs(t, config.max_pairs_per_task, rng)) pairs.push_back(pair(better, worse));
     return pairs;
   }
   double least_gap = config.strategy == Strategy::margin ? config.min_margin : 0.0;

@@ -69,13 +69,17 @@ enum class Strategy {
   best_worst,  // one pair per task: a best-scored sample against a worst-scored one
   all,         // every better x worse combination, capped per task
   margin,      // the combinations whose score gap is at least min_margin, capped per task
+  // Best-scored samples against near misses, the best of the rest (a program that failed one
+  // test rather than one that did not parse: Xiao et al. 2025 find best-vs-worst pairs weaken
+  // as samples grow). Each distinct best sample once, the near misses in turn, capped per task.
+  near_miss,
 };
-Strategy parse_strategy(const std::string& name);  // "best-worst", "all", "margin"
+Strategy parse_strategy(const std::string& name);  // "best-worst", "all", "margin", "near-miss"
 const std::vector<std::string>& strategy_names();
 
 struct PairConfig {
   Strategy strategy = Strategy::best_worst;
-  size_t max_pairs_per_task = 8;  // all/margin: a seeded random subset beyond this; 0: no cap
+  size_t max_pairs_per_task = 8;  // all/margin: a seeded random subset beyond this; near-miss: the first; 0: no cap
   double min_margin = 0.5;        // margin: the least score gap of a pair
   uint64_t seed = 0;              // which pairs a cap keeps, which of tied best/worst samples pair
   ScoreConfig score;

@@ -66,12 +66,13 @@ Strategy parse_strategy(const std::string& name) {
   if (name == "best-worst") return Strategy::best_worst;
   if (name == "all") return Strategy::all;
   if (name == "margin") return Strategy::margin;
-  throw Error("preferences: unknown pair strategy '" + name + "' (valid: best-worst, all, margin)" +
+  if (name == "near-miss") return Strategy::near_miss;
+  throw Error("preferences: unknown pair strategy '" + name + "' (valid: best-worst, all, margin, near-miss)" +
               did_you_mean(name, strategy_names()));
 }
 
 const std::vector<std::string>& strategy_names() {
-  static const std::vector<std::string> names = {"best-worst", "all", "margin"};
+  static const std::vector<std::string> names = {"best-worst", "all", "margin", "near-miss"};
   return names;
 }
 

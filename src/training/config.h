@@ -17,8 +17,9 @@ inline constexpr EnumNames<TrainMode, 3> train_modes{
     {{{TrainMode::sft, "sft"}, {TrainMode::dpo, "dpo"}, {TrainMode::grpo, "grpo"}}}};
 
 // Preference losses (training/losses.h says each one's paper).
-enum class LossType { sigmoid, ipo, hinge, robust, simpo };
-inline constexpr EnumNames<LossType, 5> loss_types{{{{LossType::sigmoid, "sigmoid"},
+enum class LossType { sigmoid, sigmoid_norm, ipo, hinge, robust, simpo };
+inline constexpr EnumNames<LossType, 6> loss_types{{{{LossType::sigmoid, "sigmoid"},
+                                                     {LossType::sigmoid_norm, "sigmoid_norm"},
                                                      {LossType::ipo, "ipo"},
                                                      {LossType::hinge, "hinge"},
                                                      {LossType::robust, "robust"},
@@ -35,6 +36,9 @@ struct LossConfig {
   double label_smoothing = 0.0;  // cDPO/robust: assumed fraction of flipped labels, < 0.5
   double simpo_gamma = 0.5;      // SimPO's target reward margin
   double rpo_alpha = 0.0;        // weight of the chosen NLL term (0: off)
+  // DPOP (Pal et al. 2024): weight of the penalty on the chosen answer's log-prob falling below
+  // the reference's, inside the sigmoid (0: off; the paper uses 50). sigmoid only.
+  double dpop_lambda = 0.0;
 };
 
 // GRPO's normalisations, as TRL 1.16 names them: grpo (per-sequence token means, averaged;

@@ -8,6 +8,9 @@ void check(const LossConfig& c) {
   if (c.beta <= 0) throw Error("training: beta must be positive");
   if (c.label_smoothing < 0 || c.label_smoothing >= 0.5) throw Error("training: label_smoothing must be in [0, 0.5)");
   if (c.rpo_alpha < 0) throw Error("training: rpo_alpha must not be negative");
+  if (c.dpop_lambda < 0) throw Error("training: dpop_lambda must not be negative");
+  if (c.dpop_lambda > 0 && c.loss_type != LossType::sigmoid)
+    throw Error("training: dpop_lambda applies to the sigmoid loss only (got " + loss_types.name(c.loss_type) + ")");
 }
 
 LossOutput preference_loss(const PairLogps& p, const LossConfig& c) {
@@ -24,7 +27,8 @@ LossOutput preference_loss(const PairLogps& p, const LossConfig& c) {
   } else {
     torch::Tensor chosen = p.chosen, rejected = p.rejected, ref_chosen = p.reference_chosen,
                   ref_rejected = p.reference_rejected;
-    if (c.loss_type == LossType::ipo) {  // IPO works on average per-token log-probs (as TRL does)
+    // IPO and sigmoid_norm work on average per-token log-probs (as TRL does).
+    if (c.loss_type == LossType::ipo || c.loss_type == LossType::sigmoid_norm) {
       chosen = chosen / p.chosen_tokens;
       rejected = rejected / p.rejected_tokens;
       ref_chosen = ref_chosen / p.chosen_tokens;
@@ -32,7 +36,9 @@ LossOutput preference_loss(const PairLogps& p, const LossConfig& c) {
     }
     // h = log pi(y_w)/pi_ref(y_w) - log pi(y_l)/pi_ref(y_l)
     torch::Tensor logits = (chosen - ref_chosen) - (rejected - ref_rejected);
-    if (c.loss_type == LossType::sigmoid)  // DPO eq. 7; cDPO with label smoothing
+    if (c.dpop_lambda > 0)  // DPOP eq. 3: lambda * max(0, log pi_ref(y_w) - log pi(y_w)) inside the sigmoid
+      logits = logits - c.dpop_lambda * torch::relu(ref_chosen - chosen);
+    if (c.loss_type == LossType::sigmoid || c.loss_type == LossType::sigmoid_norm)  // DPO eq. 7; cDPO
       losses = -F::logsigmoid(beta * logits) * (1 - eps) - F::logsigmoid(-beta * logits) * eps;
     else if (c.loss_type == LossType::robust)  // rDPO eq. 8: unbiased under flip rate eps
       losses = (-F::logsigmoid(beta * logits) * (1 - eps) + F::logsigmoid(-beta * logits) * eps) / (1 - 2 * eps);

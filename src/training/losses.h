@@ -1,8 +1,9 @@
 // Preference losses of the DPO family on per-sequence log-probabilities, each from its
-// paper, with TRL's names: sigmoid (DPO, Rafailov et al. 2023; label_smoothing > 0 is cDPO),
-// ipo (Azar et al. 2023), hinge (SLiC, Zhao et al. 2023), robust (Chowdhury et al. 2024),
-// simpo (Meng et al. 2024; reference-free), and an optional SFT term on the chosen answer
-// (RPO, Pang et al. 2024).
+// paper, with TRL's names: sigmoid (DPO, Rafailov et al. 2023; label_smoothing > 0 is cDPO;
+// dpop_lambda > 0 is DPOP, Pal et al. 2024), sigmoid_norm (DPO on per-token log-ratios: Tülu 3's
+// dpo_norm, Lambert et al. 2024), ipo (Azar et al. 2023), hinge (SLiC, Zhao et al. 2023), robust
+// (Chowdhury et al. 2024), simpo (Meng et al. 2024; reference-free), and an optional SFT term on
+// the chosen answer (RPO, Pang et al. 2024).
 #pragma once
 #include <string>
 #include <vector>

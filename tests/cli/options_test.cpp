@@ -76,6 +76,7 @@ TEST(Options, SampleGenerateAndTrain) {
       {"train dpo --label-smoothing 0.5", "--label-smoothing: must be in [0, 0.5) (got 0.5)"},
       {"train dpo --simpo-gamma -1", "--simpo-gamma: must be at least 0 (got -1)"},
       {"train dpo --rpo-alpha -1", "--rpo-alpha: must be at least 0 (got -1)"},
+      {"train dpo --dpop-lambda -1", "--dpop-lambda: must be at least 0 (got -1)"},
       {"train grpo --epsilon 1", "--epsilon: must be in [0, 1) (got 1)"},
       {"train grpo --grpo-beta -0.1", "--grpo-beta: must be at least 0 (got -0.1)"},
       {"train grpo --num-iterations 0", "--num-iterations: must be at least 1 (got 0)"},

@@ -75,11 +75,12 @@ TEST(Strategy, NamesAreParsedAndUnknownOnesRefused) {
   EXPECT_EQ(parse_strategy("best-worst"), Strategy::best_worst);
   EXPECT_EQ(parse_strategy("all"), Strategy::all);
   EXPECT_EQ(parse_strategy("margin"), Strategy::margin);
+  EXPECT_EQ(parse_strategy("near-miss"), Strategy::near_miss);
   try {
     parse_strategy("best_worst");
     FAIL() << "no error";
   } catch (const Error& e) {
-    EXPECT_STREQ(e.what(), "preferences: unknown pair strategy 'best_worst' (valid: best-worst, all, margin) "
+    EXPECT_STREQ(e.what(), "preferences: unknown pair strategy 'best_worst' (valid: best-worst, all, margin, near-miss) "
                            "(did you mean 'best-worst'?)");
   }
 }
@@ -155,6 +156,31 @@ TEST(Pairs, MarginKeepsOnlyWideGaps) {
   EXPECT_EQ(texts(make_pairs(samples, config)), (TextPairs{{"pass", "half"}, {"pass", "none"}}));
   config.min_margin = 0.5;
   EXPECT_EQ(make_pairs(samples, config).pairs.size(), 3u);
+}
+
+TEST(Pairs, NearMissPairsTheBestWithTheBestOfTheRest) {
+  // Scores: pass 2.0 (two of them), 3 of 4 tests 1.535 (two), 1 of 4 0.285, syntax error 0.
+  std::vector<JudgedSample> samples = {
+      judged("a", "pass1", Verdict::passed),       judged("a", "three1", Verdict::failed, 3),
+      judged("a", "pass2", Verdict::passed),       judged("a", "three2", Verdict::failed, 3),
+      judged("a", "one", Verdict::failed, 1),      judged("a", "syntax", Verdict::syntax_error),
+      judged("b", "only fails", Verdict::failed),  judged("b", "worse", Verdict::runtime_error),
+      judged("c", "tie1", Verdict::passed),        judged("c", "tie2", Verdict::passed)};
+  PairConfig config;
+  config.strategy = Strategy::near_miss;
+  Pairs pairs = make_pairs(samples, config);
+  std::set<std::pair<std::string, std::string>> got;
+  for (const auto& pair : texts(pairs)) got.insert(pair);
+  // Each best sample once, each against a near miss; never the 1-of-4 or the syntax error.
+  EXPECT_EQ(pairs.pairs.size(), 3u);
+  EXPECT_EQ(got.count({"only fails", "worse"}), 1u);  // no pass: the best failure against the next
+  std::set<std::string> chosen, rejected;
+  for (const Pair& p : pairs.pairs)
+    if (p.chosen->task_id == "a") chosen.insert(p.chosen->text), rejected.insert(p.rejected->text);
+  EXPECT_EQ(chosen, (std::set<std::string>{"pass1", "pass2"}));
+  EXPECT_EQ(rejected, (std::set<std::string>{"three1", "three2"}));
+  config.max_pairs_per_task = 1;  // the cap keeps the first
+  EXPECT_EQ(make_pairs(samples, config).pairs.size(), 2u);
 }
 
 TEST(Pairs, CapKeepsASeededSubsetPerTask) {

@@ -50,6 +50,8 @@ DPO_CASES = {
     "sigmoid": (["--loss-type", "sigmoid", "--beta", 0.1], dict(loss_type=["sigmoid"], beta=0.1)),
     "ipo": (["--loss-type", "ipo", "--beta", 0.5], dict(loss_type=["ipo"], beta=0.5)),
     "hinge": (["--loss-type", "hinge", "--beta", 0.2], dict(loss_type=["hinge"], beta=0.2)),
+    # Tülu 3's dpo_norm: the log-ratios averaged per completion token.
+    "sigmoid_norm": (["--loss-type", "sigmoid_norm", "--beta", 0.1], dict(loss_type=["sigmoid_norm"], beta=0.1)),
     "robust": (["--loss-type", "robust", "--beta", 0.1, "--label-smoothing", 0.2],
                dict(loss_type=["robust"], beta=0.1, label_smoothing=0.2)),
     # TRL's DPOConfig has no rpo_alpha: the RPO term is the "sft" loss with that weight, the NLL

@@ -34,8 +34,12 @@ TEST(Losses, match_the_float64_reference_with_gradients) {
   for (const auto& [type, name] : training::loss_types.entries)
     for (double smoothing : {0.0, 0.2})
       for (double rpo : {0.0, 0.5})
-        configs.push_back({type, type == LossType::ipo ? 0.5 : 0.2,
-                           type == LossType::hinge || type == LossType::ipo ? 0.0 : smoothing, 0.7, rpo});
+        for (double dpop : {0.0, 5.0})
+          if (dpop == 0 || type == LossType::sigmoid)
+            configs.push_back({type, type == LossType::ipo ? 0.5 : 0.2,
+                               type == LossType::hinge || type == LossType::ipo ? 0.0 : smoothing, 0.7, rpo, dpop});
+  // The DPOP penalty is live: the policy's chosen log-probs fall below the reference's in some pairs.
+  ASSERT_TRUE((ref_chosen > chosen).any().item<bool>() && (ref_chosen < chosen).any().item<bool>());
   // Policy gradients from codealign, and every case's input for the reference, in one call.
   nlohmann::json cases = nlohmann::json::array();
   std::vector<std::pair<torch::Tensor, torch::Tensor>> grads;
@@ -47,7 +51,7 @@ TEST(Losses, match_the_float64_reference_with_gradients) {
     losses.push_back(out.loss.item<double>());
     grads.emplace_back(pc.grad(), pr.grad());
     cases.push_back({{"config", {{"loss_type", training::loss_types.name(config.loss_type)}, {"beta", config.beta}, {"label_smoothing", config.label_smoothing},
-                                 {"simpo_gamma", config.simpo_gamma}, {"rpo_alpha", config.rpo_alpha}}},
+                                 {"simpo_gamma", config.simpo_gamma}, {"rpo_alpha", config.rpo_alpha}, {"dpop_lambda", config.dpop_lambda}}},
                      {"chosen", values(chosen)}, {"rejected", values(rejected)}, {"reference_chosen", values(ref_chosen)},
                      {"reference_rejected", values(ref_rejected)}, {"chosen_tokens", values(chosen_tokens)},
                      {"rejected_tokens", values(rejected_tokens)}});
@@ -60,7 +64,7 @@ TEST(Losses, match_the_float64_reference_with_gradients) {
   ASSERT_EQ(reference.size(), configs.size());
   for (size_t k = 0; k < configs.size(); ++k) {
     const LossConfig& config = configs[k];
-    std::string name = training::loss_types.name(config.loss_type) + " smoothing=" + std::to_string(config.label_smoothing) + " rpo=" + std::to_string(config.rpo_alpha);
+    std::string name = training::loss_types.name(config.loss_type) + " smoothing=" + std::to_string(config.label_smoothing) + " rpo=" + std::to_string(config.rpo_alpha) + " dpop=" + std::to_string(config.dpop_lambda);
     EXPECT_NEAR(losses[k], reference[k]["loss"].get<double>(), 1e-12) << name;
     auto gc = values(grads[k].first), gr = values(grads[k].second);
     for (int64_t i = 0; i < B; ++i) {
@@ -76,12 +80,12 @@ TEST(Losses, unknown_types_are_refused_with_the_valid_ones) {
     training::loss_types.parse("kto", "training: loss_type");
     FAIL();
   } catch (const Error& e) {
-    EXPECT_EQ(std::string(e.what()), "training: loss_type 'kto' is unknown (valid: sigmoid, ipo, hinge, robust, simpo)");
+    EXPECT_EQ(std::string(e.what()), "training: loss_type 'kto' is unknown (valid: sigmoid, sigmoid_norm, ipo, hinge, robust, simpo)");
   }
   EXPECT_EQ(training::loss_types.parse("simpo", "training: loss_type"), training::LossType::simpo);
   auto run = run_codealign("train dpo --loss-type kto --model m --data d --out o");
   EXPECT_NE(run.status, 0);
-  EXPECT_NE(run.output.find("--loss-type: kto not in {sigmoid,ipo,hinge,robust,simpo}"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("--loss-type: kto not in {sigmoid,sigmoid_norm,ipo,hinge,robust,simpo}"), std::string::npos) << run.output;
 }
 
 TEST(ChunkedLogps, equal_log_softmax_and_its_gradients) {

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Independent float64 reference for codealign's preference losses, written from the papers:
-DPO (Rafailov et al. 2023, eq. 7) with cDPO label smoothing, robust DPO (Chowdhury et al.
+DPO (Rafailov et al. 2023, eq. 7) with cDPO label smoothing and DPOP's penalty (Pal et al. 2024,
+eq. 3), DPO on per-token log-ratios (Tülu 3's dpo_norm), robust DPO (Chowdhury et al.
 2024, eq. 8), hinge (SLiC, Zhao et al. 2023), IPO (Azar et al. 2023, eq. 17, on per-token
 averages), SimPO (Meng et al. 2024, eq. 6) and the RPO NLL term (Pang et al. 2024; averaged over all
 chosen tokens of the batch, as TRL does).
@@ -24,10 +25,10 @@ def loss(cfg, pc, pr, rc, rr, nc, nr):
         h = pc / nc - pr / nr - cfg["simpo_gamma"] / beta
         out = -logsigmoid(beta * h) * (1 - eps) - logsigmoid(-beta * h) * eps
     else:
-        if kind == "ipo":
+        if kind in ("ipo", "sigmoid_norm"):
             pc, pr, rc, rr = pc / nc, pr / nr, rc / nc, rr / nr
-        h = (pc - rc) - (pr - rr)
-        if kind == "sigmoid":
+        h = (pc - rc) - (pr - rr) - cfg["dpop_lambda"] * torch.clamp(rc - pc, min=0)
+        if kind in ("sigmoid", "sigmoid_norm"):
             out = -(1 - eps) * logsigmoid(beta * h) - eps * logsigmoid(-beta * h)
         elif kind == "robust":
             out = (-(1 - eps) * logsigmoid(beta * h) + eps * logsigmoid(-beta * h)) / (1 - 2 * eps)
