@@ -110,8 +110,9 @@ void add_align_options(CLI::App* sub, AlignOptions& options) {
       ->delimiter(',')
       ->capture_default_str();
   add_enum_list_option(sub, "--method", c.methods, pipeline::method_names,
-                       "dpo, rft, grpo and/or dpo-off-policy (repeatable: dpo, rft and grpo train on the same round-1 "
-                       "samples; grpo on each task's samples as a group, one group per micro-batch; dpo-off-policy on "
+                       "dpo, rft, grpo, rft-dpo and/or dpo-off-policy (repeatable: they train on the same round-1 "
+                       "samples; grpo on each task's samples as a group, one group per micro-batch; rft-dpo is rft in "
+                       "round 1, then dpo on its own samples with the RFT model as reference; dpo-off-policy on "
                        "pairs from --off-policy-samples)");
   add_enum_option(sub, "--reward", c.reward, preferences::reward_names,
                   "grpo's reward: coarse (CodeRL's rule: syntax error -1, runtime error/timeout -0.6, failed -0.3, "

@@ -40,12 +40,15 @@ void sample_tasks(const model::CausalLM& model, const tokenizer::Tokenizer& toke
 
 // ---- Rounds --------------------------------------------------------------------------------
 
-// The methods a run trains: dpo, rft and grpo on the policy's own samples; dpo-off-policy on
-// pairs from another model's samples of the training tasks (the paper's ablation).
-enum class Method { dpo, rft, grpo, dpo_off_policy };
-inline constexpr EnumNames<Method, 4> method_names{{{{Method::dpo, "dpo"},
+// The methods a run trains: dpo, rft and grpo on the policy's own samples; rft-dpo is RFT in
+// round 1, then DPO on fresh samples of its own policy, against the round's starting policy
+// (the RFT model) unless --reference initial; dpo-off-policy on pairs from another model's
+// samples of the training tasks (the paper's ablation).
+enum class Method { dpo, rft, grpo, rft_dpo, dpo_off_policy };
+inline constexpr EnumNames<Method, 5> method_names{{{{Method::dpo, "dpo"},
                                                     {Method::rft, "rft"},
                                                     {Method::grpo, "grpo"},
+                                                    {Method::rft_dpo, "rft-dpo"},
                                                     {Method::dpo_off_policy, "dpo-off-policy"}}}};
 // DPO's frozen reference: the policy the round starts from, or the run's starting model.
 enum class Reference { round, initial };

@@ -63,6 +63,12 @@ Json last_metrics(const fs::path& train_dir) {
 }
 
 bool is_on_policy(Method method) { return method != Method::dpo_off_policy; }
+
+// How `method` trains in `round`: rft-dpo as rft in round 1 and as dpo after.
+Method trains_as(Method method, int round) {
+  if (method == Method::rft_dpo) return round == 1 ? Method::rft : Method::dpo;
+  return method == Method::dpo_off_policy ? Method::dpo : method;
+}
 std::string name_of_method(Method method) { return method_names.name(method); }
 
 Json method_list(const std::vector<Method>& methods) {
@@ -345,8 +351,9 @@ class Run {
   // result, under round-R/<method>/.
   Json train_and_evaluate(Method method, const std::string& model_path, const fs::path& data_group, int round,
                           const Json& data) {
-    const char* key = method == Method::rft ? "rft_examples" : method == Method::grpo ? "groups" : "pairs";
-    const char* words = method == Method::rft ? "RFT examples" : key;
+    Method as = trains_as(method, round);
+    const char* key = as == Method::rft ? "rft_examples" : as == Method::grpo ? "groups" : "pairs";
+    const char* words = as == Method::rft ? "RFT examples" : key;
     size_t examples = data.at(key).get<size_t>();
     if (examples == 0) {
       say("round " + std::to_string(round) + ": no " + words + " for " + name_of_method(method) +
@@ -357,10 +364,10 @@ class Run {
     Json result = run_stage(stage, "round " + std::to_string(round) + ": train " + name_of_method(method) + " on " +
                                        std::to_string(examples) + " examples", [&] {
       release_sampling_model();  // training holds its own copy, in float32, and the optimizer state
-      training::TrainConfig train = training_config(method);
-      fs::path data_file = RunLayout::preferences(data_group) / (method == Method::rft    ? RunLayout::rft_file
-                                                                 : method == Method::grpo ? RunLayout::groups_file
-                                                                                          : RunLayout::pairs_file);
+      training::TrainConfig train = training_config(as);
+      fs::path data_file = RunLayout::preferences(data_group) / (as == Method::rft    ? RunLayout::rft_file
+                                                                 : as == Method::grpo ? RunLayout::groups_file
+                                                                                      : RunLayout::pairs_file);
       training::TrainPaths paths{model_path, tokenizer_path_, data_file.string(), stage.string(),
                                  config_.reference == Reference::initial ? config_.model : ""};
       if (!training::train(train, paths, /*resume=*/true))
@@ -373,8 +380,9 @@ class Run {
     return result;
   }
 
-  // What `method` trains with: its options, its mode, the chat format it sampled with; GRPO
-  // also the sampling's temperature and token limit, and one group per micro-batch.
+  // What a method that trains as `method` (dpo, rft or grpo) trains with: its options, its mode,
+  // the chat format it sampled with; GRPO also the sampling's temperature and token limit, and
+  // one group per micro-batch.
   training::TrainConfig training_config(Method method) const {
     training::TrainConfig train = method == Method::rft ? config_.rft : method == Method::grpo ? config_.grpo : config_.dpo;
     train.mode = method == Method::rft    ? training::TrainMode::sft
@@ -444,6 +452,8 @@ Json settings_json(const AlignConfig& c) {
 
 Json align(const AlignConfig& config, const std::string& run_dir, bool resume) {
   if (config.rounds < 1) throw Error("align: rounds must be at least 1");
+  if (std::count(config.methods.begin(), config.methods.end(), Method::rft_dpo) > 0 && config.rounds < 2)
+    throw Error("align: method rft-dpo trains RFT in round 1 and DPO from round 2: it needs --rounds 2 or more");
   bool off_policy = std::count(config.methods.begin(), config.methods.end(), Method::dpo_off_policy) > 0;
   if (off_policy != !config.off_policy_samples.empty())
     throw Error(off_policy ? "align: method dpo-off-policy needs --off-policy-samples (another model's samples of the training tasks)"

@@ -252,6 +252,36 @@ TEST_F(Align, OffPolicyDpoTrainsEachRoundOnPairsFromAnotherModelsSamples) {
   EXPECT_NE(result.output.find("\n1      dpo-off-policy  3 "), std::string::npos) << result.output;
 }
 
+// rft-dpo: RFT on the shared round-1 samples (the same data as rft's), then DPO on fresh samples
+// of its own RFT model, against that model (the round's reference).
+TEST_F(Align, RftDpoTrainsRftThenDpoOnItsOwnSamples) {
+  CommandResult result = align("run", "", "rft,rft-dpo");
+  ASSERT_EQ(result.status, 0) << result.output;
+  Json summary = json("run/summary.json");
+  const Json& first = summary["rounds"][1];
+  EXPECT_EQ(first["samples"].size(), 1u) << "both sample the starting model in round 1: " << first.dump();
+  EXPECT_EQ(first["methods"]["rft-dpo"]["examples"], first["samples"]["shared"]["rft_examples"]);
+  std::vector<Json> round1 = lines_of("run/round-1/rft-dpo/train/metrics.jsonl");
+  ASSERT_FALSE(round1.empty());
+  EXPECT_FALSE(round1[0].contains("rewards/margins")) << "round 1 is SFT: " << round1[0].dump();
+  const Json& second = summary["rounds"][2];
+  ASSERT_TRUE(second["samples"].contains("rft-dpo")) << "its own policy's samples in round 2: " << second.dump();
+  EXPECT_EQ(second["methods"]["rft-dpo"]["examples"], second["samples"]["rft-dpo"]["pairs"]);
+  if (second["methods"]["rft-dpo"].contains("model")) {
+    std::vector<Json> round2 = lines_of("run/round-2/rft-dpo/train/metrics.jsonl");
+    ASSERT_FALSE(round2.empty());
+    EXPECT_TRUE(round2[0].contains("rewards/margins")) << "round 2 is DPO: " << round2[0].dump();
+    EXPECT_EQ(round2[0]["rewards/margins"], 0.0) << "the reference is the policy it starts from, the RFT model";
+  }
+  std::string one_round = align_args("run2", "", true, "rft-dpo");
+  one_round.replace(one_round.find(" --rounds 2 "), 12, " --rounds 1 ");
+  result = run_codealign(one_round + " 2>&1");
+  EXPECT_NE(result.output.find("codealign: error: align: method rft-dpo trains RFT in round 1 and DPO from round 2: "
+                               "it needs --rounds 2 or more"),
+            std::string::npos)
+      << result.output;
+}
+
 TEST_F(Align, OffPolicyAndReferenceMistakesAreNamed) {
   write_text(path("other.jsonl"), R"({"task_id": "t/0", "completion": " a"})" "\n" R"({"task_id": "t/9", "completion": " b"})" "\n");
   CommandResult result = align("run", "--off-policy-samples " + path("other.jsonl"), "dpo-off-policy");
@@ -274,7 +304,8 @@ TEST_F(Align, OffPolicyAndReferenceMistakesAreNamed) {
   result = align("run4", "--reference first");
   EXPECT_NE(result.output.find("--reference: first not in {round,initial}"), std::string::npos) << result.output;
   result = align("run5", "", "dpo,ppo");
-  EXPECT_NE(result.output.find("--method: ppo not in {dpo,rft,grpo,dpo-off-policy}"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("--method: ppo not in {dpo,rft,grpo,rft-dpo,dpo-off-policy}"), std::string::npos)
+      << result.output;
   EXPECT_FALSE(fs::exists(path("run5"))) << "refused before the run directory was made";
 }
 
