@@ -1,6 +1,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <random>
 #include <set>
@@ -113,6 +114,24 @@ std::vector<Pair> task_pairs(const TaskSamples& t, const PairConfig& config) {
   return pairs;
 }
 
+// Per task, the distinct non-empty programs and the entropy (nats) of all its samples' texts.
+void diversity(const std::vector<JudgedSample>& samples, PairStats& stats) {
+  std::map<std::string, std::map<std::string, size_t>> texts;  // task -> text -> count
+  for (const JudgedSample& s : samples) ++texts[s.task_id][s.text];
+  double distinct = 0, entropy = 0;
+  for (const auto& [task, counts] : texts) {
+    size_t total = 0;
+    for (const auto& [text, n] : counts) {
+      total += n;
+      distinct += text.empty() ? 0 : 1;
+    }
+    for (const auto& [text, n] : counts) entropy -= double(n) / double(total) * std::log(double(n) / double(total));
+  }
+  if (texts.empty()) return;
+  stats.distinct_programs_per_task = distinct / double(texts.size());
+  stats.program_entropy = entropy / double(texts.size());
+}
+
 }  // namespace
 
 nlohmann::json PairStats::to_json() const {
@@ -126,6 +145,8 @@ nlohmann::json PairStats::to_json() const {
           {"tasks_without_pairs", tasks_without_pairs},
           {"pairs", pairs},
           {"mean_score_gap", mean_score_gap},
+          {"distinct_programs_per_task", distinct_programs_per_task},
+          {"program_entropy", program_entropy},
           {"verdicts", verdicts}};
 }
 
@@ -134,6 +155,7 @@ Pairs make_pairs(const std::vector<JudgedSample>& samples, const PairConfig& con
   PairStats& stats = result.stats;
   stats.samples = samples.size();
   for (const JudgedSample& s : samples) ++stats.verdicts[sandbox::verdict_name(s.verdict)];
+  diversity(samples, stats);
   double gaps = 0;
   for (const TaskSamples& t : group_by_task(samples, config.score, stats)) {
     ++stats.tasks;

@@ -98,6 +98,10 @@ struct PairStats {
   size_t tasks_without_pairs = 0;  // every distinct sample scored the same
   size_t pairs = 0;
   double mean_score_gap = 0;
+  // How varied the policy's samples are (a policy collapsing onto one program shows here first):
+  // per task, the distinct non-empty programs, and the entropy in nats of the sampled programs'
+  // distribution (duplicates counted); both averaged over tasks.
+  double distinct_programs_per_task = 0, program_entropy = 0;
   std::map<std::string, size_t> verdicts;  // per sample, by verdict name
   nlohmann::json to_json() const;
 };

@@ -90,10 +90,28 @@ std::vector<std::pair<size_t, size_t>> pick_pairs(const std::vector<PairSet>& se
   return picked;
 }
 
+// The verdicts of the samples a pair set was built from, best first: what the policy wrote.
+std::string outcome_histogram(const PairSet& set) {
+  if (!set.stats.contains("verdicts") || !set.stats["verdicts"].is_object()) return "";
+  const Json& counts = set.stats["verdicts"];
+  std::set<std::string> present;
+  for (const auto& [verdict, count] : counts.items())
+    if (count.is_number()) present.insert(verdict);
+  if (present.empty()) return "";
+  std::vector<HistogramBin> bins;
+  for (const std::string& verdict : ordered_verdicts(present)) bins.push_back({verdict, counts[verdict].get<double>()});
+  ChartOptions o;
+  o.title = set.group.label + ": outcomes of the samples";
+  o.x_label = "verdict";
+  o.y_label = "samples";
+  return histogram(bins, o);
+}
+
 std::string pair_statistics(const RunFiles& run) {
   std::string out = "<table><thead><tr><th>pairs of</th><th>samples</th><th>tasks</th><th>mixed</th><th>all pass</th>"
                     "<th>none pass</th><th>tasks with pairs</th><th>pairs</th><th>pairs per task (mean, max)</th>"
-                    "<th>score gap (mean, median)</th><th>RFT examples</th></tr></thead><tbody>";
+                    "<th>score gap (mean, median)</th><th>RFT examples</th><th>distinct programs per task</th>"
+                    "<th>program entropy (nats)</th></tr></thead><tbody>";
   std::string charts;
   for (size_t s = 0; s < run.pairs.size(); ++s) {
     const PairSet& set = run.pairs[s];
@@ -114,13 +132,19 @@ std::string pair_statistics(const RunFiles& run) {
     auto stat = [&](const char* key) {
       return "<td class=\"num\">" + (set.stats.contains(key) ? esc(text_of(set.stats, key)) : std::string("-")) + "</td>";
     };
+    auto fixed_stat = [&](const char* key) {  // runs before these statistics existed show "-"
+      bool known = set.stats.contains(key) && set.stats[key].is_number();
+      return "<td class=\"num\">" + (known ? format_fixed(set.stats[key].get<double>(), 2) : std::string("-")) + "</td>";
+    };
     out += "<tr><td>" + esc(set.group.label) + "</td>" + stat("samples") + stat("tasks") + stat("tasks_mixed") +
            stat("tasks_all_pass") + stat("tasks_none_pass") + "<td class=\"num\">" + std::to_string(per_task.size()) +
            "</td><td class=\"num\">" + std::to_string(set.pairs.size()) + "</td><td class=\"num\">" +
            (per_task.empty() ? "-" : format_fixed(double(set.pairs.size()) / double(per_task.size()), 2) + ", " +
                                          std::to_string(most)) +
            "</td><td class=\"num\">" + (gaps.empty() ? "-" : format_fixed(mean, 3) + ", " + format_fixed(median, 3)) +
-           "</td>" + stat("rft_examples") + "</tr>";
+           "</td>" + stat("rft_examples") + fixed_stat("distinct_programs_per_task") + fixed_stat("program_entropy") +
+           "</tr>";
+    charts += outcome_histogram(set);
     if (set.pairs.empty()) continue;
     // Score gaps in bins of 0.1 (scores lie in [0, 2]: tests passed + the verdict's weight).
     double width = gaps.back() > 2.5 ? gaps.back() / 20 : 0.1;

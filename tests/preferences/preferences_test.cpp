@@ -1,6 +1,7 @@
 // Ranking executed samples and building pairs, on hand-made outcomes.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <set>
 
 #include "common/error.h"
@@ -181,6 +182,19 @@ TEST(Pairs, NearMissPairsTheBestWithTheBestOfTheRest) {
   EXPECT_EQ(rejected, (std::set<std::string>{"three1", "three2"}));
   config.max_pairs_per_task = 1;  // the cap keeps the first
   EXPECT_EQ(make_pairs(samples, config).pairs.size(), 2u);
+}
+
+// How varied the samples are, per task then averaged: distinct non-empty programs, and the
+// entropy of the sampled texts with duplicates counted.
+TEST(Pairs, StatsMeasureHowVariedTheSamplesAre) {
+  std::vector<JudgedSample> samples = {judged("a", "x", Verdict::passed), judged("a", "x", Verdict::passed),
+                                       judged("a", "y", Verdict::failed), judged("a", "", Verdict::syntax_error),
+                                       judged("b", "z", Verdict::failed), judged("b", "z", Verdict::failed)};
+  PairStats stats = make_pairs(samples, PairConfig{}).stats;
+  EXPECT_DOUBLE_EQ(stats.distinct_programs_per_task, (2.0 + 1.0) / 2);
+  double entropy_a = -(0.5 * std::log(0.5) + 2 * 0.25 * std::log(0.25));  // x twice, y and "" once each
+  EXPECT_NEAR(stats.program_entropy, (entropy_a + 0.0) / 2, 1e-12);
+  EXPECT_EQ(stats.to_json()["program_entropy"], stats.program_entropy);
 }
 
 TEST(Pairs, CapKeepsASeededSubsetPerTask) {
