@@ -109,6 +109,20 @@ void write_results(const Report& report, const std::string& path);
 void add_outcome_json(nlohmann::json& j, const sandbox::Outcome& o, const std::string& prefix = "",
                       bool with_output = false);
 
+// Per task, the share of its samples that passed (the + tests where a results file has them),
+// from a results JSONL; errors name the file and line.
+std::map<std::string, double> per_task_pass_rates(const std::string& results_path);
+
+// The mean over the tasks both have of a - b (per-task pass rates of two models on the same
+// tasks) and its paired bootstrap 95% interval: the tasks resampled with replacement `draws`
+// times from a fixed `seed`, so that the same files give the same interval.
+struct PairedDifference {
+  double mean = 0, low = 0, high = 0;
+  size_t tasks = 0;
+};
+PairedDifference paired_difference(const std::map<std::string, double>& a, const std::map<std::string, double>& b,
+                                   int draws = 2000, uint64_t seed = 0);
+
 // The summary: a JSON object for machines, or lines for humans.
 std::string summary_json(const Report& report, const std::string& results_path);
 std::string summary_text(const Report& report, const std::string& results_path);

@@ -155,6 +155,7 @@ class Run {
       summary["rounds"].push_back(record);
       if (stop) say("round " + std::to_string(round) + " gave no training data; stopping (stop_on_empty_round)");
     }
+    summary["comparisons"] = comparisons(summary);
     if (cache_)
       say("execution cache: " + std::to_string(cached_jobs_) + " of " + std::to_string(jobs_) +
           " jobs of this invocation answered without running (" + config_.execution_cache + ")");
@@ -168,6 +169,43 @@ class Run {
  private:
   static double seconds_since(std::chrono::steady_clock::time_point t) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  }
+
+  // Paired differences of per-task pass rates on each evaluation set (sampled where the run
+  // sampled, else greedy): each method's last evaluated model against the start, and against
+  // RFT's where the run trained RFT. The demo's closing sentence and the report state them.
+  Json comparisons(const Json& summary) const {
+    bool sampled = config_.eval_samples > 0;
+    auto stage_of = sampled ? RunLayout::eval_sampled : RunLayout::eval;
+    std::map<std::string, fs::path> last{{"start", layout_.round(0)}};  // model -> its last evaluated group
+    std::vector<std::string> order = {"start"};
+    for (const Json& round : summary["rounds"]) {
+      if (!round.contains("methods")) continue;
+      for (const auto& [method, record] : round["methods"].items()) {
+        if (!record.contains(sampled ? "eval_sampled" : "eval")) continue;
+        if (!last.count(method)) order.push_back(method);
+        last[method] = layout_.group(round["round"].get<int>(), method);
+      }
+    }
+    Json found = Json::array();
+    for (const tasks::TaskSet& set : eval_sets_) {
+      std::map<std::string, std::map<std::string, double>> rates;
+      for (const std::string& name : order)
+        if (fs::path results = stage_of(last[name], set.name) / RunLayout::results_file; fs::exists(results))
+          rates[name] = evaluation::per_task_pass_rates(results.string());
+      auto compare = [&](const std::string& a, const std::string& b) {
+        if (!rates.count(a) || !rates.count(b)) return;
+        evaluation::PairedDifference d = evaluation::paired_difference(rates[a], rates[b]);
+        found.push_back({{"set", set.name}, {"evaluation", sampled ? "sampled pass@1" : "greedy pass@1"}, {"a", a},
+                         {"b", b}, {"difference", d.mean}, {"low", d.low}, {"high", d.high}, {"tasks", d.tasks}});
+      };
+      for (const std::string& name : order) {
+        if (name == "start") continue;
+        compare(name, "start");
+        if (name != "rft") compare(name, "rft");
+      }
+    }
+    return found;
   }
 
   // A line of timeline.jsonl (appended; the wall times of the run, which nothing else holds).

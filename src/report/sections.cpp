@@ -246,6 +246,28 @@ std::string verdict_badge(const std::string& verdict) {
 
 // ---- Headline ---------------------------------------------------------------------------
 
+// The run's paired comparisons (summary.json "comparisons": per-task pass rates of two models on
+// the same tasks, a paired bootstrap 95% interval), each as a sentence that says what holds.
+std::string paired_findings(const Json& summary) {
+  if (!summary.contains("comparisons") || !summary["comparisons"].is_array() || summary["comparisons"].empty()) return "";
+  std::string items;
+  for (const Json& c : summary["comparisons"]) {
+    if (!c.contains("low") || !c.contains("high") || !c.contains("difference")) continue;
+    double mean = 100 * c["difference"].get<double>(), low = 100 * c["low"].get<double>(), high = 100 * c["high"].get<double>();
+    std::string a = text_of(c, "a"), b = text_of(c, "b");
+    std::string verdict = low > 0   ? a + " is ahead of " + b
+                          : high < 0 ? b + " is ahead of " + a
+                                     : "no difference detected";
+    auto signed_points = [](double x) { return (x >= 0 ? "+" : "") + format_fixed(x, 1); };
+    items += "<li><b>" + esc(a) + " − " + esc(b) + "</b> on <b>" + esc(text_of(c, "set")) + "</b> (" +
+             esc(text_of(c, "evaluation")) + ", paired over " + text_of(c, "tasks") + " tasks): " + signed_points(mean) +
+             " points, 95% interval [" + signed_points(low) + ", " + signed_points(high) + "]: " + esc(verdict) + ".</li>";
+  }
+  if (items.empty()) return "";
+  return "<p>Paired comparisons (the same tasks, tasks resampled; one run: bench/demo.sh pools seeds):</p>"
+         "<ul class=\"findings\">" + items + "</ul>";
+}
+
 std::string headline_section(const RunFiles& run, const Options& options) {
   std::string out = "<section id=\"headline\"><h2>Headline: pass@k per round and method</h2>";
   for (const std::string& note : options.notes) out += "<p class=\"note\">" + esc(note) + "</p>";
@@ -261,6 +283,7 @@ std::string headline_section(const RunFiles& run, const Options& options) {
     for (const Json& m : run.summary["methods"]) methods.push_back(m.get<std::string>());
 
   out += headline_findings(rows, columns);
+  out += paired_findings(run.summary);
   out += "<table class=\"headline\"><thead><tr><th>round</th><th>method</th><th>examples</th><th>last loss</th>";
   for (const Column& c : columns) out += "<th>" + column_header(c, run.summary) + "</th>";
   out += "</tr></thead><tbody>";

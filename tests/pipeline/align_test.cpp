@@ -635,6 +635,37 @@ TEST_F(Align, AReducedDemoRunsEndToEndWithoutOutsideDataAndItsReportRenders) {
   std::string report = read_file(path("demo/report.html"));
   EXPECT_NE(report.find("Sampled pass@1 on builtin:heldout[:10]: base "), std::string::npos);
   EXPECT_NE(report.find("built-in demo model"), std::string::npos);
+  // DPO against RFT, paired over the same tasks: the mean difference of per-task pass rates as
+  // computed here from the results files, inside its interval, and the sentence that says what holds.
+  auto rates = [&](const std::string& method) {
+    std::map<std::string, std::pair<int, int>> counts;
+    fs::path results = pipeline::RunLayout::eval_sampled(path("demo/round-1/" + method), "builtin:heldout[:10]") /
+                       pipeline::RunLayout::results_file;
+    for (const Json& r : read_jsonl(results.string())) {
+      auto& [n, c] = counts[r["task_id"].get<std::string>()];
+      ++n;
+      c += r["passed"].get<bool>();
+    }
+    return counts;
+  };
+  auto dpo = rates("dpo"), rft = rates("rft");
+  ASSERT_EQ(dpo.size(), 10u);
+  double expected = 0;
+  for (const auto& [task, count] : dpo)
+    expected += (double(count.second) / count.first - double(rft[task].second) / rft[task].first) / 10;
+  const Json* comparison = nullptr;
+  for (const Json& c : summary["comparisons"])
+    if (c["a"] == "dpo" && c["b"] == "rft") comparison = &c;
+  ASSERT_NE(comparison, nullptr) << summary["comparisons"].dump();
+  EXPECT_NEAR((*comparison)["difference"].get<double>(), expected, 1e-12);
+  EXPECT_EQ((*comparison)["tasks"], 10);
+  EXPECT_LE((*comparison)["low"].get<double>(), expected);
+  EXPECT_GE((*comparison)["high"].get<double>(), expected);
+  std::string holds = (*comparison)["low"].get<double>() > 0    ? "DPO beats RFT: "
+                      : (*comparison)["high"].get<double>() < 0 ? "the reverse of 'DPO beats RFT' holds: "
+                                                                : "No difference detected between DPO and RFT: ";
+  EXPECT_NE(result.output.find(holds), std::string::npos) << result.output;
+  EXPECT_NE(report.find("Paired comparisons"), std::string::npos);
   expect_report_renders(path("demo"));
 }
 
