@@ -7,7 +7,8 @@
 # the script fail; add it to the corpus with its fix. Prints per harness: runs, coverage, CPU seconds.
 # Usage: bench/fuzz.sh [SECONDS]   (default 300; env FUZZERS to choose, JOBS harnesses at a time
 #                                   (default 1), OUT to keep the work directory, CODEALIGN_FUZZ_BUILD_DIR
-#                                   (default build-fuzz))
+#                                   (default build-fuzz), FUZZ_SEED to fix libFuzzer's seed (default: a
+#                                   random one))
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-300}
@@ -29,7 +30,7 @@ run() {  # one harness; prints its JSON line; fails on a finding
   local status=0 inputs  # the harness writes each input to a file: in memory where there is a tmpfs
   inputs=$(mktemp -d -p "$([ -w /dev/shm ] && echo /dev/shm || echo /tmp)" codealign-fuzz.XXXXXX)
   CODEALIGN_FUZZ_INPUT_DIR=$inputs /usr/bin/time -f "%U %S" -o "$work/cpu" "$build/tests/fuzz/$fuzzer" "$work/corpus" \
-    -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$work/findings/" \
+    -max_total_time="$seconds" ${FUZZ_SEED:+-seed="$FUZZ_SEED"} -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$work/findings/" \
     >"$work/log" 2>&1 || status=1
   rm -rf "$inputs"
   local runs coverage findings

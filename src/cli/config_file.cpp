@@ -55,6 +55,8 @@ void apply_key(CLI::App* command, const std::string& path, const std::string& na
   } else {
     throw Error(where(path, value) + "'" + name + "' must be a plain value or a list");
   }
+  // CLI11 runs an option's callback on its results: none at all is undefined (a fuzzing finding).
+  if (items.empty()) throw Error(where(path, value) + "'" + name + "' is an empty list; give it a value or leave it out");
   try {
     for (const std::string& item : items) option->add_result(item);
     option->run_callback();

@@ -596,6 +596,11 @@ TEST_F(Align, ConfigFileSetsOptionsByTableAndNamesItsMistakes) {
   EXPECT_NE(result.output.find(path("bad.toml") + ":1: unknown table [sampeling] (did you mean 'sampling'?)"),
             std::string::npos)
       << result.output;
+  write_text(path("bad.toml"), "rounds = 1\nresume = []\n");
+  result = run_codealign("align -m model --config " + path("bad.toml") + " -o " + path("run2") + " 2>&1");
+  EXPECT_NE(result.output.find(path("bad.toml") + ":2: 'resume' is an empty list; give it a value or leave it out"),
+            std::string::npos)
+      << result.output;
   write_text(path("bad.toml"), "rounds = = 1\n");
   result = run_codealign("align -m model --config " + path("bad.toml") + " -o " + path("run2") + " 2>&1");
   EXPECT_NE(result.output.find(path("bad.toml") + ":1: "), std::string::npos) << result.output;
