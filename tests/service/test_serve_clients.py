@@ -43,7 +43,8 @@ print("output_" + n)
 
 @pytest.fixture(scope="module")
 def server():
-    server = Server("-j", "2")
+    # CODEALIGN_SERVE_ARGS="--deadline-slack 0" shows the behaviour before deadlines (docs/BENCHMARKS.md).
+    server = Server("-j", "2", *os.environ.get("CODEALIGN_SERVE_ARGS", "").split())
     yield server
     server.stop()
 
