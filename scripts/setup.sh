@@ -7,6 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config ccache
   nlohmann-json3-dev libcli11-dev libxxhash-dev zlib1g-dev
   libpcre2-dev libutf8proc-dev libseccomp-dev libsqlite3-dev libsentencepiece-dev libtomlplusplus-dev libcpp-httplib-dev
+  libgloo-dev  # gloo's headers: libtorch has Gloo's code but not its headers (src/distributed)
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev  # the fuzz harnesses (libFuzzer and the sanitizers; tests/fuzz)
   python3 python3-numpy python3-venv

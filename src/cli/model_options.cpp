@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "cli/enum_option.h"
 #include "cli/option_checks.h"
 #include "common/error.h"
 #include "model/device.h"
@@ -44,6 +45,16 @@ void add_device_options(CLI::App* app, std::string& device, std::string& dtype) 
                   "auto (bfloat16 on a GPU, float32 on the CPU), float32, bfloat16 or float16; training in bfloat16 "
                   "keeps float32 master weights and optimizer state")
       ->capture_default_str();
+}
+
+void add_distributed_options(CLI::App* app, distributed::Settings& settings) {
+  add_enum_option(app, "--dist-backend", settings.backend, distributed::backend_kinds,
+                  "Under torchrun, srun or mpirun: the collectives' backend: gloo (CPU), nccl (GPUs), or auto (nccl when "
+                  "training on a GPU)");
+  app->add_option("--dist-timeout", settings.timeout_seconds,
+                  "Seconds a collective waits for the other processes before it fails naming the ones that are gone")
+      ->capture_default_str()
+      ->check(at_least(1));
 }
 
 model::CausalLM ModelOptions::load_model() const {

@@ -37,4 +37,7 @@ void add_train_options(CLI::App* app, training::TrainConfig& config, const std::
 // --device and --dtype, for every command that runs a model.
 void add_device_options(CLI::App* app, std::string& device, std::string& dtype);
 
+// --dist-backend and --dist-timeout, for the commands that run as several processes.
+void add_distributed_options(CLI::App* app, distributed::Settings& settings);
+
 }  // namespace codealign::cli

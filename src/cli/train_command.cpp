@@ -127,6 +127,7 @@ Command add_train_command(CLI::App& app) {
                 "Continue from the newest checkpoint in --out (bit-identical to an uninterrupted run)");
   add_train_options(sub, c, "");
   add_device_options(sub, c.device, c.dtype);
+  add_distributed_options(sub, c.distributed);
   return [o, sub] {
     if (!o->config_file.empty()) apply_config_file(sub, o->config_file, {{"train", ""}});
     o->config.prompts.chat =

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/enum_names.h"
+#include "distributed/world.h"
 #include "model/config.h"
 #include "training/data.h"
 
@@ -111,6 +112,11 @@ struct TrainConfig {
   // the output is the merged model plus the adapters in output/adapter (PEFT layout).
   model::LoraConfig lora;
   PromptRule prompts;  // plain text, or an instruct model's chat format (training/data.h)
+  // Several processes (torchrun, srun, mpirun; distributed/world.h): data parallel. Each rank
+  // takes its share of every micro-batch of batch size x world size, the gradients are summed
+  // over ranks, and losses are normalised by the global counts, so N ranks train as one
+  // process with N times the batch size.
+  distributed::Settings distributed;
 };
 // Throws Error naming the field at fault (defined with the trainer, which knows the devices).
 void check(const TrainConfig& config);

@@ -17,6 +17,7 @@
 #include "common/files.h"
 #include "common/hash.h"
 #include "common/progress.h"
+#include "distributed/communicator.h"
 #include "model/device.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
@@ -94,12 +95,11 @@ std::string model_fingerprint(const std::string& model_path) {
   return hash.hex();
 }
 
-// The reference log-probs of every pair, computed once and cached in the output directory
-// (never beside the data, which may be read-only or another stage's), keyed by the reference
-// model, its precision and exactly the token ids it scores (not by share_prompt, which changes
-// the values by float rounding only).
-std::vector<std::pair<double, double>> reference_logps(const model::CausalLM& model, const std::vector<Example>& examples,
-                                                       const TrainConfig& c, const TrainPaths& paths, torch::Dtype dtype) {
+// The cache of reference log-probs: in the output directory (never beside the data, which may
+// be read-only or another stage's), keyed by the reference model, its precision and exactly the
+// token ids it scores (not by share_prompt, which changes the values by float rounding only).
+std::string reference_cache_path(const model::CausalLM& model, const std::vector<Example>& examples,
+                                 const TrainPaths& paths, torch::Dtype dtype) {
   ContentHash key;
   key.add(model_fingerprint(paths.reference_model()))
       .add(model::dtype_name(dtype))
@@ -108,41 +108,76 @@ std::vector<std::pair<double, double>> reference_logps(const model::CausalLM& mo
     for (const Sequence* s : {&e.chosen, &e.rejected})
       key.add(std::string_view(reinterpret_cast<const char*>(s->ids.data()), s->ids.size() * sizeof(s->ids[0])))
           .add(std::to_string(s->prompt_length));
-  std::string cache = (fs::path(paths.output) / ("reference-logps-" + key.hex().substr(0, 16) + ".jsonl")).string();
-  std::vector<std::pair<double, double>> out;
-  if (fs::exists(cache)) {
-    std::ifstream in(cache);
-    try {
-      for (std::string line; std::getline(in, line);) {
-        json j = json::parse(line);
-        out.emplace_back(j.at("chosen").get<double>(), j.at("rejected").get<double>());
-      }
-    } catch (const json::exception&) {
-      out.clear();  // cut mid-line or damaged: like a stale cache, computed again
+  return (fs::path(paths.output) / ("reference-logps-" + key.hex().substr(0, 16) + ".jsonl")).string();
+}
+
+// The cached values ([n, 2] float64: chosen, rejected), or an empty tensor when the cache is
+// missing, cut mid-line or stale.
+torch::Tensor read_reference_cache(const std::string& cache, size_t examples) {
+  std::vector<double> values;
+  std::ifstream in(cache);
+  try {
+    for (std::string line; in && std::getline(in, line);) {
+      json j = json::parse(line);
+      values.push_back(j.at("chosen").get<double>());
+      values.push_back(j.at("rejected").get<double>());
     }
-    if (out.size() == examples.size()) return out;
-    out.clear();  // a stale or cut cache: compute again
+  } catch (const json::exception&) {
+    return {};
   }
+  if (values.size() != 2 * examples) return {};
+  return torch::tensor(values, torch::kFloat64).reshape({int64_t(examples), 2});
+}
+
+// The reference log-probs ([n, 2] float64) of examples [first, last), without gradients.
+torch::Tensor compute_reference_logps(const model::CausalLM& model, const std::vector<Example>& examples, size_t first,
+                                      size_t last, const TrainConfig& c, torch::Dtype dtype) {
   torch::NoGradGuard no_grad;
   model::MixedPrecision precision(model.device(), dtype);
-  Progress progress("reference log-probs", examples.size());
-  AtomicFile file(cache);
+  Progress progress("reference log-probs", last - first);
+  std::vector<torch::Tensor> parts;
   // Without gradients a forward holds little: larger batches keep a GPU busy.
   size_t batch = size_t(c.per_device_train_batch_size) * 4;
-  for (size_t first = 0; first < examples.size(); first += batch) {
-    size_t last = std::min(examples.size(), first + batch);
+  for (size_t start = first; start < last; start += batch) {
+    size_t end = std::min(last, start + batch);
     SequencePairs pairs;
-    for (size_t i = first; i < last; ++i) pairs.emplace_back(&examples[i].chosen, &examples[i].rejected);
+    for (size_t i = start; i < end; ++i) pairs.emplace_back(&examples[i].chosen, &examples[i].rejected);
     PairSequenceLogps logps = pair_logps(model, pairs, c.logits_chunk_tokens, c.share_prompt);
-    torch::Tensor sums = torch::stack({logps.chosen.sums, logps.rejected.sums}).to(torch::kCPU, torch::kFloat64);  // [2, b]
-    int64_t b = int64_t(last - first);
-    for (int64_t i = 0; i < b; ++i) {
-      out.emplace_back(sums[0][i].item<double>(), sums[1][i].item<double>());
-      file.write(json{{"chosen", out.back().first}, {"rejected", out.back().second}}.dump() + "\n");
-    }
-    progress.advance(size_t(b));
+    parts.push_back(torch::stack({logps.chosen.sums, logps.rejected.sums}, 1).to(torch::kCPU, torch::kFloat64));
+    progress.advance(end - start);
   }
-  file.commit();
+  return parts.empty() ? torch::zeros({0, 2}, torch::kFloat64) : torch::cat(parts);
+}
+
+// The reference log-probs of every pair, computed once and cached. Rank 0 reads the cache and
+// tells the others; otherwise each rank computes an equal slice and all gather (rank 0 writes).
+std::vector<std::pair<double, double>> reference_logps(const model::CausalLM& model, const std::vector<Example>& examples,
+                                                       const TrainConfig& c, const TrainPaths& paths, torch::Dtype dtype,
+                                                       distributed::Communicator& comm) {
+  std::string cache = reference_cache_path(model, examples, paths, dtype);
+  auto n = int64_t(examples.size());
+  torch::Tensor values = comm.is_main() ? read_reference_cache(cache, examples.size()) : torch::Tensor();
+  torch::Tensor cached = torch::tensor({values.defined() ? 1.0 : 0.0}, torch::kFloat64);
+  comm.broadcast(cached);
+  if (cached.item<double>() > 0) {
+    if (!comm.is_main()) values = torch::empty({n, 2}, torch::kFloat64);
+    comm.broadcast(values);
+  } else {
+    int64_t slice = (n + comm.size() - 1) / comm.size();
+    int64_t first = std::min(n, slice * comm.rank()), last = std::min(n, first + slice);
+    torch::Tensor mine = torch::zeros({slice, 2}, torch::kFloat64);
+    mine.narrow(0, 0, last - first).copy_(compute_reference_logps(model, examples, size_t(first), size_t(last), c, dtype));
+    values = comm.all_gather(mine).reshape({-1, 2}).narrow(0, 0, n).contiguous();
+    if (comm.is_main()) {
+      AtomicFile file(cache);
+      for (int64_t i = 0; i < n; ++i)
+        file.write(json{{"chosen", values[i][0].item<double>()}, {"rejected", values[i][1].item<double>()}}.dump() + "\n");
+      file.commit();
+    }
+  }
+  std::vector<std::pair<double, double>> out;
+  auto accessor = values.accessor<double, 2>();
+  for (int64_t i = 0; i < n; ++i) out.emplace_back(accessor[i][0], accessor[i][1]);
   return out;
 }
 
@@ -307,13 +342,15 @@ std::vector<std::vector<size_t>> file_order_batches(size_t count, size_t batch_s
   return batches;
 }
 
-Plan make_plan(const TrainConfig& c, const std::vector<Example>& examples) {
+// Micro-batches of batch size x world size: each rank takes its share of each (Trainer::share).
+Plan make_plan(const TrainConfig& c, const std::vector<Example>& examples, int world_size) {
   std::vector<size_t> lengths;
   for (const Example& e : examples) lengths.push_back(std::max(e.chosen.ids.size(), e.rejected.ids.size()));
   Plan plan;
   for (int64_t epoch = 0; epoch < c.num_train_epochs; ++epoch) {
-    auto batches = c.shuffle ? length_batches(lengths, size_t(c.per_device_train_batch_size), c.seed + uint64_t(epoch))
-                             : file_order_batches(examples.size(), size_t(c.per_device_train_batch_size));
+    size_t batch_size = size_t(c.per_device_train_batch_size) * size_t(world_size);
+    auto batches = c.shuffle ? length_batches(lengths, batch_size, c.seed + uint64_t(epoch))
+                             : file_order_batches(examples.size(), batch_size);
     plan.micro_batches_per_epoch = int64_t(batches.size());
     for (size_t first = 0; first < batches.size(); first += size_t(c.gradient_accumulation_steps)) {
       size_t last = std::min(batches.size(), first + size_t(c.gradient_accumulation_steps));
@@ -365,10 +402,15 @@ Plan make_grpo_plan(const TrainConfig& c, size_t examples, size_t group_size) {
 // export, each a member below.
 class Trainer {
  public:
-  Trainer(const TrainConfig& config, const TrainPaths& paths) : c_(config), paths_(paths) {
+  Trainer(const TrainConfig& config, const TrainPaths& paths, distributed::Communicator& comm)
+      : c_(config), paths_(paths), comm_(comm) {
     if (c_.learning_rate <= 0)
       c_.learning_rate = c_.mode == TrainMode::dpo ? 5e-7 : c_.mode == TrainMode::grpo ? 1e-6 : 2e-5;
     device_ = model::resolve_device(c_.device);
+    if (device_.is_cuda() && comm_.size() > 1) device_ = torch::Device(torch::kCUDA, int8_t(comm_.world().local_rank));
+    if (c_.mode == TrainMode::grpo && comm_.size() > 1)
+      throw Error("training: grpo runs as one process so far (" + distributed::describe(comm_.world()) +
+                  "); sft and dpo run data parallel");
     dtype_ = model::resolve_dtype(c_.dtype, device_);
     use_lora_ = c_.lora.rank > 0;
     with_reference_ = (c_.mode == TrainMode::dpo && c_.loss.loss_type != LossType::simpo) ||
@@ -382,10 +424,12 @@ class Trainer {
     load(checkpoint);
     if (with_reference_) compute_reference(checkpoint.has_value());
     prepare_for_training();
-    plan_ = c_.mode == TrainMode::grpo ? make_grpo_plan(c_, examples_.size(), group_size()) : make_plan(c_, examples_);
+    plan_ = c_.mode == TrainMode::grpo ? make_grpo_plan(c_, examples_.size(), group_size())
+                                       : make_plan(c_, examples_, comm_.size());
     int64_t step = checkpoint ? restore(*checkpoint) : start_log();
     bool finished = train_steps(step);
-    if (finished) export_model();
+    if (finished && comm_.is_main()) export_model();
+    comm_.barrier();  // the other ranks end when the model is written
     return finished;
   }
 
@@ -435,7 +479,7 @@ class Trainer {
 
   void reference_from(const model::CausalLM& reference) {
     if (c_.mode != TrainMode::grpo) {
-      reference_ = reference_logps(reference, examples_, c_, paths_, dtype_);
+      reference_ = reference_logps(reference, examples_, c_, paths_, dtype_, comm_);
       return;
     }
     std::vector<size_t> all(examples_.size());
@@ -535,6 +579,7 @@ class Trainer {
   }
 
   int64_t start_log() {
+    if (!comm_.is_main()) return 0;
     AtomicFile fresh(metrics_path());
     fresh.commit();
     return 0;
@@ -548,6 +593,7 @@ class Trainer {
     std::cerr << "train: resuming from " << checkpoint.string() << " at step " << step << "\n";
     optimizer_->load((checkpoint / "optimizer.pt").string());
     if (fs::exists(checkpoint / "old-logps.pt")) load_old_logps((checkpoint / "old-logps.pt").string());
+    if (!comm_.is_main()) return step;
     std::string kept;
     if (fs::exists(metrics_path())) {
       std::ifstream in(metrics_path());
@@ -574,6 +620,76 @@ class Trainer {
     return c_.mode == TrainMode::grpo ? std::max(tokens, 1.0) : tokens;
   }
 
+  // This rank's share of a micro-batch of batch size x world size: an equal contiguous slice
+  // (similar lengths, as the batch is).
+  std::vector<size_t> share(const std::vector<size_t>& micro_batch) const {
+    if (comm_.size() == 1) return micro_batch;
+    size_t slice = (micro_batch.size() + size_t(comm_.size()) - 1) / size_t(comm_.size());
+    size_t first = std::min(micro_batch.size(), slice * size_t(comm_.rank()));
+    size_t last = std::min(micro_batch.size(), first + slice);
+    return {micro_batch.begin() + long(first), micro_batch.begin() + long(last)};
+  }
+
+  // The step's metrics and token count summed over ranks: each rank's are its share's.
+  void sum_over_ranks(json& metrics, int64_t& tokens) const {
+    if (comm_.size() == 1) return;
+    std::vector<std::string> names{"loss"};
+    if (c_.mode == TrainMode::dpo)
+      names.insert(names.end(), {"rewards/chosen", "rewards/rejected", "rewards/accuracies", "rewards/margins",
+                                 "logps/chosen", "logps/rejected"});
+    std::vector<double> values;
+    for (const std::string& name : names) values.push_back(metrics.value(name, 0.0));
+    values.push_back(double(tokens));
+    torch::Tensor sums = torch::tensor(values, torch::kFloat64);
+    comm_.all_reduce_sum(sums);
+    for (size_t k = 0; k < names.size(); ++k) metrics[names[k]] = sums[int64_t(k)].item<double>();
+    tokens = int64_t(sums[int64_t(names.size())].item<double>());
+  }
+
+  // The gradients summed over ranks (losses are normalised by global counts, so the sum is the
+  // one-process gradient), in flat buckets of about 32 MiB: one collective per bucket, not per
+  // tensor. A tensor without a gradient on some rank (its share was empty) gets zeros there;
+  // one without a gradient on every rank keeps none, as in one process.
+  void sum_gradients_over_ranks() {
+    if (comm_.size() == 1) return;
+    torch::Tensor has_gradient = torch::empty({int64_t(trained_.size())}, torch::kFloat32);
+    for (size_t k = 0; k < trained_.size(); ++k) has_gradient[int64_t(k)] = trained_[k].grad().defined() ? 1.0f : 0.0f;
+    comm_.all_reduce_max(has_gradient);
+    std::vector<torch::Tensor> bucket;
+    int64_t bucket_bytes = 0;
+    auto flush = [&] {
+      if (bucket.empty()) return;
+      std::vector<torch::Tensor> flat_parts;
+      for (const torch::Tensor& g : bucket) flat_parts.push_back(g.reshape({-1}));
+      torch::Tensor flat = torch::cat(flat_parts);
+      comm_.all_reduce_sum(flat);
+      int64_t offset = 0;
+      for (torch::Tensor& g : bucket) {
+        g.copy_(flat.narrow(0, offset, g.numel()).view_as(g));
+        offset += g.numel();
+      }
+      bucket.clear();
+      bucket_bytes = 0;
+    };
+    for (size_t k = 0; k < trained_.size(); ++k) {
+      torch::Tensor& p = trained_[k];
+      if (has_gradient[int64_t(k)].item<float>() == 0) continue;
+      if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+      bucket.push_back(p.grad());
+      bucket_bytes += p.grad().numel() * int64_t(p.grad().element_size());
+      if (bucket_bytes >= (int64_t(32) << 20)) flush();
+    }
+    flush();
+  }
+
+  // Whether any rank was interrupted (SIGINT), so that all stop at the same step.
+  bool any_rank_interrupted() const {
+    if (comm_.size() == 1) return interrupted;
+    torch::Tensor flag = torch::tensor({interrupted ? 1.0 : 0.0}, torch::kFloat64);
+    comm_.all_reduce_max(flag);
+    return flag.item<double>() > 0;
+  }
+
   // One optimizer step: forward and backward of its micro-batches, clipping, the update. Returns
   // its metrics, TRL's names.
   json step(int64_t index) {
@@ -584,18 +700,23 @@ class Trainer {
     if (c_.mode == TrainMode::grpo)
       for (const auto& [key, value] : prepare_grpo_step(index)) metrics[key] = value;
     auto first_micro = size_t(plan_.micro_batches_before(index));
+    int64_t tokens = 0;
     for (size_t micro = 0; micro < micro_batches.size(); ++micro) {
       torch::manual_seed(c_.seed * 1000003 + first_micro + micro);  // LoRA dropout: the same masks after a resume
-      const auto& batch = micro_batches[micro];
+      std::vector<size_t> batch = share(micro_batches[micro]);
+      if (batch.empty()) continue;
+      // DPO's loss and metrics are means over the micro-batch: a rank's share weighs as its pairs do.
+      double fraction = double(batch.size()) / double(micro_batches[micro].size());
+      double share_divisor = c_.mode == TrainMode::dpo ? divisor / fraction : divisor;
       torch::Tensor loss;
       {
         model::MixedPrecision precision(device_, dtype_);
-        MicroBatch out = c_.mode == TrainMode::grpo
-                             ? grpo_micro_batch(batch, divisor)
-                             : micro_batch_loss(*model_, examples_, batch, c_, with_reference_ ? &reference_ : nullptr, divisor);
+        MicroBatch out = c_.mode == TrainMode::grpo ? grpo_micro_batch(batch, divisor)
+                                                    : micro_batch_loss(*model_, examples_, batch, c_,
+                                                                       with_reference_ ? &reference_ : nullptr, share_divisor);
         loss = out.loss;
-        for (const auto& [key, value] : out.metrics) add(key, value / in_step);
-        tokens_trained_ += out.tokens;
+        for (const auto& [key, value] : out.metrics) add(key, value * fraction / in_step);
+        tokens += out.tokens;
       }
       double loss_value = loss.item<double>();
       if (!std::isfinite(loss_value)) {
@@ -607,11 +728,14 @@ class Trainer {
       add("loss", loss_value);
       loss.backward();
     }
+    sum_over_ranks(metrics, tokens);
+    tokens_trained_ += tokens;
+    sum_gradients_over_ranks();
     double factor = schedule(c_, index, int64_t(plan_.steps.size()));
     // The norm is logged either way; max_grad_norm <= 0 means no clipping (as in HF).
     double grad_norm = torch::nn::utils::clip_grad_norm_(trained_, c_.max_grad_norm > 0 ? c_.max_grad_norm : INFINITY);
     if (!std::isfinite(grad_norm)) throw Error("training: grad_norm is not finite at step " + std::to_string(index + 1));
-    save_gradients_for_tests(index + 1);
+    if (comm_.is_main()) save_gradients_for_tests(index + 1);
     optimizer_->step(c_.learning_rate * factor);
     optimizer_->zero_grad();
     metrics["step"] = index + 1;
@@ -655,31 +779,34 @@ class Trainer {
     interrupted = 0;
     auto previous_handler = std::signal(SIGINT, on_sigint);
     Progress progress("train", size_t(total - step));
-    std::ofstream log(metrics_path(), std::ios::app);
+    std::ofstream log;
+    if (comm_.is_main()) log.open(metrics_path(), std::ios::app);
     bool finished = true;
     model::reset_peak_memory(device_);
     auto start = std::chrono::steady_clock::now();
     while (step < total) {
       json metrics = this->step(step);
       ++step;
-      log << metrics.dump() << "\n" << std::flush;
+      if (comm_.is_main()) log << metrics.dump() << "\n" << std::flush;
       progress.advance(1, progress_line(metrics));
       if (c_.save_steps > 0 && step % c_.save_steps == 0 && step < total) save_checkpoint(step);
       if (step == pause_after) std::raise(SIGSTOP);  // a SIGINT sent meanwhile is seen just below
-      if (interrupted) {
+      if (any_rank_interrupted()) {
         save_checkpoint(step);
         finished = false;
         break;
       }
     }
     std::signal(SIGINT, previous_handler);
-    write_train_results(paths_.output, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+    if (comm_.is_main())
+      write_train_results(paths_.output, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
                         step - first_step, tokens_trained_, model::peak_memory_bytes(device_));
     if (finished) save_checkpoint(step);
     return finished;
   }
 
   void save_checkpoint(int64_t at_step) {
+    if (!comm_.is_main()) return;  // every rank holds the same weights and optimizer state
     fs::path final_dir = fs::path(paths_.output) / ("checkpoint-" + std::to_string(at_step));
     fs::path temp = final_dir.string() + ".tmp";
     fs::remove_all(temp);
@@ -728,6 +855,7 @@ class Trainer {
 
   TrainConfig c_;
   const TrainPaths& paths_;
+  distributed::Communicator& comm_;
   torch::Device device_ = torch::kCPU;
   torch::Dtype dtype_ = torch::kFloat32;
   bool use_lora_ = false, with_reference_ = false;
@@ -749,7 +877,15 @@ class Trainer {
 bool train(const TrainConfig& config, const TrainPaths& paths, bool resume) {
   check(config);
   at::set_num_threads(1);
-  return Trainer(config, paths).run(resume);
+  auto& comm = distributed::Communicator::get(config.distributed, model::resolve_device(config.device).is_cuda());
+  try {
+    return Trainer(config, paths, comm).run(resume);
+  } catch (const distributed::CollectiveFailure&) {
+    throw;  // its message names the rank that is gone
+  } catch (const std::exception& e) {
+    comm.report_failure(e.what());  // so that the other ranks' errors say why this one stopped
+    throw;
+  }
 }
 
 }  // namespace codealign::training

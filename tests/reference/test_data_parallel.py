@@ -1,0 +1,188 @@
+"""Data-parallel training (issue 29) on c10d's Gloo backend, two processes on the CPU: launched
+by torchrun, or with Slurm's or Open MPI's variables set by hand, `train dpo|sft` equals one
+process with twice the batch size (metrics and weights after every step, 1e-5), with uneven
+sequence lengths across ranks, gradient accumulation and a short last micro-batch in each epoch.
+Checkpoints resume across world sizes; a killed rank makes the other stop naming it."""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+from safetensors.torch import load_file
+
+from conftest import CODEALIGN
+from test_training import make_model, metric_differences, weight_differences, write_jsonl
+
+TORCHRUN = os.path.join(os.path.dirname(sys.executable), "torchrun")
+
+# 11 examples of uneven lengths: micro-batches of 4 (2 per rank), 2 per step, so each epoch
+# has a full step and a short one whose last micro-batch holds 3 (ranks take 2 and 1).
+PAIRS = [{"prompt": f"def f{i}(x):\n" + "    # step\n" * (i % 4),
+          "chosen": "    return x" + " + 1" * (i % 5 + 1),
+          "rejected": "    pass" + "\n    x = 0" * (i % 3)} for i in range(11)]
+SFT = [{"prompt": p["prompt"], "completion": p["chosen"]} for p in PAIRS]
+OPTIONS = ["--epochs", "2", "--gradient-accumulation-steps", "2", "--save-steps", "1", "--learning-rate", "1e-3",
+           "--lr-scheduler-type", "constant", "--warmup-ratio", "0", "--weight-decay", "0.1", "--adam-epsilon", "1e-5",
+           "--dist-timeout", "60"]
+STEPS = 4
+METRICS = {"sft": ["loss", "grad_norm", "learning_rate", "epoch"],
+           "dpo": ["loss", "grad_norm", "learning_rate", "epoch", "rewards/chosen", "rewards/rejected",
+                   "rewards/accuracies", "rewards/margins", "logps/chosen", "logps/rejected"]}
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    return make_model(tmp_path_factory.mktemp("model"), pad_token_id=None)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("data")
+    write_jsonl(directory / "dpo.jsonl", PAIRS)
+    write_jsonl(directory / "sft.jsonl", SFT)
+    return directory
+
+
+def train_command(mode, model_dir, data, out, batch_size, *extra):
+    return [CODEALIGN, "train", mode, "--model", str(model_dir), "--data", str(data / f"{mode}.jsonl"),
+            "--out", str(out), "--batch-size", str(batch_size), *OPTIONS, *extra]
+
+
+def finish(process, command):
+    stdout, stderr = process.communicate(timeout=300)
+    if process.returncode != 0:
+        pytest.fail(f"{' '.join(command)} exited {process.returncode}:\n{stderr}{stdout}")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+LAUNCHER_VARIABLES = {"slurm": ("SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID"),
+                      "openmpi": ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK")}
+
+
+def start_by_hand(launcher, command, environment=None):
+    """Two processes with the launcher's variables set by hand, as srun or mpirun would."""
+    rank, size, local_rank = LAUNCHER_VARIABLES[launcher]
+    port = str(free_port())
+    processes = []
+    for r in range(2):
+        env = {**os.environ, **(environment or {}), rank: str(r), size: "2", local_rank: str(r),
+               "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": port}
+        processes.append(subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    return processes
+
+
+def train_two_ranks(launcher, mode, model_dir, data, out, *extra):
+    command = train_command(mode, model_dir, data, out, 2, *extra)
+    if launcher == "torchrun":
+        command = [TORCHRUN, "--standalone", "--nproc-per-node", "2", "--no-python", *command]
+        finish(subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True), command)
+        return
+    for process in start_by_hand(launcher, command):
+        finish(process, command)
+
+
+def train_one_process(mode, model_dir, data, out, *extra):
+    command = train_command(mode, model_dir, data, out, 4, *extra)
+    finish(subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True), command)
+
+
+def results(out):
+    with open(out / "metrics.jsonl", encoding="utf-8") as f:
+        metrics = [json.loads(line) for line in f]
+    assert [m["step"] for m in metrics] == list(range(1, STEPS + 1))
+    weights = [load_file(out / f"checkpoint-{step}" / "model.safetensors") for step in range(1, STEPS)]
+    return metrics, weights + [load_file(out / "model.safetensors")]
+
+
+def assert_same_training(mode, got_dir, expected_dir):
+    got, got_weights = results(got_dir)
+    expected, expected_weights = results(expected_dir)
+    scale = 0.1 * max(abs(expected[0].get("logps/chosen", 0)), abs(expected[0].get("logps/rejected", 0)))
+    differences = metric_differences(got, expected, METRICS[mode], scale) + weight_differences(got_weights,
+                                                                                               expected_weights)
+    if differences:
+        pytest.fail("two ranks differ from one process:\n" + "\n".join(differences), pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def one_process_runs(model_dir, data, tmp_path_factory):
+    runs = {}
+    for mode in ("dpo", "sft"):
+        runs[mode] = tmp_path_factory.mktemp(f"one-{mode}")
+        train_one_process(mode, model_dir, data, runs[mode])
+    return runs
+
+
+@pytest.mark.parametrize("launcher", ["torchrun", "slurm", "openmpi"])
+@pytest.mark.parametrize("mode", ["dpo", "sft"])
+def test_two_ranks_train_as_one_process_with_twice_the_batch(mode, launcher, model_dir, data, one_process_runs,
+                                                             tmp_path):
+    train_two_ranks(launcher, mode, model_dir, data, tmp_path / "two")
+    assert_same_training(mode, tmp_path / "two", one_process_runs[mode])
+    # Only rank 0 writes: one log line per step (checked above), no stray files from rank 1.
+    assert not list((tmp_path / "two").glob("*.tmp"))
+
+
+def cut_back_to(out, step):
+    """The run directory as a run stopped after `step` would have left it."""
+    for checkpoint in out.glob("checkpoint-*"):
+        if int(checkpoint.name.split("-")[1]) > step:
+            shutil.rmtree(checkpoint)
+    for name in ("model.safetensors", "config.json", "train_results.json"):
+        (out / name).unlink(missing_ok=True)
+
+
+@pytest.mark.parametrize("first", ["two", "one"])
+def test_checkpoints_resume_across_world_sizes(first, model_dir, data, one_process_runs, tmp_path):
+    out = tmp_path / "run"
+    if first == "two":  # a 2-rank run's checkpoint, resumed by one process
+        train_two_ranks("slurm", "dpo", model_dir, data, out)
+        cut_back_to(out, 2)
+        train_one_process("dpo", model_dir, data, out, "--resume")
+    else:  # a one-process checkpoint, resumed by two ranks
+        shutil.copytree(one_process_runs["dpo"], out)
+        cut_back_to(out, 2)
+        train_two_ranks("slurm", "dpo", model_dir, data, out, "--resume")
+    assert_same_training("dpo", out, one_process_runs["dpo"])
+
+
+def wait_until_stopped(process):
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        with open(f"/proc/{process.pid}/stat", encoding="utf-8") as f:
+            if f.read().rsplit(")", 1)[1].split()[0] == "T":
+                return
+        if process.poll() is not None:
+            pytest.fail(f"exited {process.returncode} before its pause:\n{process.stderr.read()}")
+        time.sleep(0.05)
+    pytest.fail("did not reach its pause after step 1")
+
+
+@pytest.mark.parametrize("killed", [1, 0])
+def test_a_killed_rank_stops_the_other_naming_it_and_the_run_resumes(killed, model_dir, data, one_process_runs,
+                                                                     tmp_path):
+    out = tmp_path / "run"
+    command = train_command("dpo", model_dir, data, out, 2)
+    processes = start_by_hand("slurm", command, {"CODEALIGN_TEST_PAUSE_AFTER_STEP": "1"})
+    for process in processes:
+        wait_until_stopped(process)  # both after step 1, checkpoint-1 written
+    processes[killed].kill()
+    processes[killed].wait()
+    survivor = processes[1 - killed]
+    survivor.send_signal(signal.SIGCONT)
+    _, stderr = survivor.communicate(timeout=120)  # well within --dist-timeout 60 plus start-up
+    assert survivor.returncode != 0
+    expected = ("rank 1 is gone" if killed == 1 else "rank 0, which serves the rendezvous store, is gone")
+    assert f"distributed: rank {1 - killed} of 2" in stderr and expected in stderr, stderr
+    train_one_process("dpo", model_dir, data, out, "--resume")
+    assert_same_training("dpo", out, one_process_runs["dpo"])
