@@ -117,6 +117,9 @@ struct TrainConfig {
   // over ranks, and losses are normalised by the global counts, so N ranks train as one
   // process with N times the batch size.
   distributed::Settings distributed;
+  // 1: ZeRO stage 1, each rank keeping AdamW's state for its 1/N of the weights
+  // (training/data_parallel.h); 0: every rank the whole state.
+  int64_t zero_stage = 0;
 };
 // Throws Error naming the field at fault (defined with the trainer, which knows the devices).
 void check(const TrainConfig& config);

@@ -46,32 +46,44 @@ void FusedAdamW::zero_grad() {
       if (p.grad().defined()) p.mutable_grad() = torch::Tensor();  // freed, as set_to_none=True
 }
 
-void FusedAdamW::save(const std::string& path) const {
+std::vector<torch::Tensor> FusedAdamW::state() const {
   std::vector<torch::Tensor> state;
   for (const Group& group : groups_)
     for (size_t i = 0; i < group.parameters.size(); ++i)
-      for (const torch::Tensor* t : {&group.exp_avgs[i], &group.exp_avg_sqs[i], &group.steps[i]}) state.push_back(t->cpu());
-  torch::save(state, path);
+      for (const torch::Tensor* t : {&group.exp_avgs[i], &group.exp_avg_sqs[i], &group.steps[i]}) state.push_back(*t);
+  return state;
 }
 
-void FusedAdamW::load(const std::string& path) {
+void FusedAdamW::save(const std::string& path) const {
+  std::vector<torch::Tensor> cpu;
+  for (const torch::Tensor& t : state()) cpu.push_back(t.cpu());
+  torch::save(cpu, path);
+}
+
+std::vector<torch::Tensor> FusedAdamW::read_state(const std::string& path) {
   std::vector<torch::Tensor> state;
   try {
     torch::load(state, path);
   } catch (const c10::Error& e) {
     throw Error("training: cannot read the optimizer state '" + path + "': " + e.what_without_backtrace());
   }
+  return state;
+}
+
+void FusedAdamW::load(const std::string& path) { set_state(read_state(path), path); }
+
+void FusedAdamW::set_state(const std::vector<torch::Tensor>& state, const std::string& source) {
   size_t expected = 0;
   for (const Group& group : groups_) expected += 3 * group.parameters.size();
   if (state.size() != expected)
-    throw Error("training: the optimizer state '" + path + "' holds " + std::to_string(state.size()) + " tensors, " +
+    throw Error("training: the optimizer state '" + source + "' holds " + std::to_string(state.size()) + " tensors, " +
                 std::to_string(expected) + " expected (is it from another model, or from an older codealign?)");
   size_t next = 0;
   for (Group& group : groups_)
     for (size_t i = 0; i < group.parameters.size(); ++i)
       for (torch::Tensor* t : {&group.exp_avgs[i], &group.exp_avg_sqs[i], &group.steps[i]}) {
         if (state[next].sizes() != t->sizes())
-          throw Error("training: the optimizer state '" + path + "' does not fit this model (tensor " +
+          throw Error("training: the optimizer state '" + source + "' does not fit this model (tensor " +
                       std::to_string(next) + " has another shape)");
         t->copy_(state[next++]);
       }

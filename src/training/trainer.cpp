@@ -22,6 +22,7 @@
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
 #include "training/data.h"
+#include "training/data_parallel.h"
 #include "training/grpo.h"
 #include "training/logprobs.h"
 #include "training/losses.h"
@@ -293,11 +294,15 @@ MicroBatch micro_batch_loss(const model::CausalLM& model, const std::vector<Exam
 }
 
 // HF's train_results.json (train_runtime, train_steps_per_second), plus the tokens per second
-// (chosen and rejected, padding left out) and, on a GPU, the peak memory of tensors.
-void write_train_results(const std::string& output, double seconds, int64_t steps, int64_t tokens, int64_t peak_bytes) {
+// (chosen and rejected, padding left out, all ranks), the processes, the bytes of optimizer
+// state rank 0 holds (all of it, or its ZeRO shard) and, on a GPU, the peak memory of tensors.
+void write_train_results(const std::string& output, double seconds, int64_t steps, int64_t tokens, int world_size,
+                         int64_t optimizer_state_bytes, int64_t peak_bytes) {
   json results{{"train_runtime", seconds},
                {"train_steps_per_second", double(steps) / std::max(seconds, 1e-9)},
-               {"train_tokens_per_second", double(tokens) / std::max(seconds, 1e-9)}};
+               {"train_tokens_per_second", double(tokens) / std::max(seconds, 1e-9)},
+               {"world_size", world_size},
+               {"optimizer_state_bytes", optimizer_state_bytes}};
   if (peak_bytes > 0) results["peak_memory_gib"] = double(peak_bytes) / double(int64_t(1) << 30);
   AtomicFile file((fs::path(output) / "train_results.json").string());
   file.write(results.dump(2) + "\n");
@@ -575,7 +580,8 @@ class Trainer {
       (p.dim() >= 2 ? decayed : not_decayed).push_back(p);
       trained_.push_back(p);
     }
-    optimizer_.emplace(decayed, not_decayed, AdamWSettings{c_.adam_beta1, c_.adam_beta2, c_.adam_epsilon, c_.weight_decay});
+    optimizer_.emplace(decayed, not_decayed, AdamWSettings{c_.adam_beta1, c_.adam_beta2, c_.adam_epsilon, c_.weight_decay},
+                       comm_, c_.zero_stage == 1);
   }
 
   int64_t start_log() {
@@ -646,42 +652,6 @@ class Trainer {
     tokens = int64_t(sums[int64_t(names.size())].item<double>());
   }
 
-  // The gradients summed over ranks (losses are normalised by global counts, so the sum is the
-  // one-process gradient), in flat buckets of about 32 MiB: one collective per bucket, not per
-  // tensor. A tensor without a gradient on some rank (its share was empty) gets zeros there;
-  // one without a gradient on every rank keeps none, as in one process.
-  void sum_gradients_over_ranks() {
-    if (comm_.size() == 1) return;
-    torch::Tensor has_gradient = torch::empty({int64_t(trained_.size())}, torch::kFloat32);
-    for (size_t k = 0; k < trained_.size(); ++k) has_gradient[int64_t(k)] = trained_[k].grad().defined() ? 1.0f : 0.0f;
-    comm_.all_reduce_max(has_gradient);
-    std::vector<torch::Tensor> bucket;
-    int64_t bucket_bytes = 0;
-    auto flush = [&] {
-      if (bucket.empty()) return;
-      std::vector<torch::Tensor> flat_parts;
-      for (const torch::Tensor& g : bucket) flat_parts.push_back(g.reshape({-1}));
-      torch::Tensor flat = torch::cat(flat_parts);
-      comm_.all_reduce_sum(flat);
-      int64_t offset = 0;
-      for (torch::Tensor& g : bucket) {
-        g.copy_(flat.narrow(0, offset, g.numel()).view_as(g));
-        offset += g.numel();
-      }
-      bucket.clear();
-      bucket_bytes = 0;
-    };
-    for (size_t k = 0; k < trained_.size(); ++k) {
-      torch::Tensor& p = trained_[k];
-      if (has_gradient[int64_t(k)].item<float>() == 0) continue;
-      if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
-      bucket.push_back(p.grad());
-      bucket_bytes += p.grad().numel() * int64_t(p.grad().element_size());
-      if (bucket_bytes >= (int64_t(32) << 20)) flush();
-    }
-    flush();
-  }
-
   // Whether any rank was interrupted (SIGINT), so that all stop at the same step.
   bool any_rank_interrupted() const {
     if (comm_.size() == 1) return interrupted;
@@ -730,10 +700,8 @@ class Trainer {
     }
     sum_over_ranks(metrics, tokens);
     tokens_trained_ += tokens;
-    sum_gradients_over_ranks();
     double factor = schedule(c_, index, int64_t(plan_.steps.size()));
-    // The norm is logged either way; max_grad_norm <= 0 means no clipping (as in HF).
-    double grad_norm = torch::nn::utils::clip_grad_norm_(trained_, c_.max_grad_norm > 0 ? c_.max_grad_norm : INFINITY);
+    double grad_norm = optimizer_->reduce_and_clip(c_.max_grad_norm);
     if (!std::isfinite(grad_norm)) throw Error("training: grad_norm is not finite at step " + std::to_string(index + 1));
     if (comm_.is_main()) save_gradients_for_tests(index + 1);
     optimizer_->step(c_.learning_rate * factor);
@@ -800,18 +768,22 @@ class Trainer {
     std::signal(SIGINT, previous_handler);
     if (comm_.is_main())
       write_train_results(paths_.output, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
-                        step - first_step, tokens_trained_, model::peak_memory_bytes(device_));
+                          step - first_step, tokens_trained_, comm_.size(), optimizer_->state_bytes(),
+                          model::peak_memory_bytes(device_));
     if (finished) save_checkpoint(step);
     return finished;
   }
 
+  // Rank 0 writes: every rank holds the same weights (and, sharded, gives its optimizer state).
   void save_checkpoint(int64_t at_step) {
-    if (!comm_.is_main()) return;  // every rank holds the same weights and optimizer state
     fs::path final_dir = fs::path(paths_.output) / ("checkpoint-" + std::to_string(at_step));
     fs::path temp = final_dir.string() + ".tmp";
-    fs::remove_all(temp);
-    use_lora_ ? model_->save_adapters(temp.string()) : model_->save(temp.string());
+    if (comm_.is_main()) {
+      fs::remove_all(temp);
+      use_lora_ ? model_->save_adapters(temp.string()) : model_->save(temp.string());
+    }
     optimizer_->save((temp / "optimizer.pt").string());
+    if (!comm_.is_main()) return;
     if (!old_logps_.empty()) save_old_logps((temp / "old-logps.pt").string());
     AtomicFile state((temp / "trainer_state.json").string());
     state.write(json{{"global_step", at_step}, {"micro_batches_done", plan_.micro_batches_before(at_step)}}.dump() + "\n");
@@ -867,7 +839,7 @@ class Trainer {
   std::map<size_t, torch::Tensor> token_reference_, old_logps_;
   std::map<size_t, double> advantages_;
   std::vector<torch::Tensor> trained_;
-  std::optional<FusedAdamW> optimizer_;
+  std::optional<DataParallelOptimizer> optimizer_;
   Plan plan_;
   int64_t tokens_trained_ = 0;
 };

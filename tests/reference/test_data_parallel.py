@@ -1,8 +1,9 @@
 """Data-parallel training (issue 29) on c10d's Gloo backend, two processes on the CPU: launched
 by torchrun, or with Slurm's or Open MPI's variables set by hand, `train dpo|sft` equals one
 process with twice the batch size (metrics and weights after every step, 1e-5), with uneven
-sequence lengths across ranks, gradient accumulation and a short last micro-batch in each epoch.
-Checkpoints resume across world sizes; a killed rank makes the other stop naming it."""
+sequence lengths across ranks, gradient accumulation and a short last micro-batch in each epoch;
+so does ZeRO stage 1, each rank holding half of AdamW's state. Checkpoints resume across world
+sizes and sharding; a killed rank makes the other stop naming it."""
 import json
 import os
 import shutil
@@ -123,6 +124,25 @@ def one_process_runs(model_dir, data, tmp_path_factory):
     return runs
 
 
+def optimizer_state_bytes(out):
+    with open(out / "train_results.json", encoding="utf-8") as f:
+        return json.load(f)["optimizer_state_bytes"]
+
+
+@pytest.mark.parametrize("mode", ["dpo", "sft"])
+def test_zero_1_trains_as_one_process_holding_half_the_state(mode, model_dir, data, one_process_runs, tmp_path):
+    train_two_ranks("torchrun", mode, model_dir, data, tmp_path / "zero", "--zero-stage", "1")
+    assert_same_training(mode, tmp_path / "zero", one_process_runs[mode])
+    # Replicated: two float32 moments per weight and a step count per tensor. Sharded: the
+    # matrices and the vectors (no weight decay) each laid end to end and halved (rounded up),
+    # one step count per group.
+    weights = load_file(one_process_runs[mode] / "model.safetensors")
+    matrices = sum(t.numel() for t in weights.values() if t.dim() >= 2)
+    vectors = sum(t.numel() for t in weights.values() if t.dim() < 2)
+    assert optimizer_state_bytes(one_process_runs[mode]) == 8 * (matrices + vectors) + 4 * len(weights)
+    assert optimizer_state_bytes(tmp_path / "zero") == 8 * (-(-matrices // 2) + -(-vectors // 2)) + 4 * 2
+
+
 @pytest.mark.parametrize("launcher", ["torchrun", "slurm", "openmpi"])
 @pytest.mark.parametrize("mode", ["dpo", "sft"])
 def test_two_ranks_train_as_one_process_with_twice_the_batch(mode, launcher, model_dir, data, one_process_runs,
@@ -142,17 +162,19 @@ def cut_back_to(out, step):
         (out / name).unlink(missing_ok=True)
 
 
-@pytest.mark.parametrize("first", ["two", "one"])
-def test_checkpoints_resume_across_world_sizes(first, model_dir, data, one_process_runs, tmp_path):
+@pytest.mark.parametrize("first, then", [("two", "one"), ("one", "two"), ("two-zero", "one"), ("one", "two-zero")])
+def test_checkpoints_resume_across_world_sizes_and_sharding(first, then, model_dir, data, one_process_runs, tmp_path):
     out = tmp_path / "run"
-    if first == "two":  # a 2-rank run's checkpoint, resumed by one process
-        train_two_ranks("slurm", "dpo", model_dir, data, out)
-        cut_back_to(out, 2)
-        train_one_process("dpo", model_dir, data, out, "--resume")
-    else:  # a one-process checkpoint, resumed by two ranks
+    zero = ["--zero-stage", "1"]
+    if first == "one":
         shutil.copytree(one_process_runs["dpo"], out)
-        cut_back_to(out, 2)
-        train_two_ranks("slurm", "dpo", model_dir, data, out, "--resume")
+    else:
+        train_two_ranks("slurm", "dpo", model_dir, data, out, *(zero if first == "two-zero" else []))
+    cut_back_to(out, 2)
+    if then == "one":
+        train_one_process("dpo", model_dir, data, out, "--resume")
+    else:
+        train_two_ranks("slurm", "dpo", model_dir, data, out, "--resume", *(zero if then == "two-zero" else []))
     assert_same_training("dpo", out, one_process_runs["dpo"])
 
 

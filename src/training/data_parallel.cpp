@@ -1,0 +1,240 @@
+#include "training/data_parallel.h"
+
+#include <cmath>
+
+#include "common/error.h"
+
+namespace codealign::training {
+namespace {
+
+constexpr int64_t bucket_bytes = int64_t(32) << 20;
+
+// The tensors end to end (their gradients' zeros where `gradients` and one has none), zero-padded to `length`.
+torch::Tensor flat_of(const std::vector<torch::Tensor>& tensors, int64_t length, bool gradients) {
+  std::vector<torch::Tensor> parts;
+  int64_t numel = 0;
+  for (const torch::Tensor& p : tensors) {
+    torch::Tensor t = gradients ? (p.grad().defined() ? p.grad() : torch::zeros_like(p)) : p.detach();
+    parts.push_back(t.reshape({-1}));
+    numel += p.numel();
+  }
+  if (length > numel) parts.push_back(torch::zeros({length - numel}, tensors.front().options().requires_grad(false)));
+  return torch::cat(parts);
+}
+
+// `flat`'s leading elements copied into the tensors, in order.
+void unflatten_into(const torch::Tensor& flat, std::vector<torch::Tensor>& tensors) {
+  int64_t offset = 0;
+  for (torch::Tensor& t : tensors) {
+    t.copy_(flat.narrow(0, offset, t.numel()).view_as(t));
+    offset += t.numel();
+  }
+}
+
+}  // namespace
+
+// ZeRO-1: per group (decayed, not decayed) the trained tensors end to end, padded to a multiple
+// of the world size; this rank's slice is its float32 master copy, which an inner FusedAdamW
+// steps. Every trained tensor takes part in every step (one without any gradient counts as
+// zeros), where the replicated optimizer skips a tensor no rank gave a gradient.
+class DataParallelOptimizer::Sharded {
+ public:
+  Sharded(std::vector<torch::Tensor> decayed, std::vector<torch::Tensor> not_decayed, const AdamWSettings& settings,
+          distributed::Communicator& comm)
+      : comm_(comm) {
+    torch::NoGradGuard no_grad;
+    std::vector<torch::Tensor> masters[2];
+    int index = 0;
+    for (std::vector<torch::Tensor>* tensors : {&decayed, &not_decayed}) {
+      Group group{*tensors, 0, 0, {}};
+      for (const torch::Tensor& p : group.parameters) group.numel += p.numel();
+      group.shard = (group.numel + comm.size() - 1) / comm.size();
+      if (group.numel > 0) {
+        group.master = flat_of(group.parameters, padded(group), false).narrow(0, group.shard * comm.rank(), group.shard).clone();
+        masters[index].push_back(group.master);
+        groups_.push_back(std::move(group));
+      }
+      ++index;
+    }
+    inner_ = std::make_unique<FusedAdamW>(masters[0], masters[1], settings);
+  }
+
+  double reduce_and_clip(double max_grad_norm) {
+    torch::NoGradGuard no_grad;
+    torch::Tensor squares = torch::zeros({1}, torch::kFloat64);
+    for (Group& group : groups_) {
+      torch::Tensor flat = flat_of(group.parameters, padded(group), true);
+      torch::Tensor shard = torch::empty({group.shard}, flat.options());
+      comm_.reduce_scatter_sum(shard, flat);
+      group.master.mutable_grad() = shard;
+      squares += shard.to(torch::kFloat64).square().sum().cpu();
+      for (torch::Tensor& p : group.parameters) p.mutable_grad() = torch::Tensor();  // the shard is all a rank keeps
+    }
+    comm_.all_reduce_sum(squares);
+    double norm = std::sqrt(squares.item<double>());
+    if (max_grad_norm > 0) {
+      double coefficient = std::min(1.0, max_grad_norm / (norm + 1e-6));  // torch's clip_grad_norm_
+      for (Group& group : groups_) group.master.mutable_grad().mul_(coefficient);
+    }
+    return norm;
+  }
+
+  void step(double learning_rate) {
+    inner_->step(learning_rate);
+    torch::NoGradGuard no_grad;
+    for (Group& group : groups_) {
+      torch::Tensor flat = torch::empty({padded(group)}, group.master.options());
+      comm_.all_gather_into(flat, group.master);
+      unflatten_into(flat, group.parameters);
+    }
+  }
+
+  void zero_grad() {
+    for (Group& group : groups_) {
+      group.master.mutable_grad() = torch::Tensor();
+      for (torch::Tensor& p : group.parameters) p.mutable_grad() = torch::Tensor();
+    }
+  }
+
+  // The whole state gathered into the replicated optimizer's layout: per tensor its moments
+  // and step count.
+  void save(const std::string& path) const {
+    std::vector<torch::Tensor> inner = inner_->state(), state;
+    for (size_t g = 0; g < groups_.size(); ++g) {
+      const Group& group = groups_[g];
+      torch::Tensor moments[2];
+      for (int m = 0; m < 2; ++m) {
+        moments[m] = torch::empty({padded(group)}, inner[3 * g + size_t(m)].options());
+        comm_.all_gather_into(moments[m], inner[3 * g + size_t(m)]);
+      }
+      int64_t offset = 0;
+      for (const torch::Tensor& p : group.parameters) {
+        for (const torch::Tensor& moment : moments) state.push_back(moment.narrow(0, offset, p.numel()).view_as(p).cpu());
+        state.push_back(inner[3 * g + 2].cpu().clone());
+        offset += p.numel();
+      }
+    }
+    if (comm_.is_main()) torch::save(state, path);
+  }
+
+  void load(const std::string& path) {
+    std::vector<torch::Tensor> state = FusedAdamW::read_state(path), inner;
+    size_t expected = 0;
+    for (const Group& group : groups_) expected += 3 * group.parameters.size();
+    if (state.size() != expected)
+      throw Error("training: the optimizer state '" + path + "' holds " + std::to_string(state.size()) + " tensors, " +
+                  std::to_string(expected) + " expected (is it from another model, or from an older codealign?)");
+    size_t next = 0;
+    for (const Group& group : groups_) {
+      std::vector<torch::Tensor> moments[2];
+      torch::Tensor step;
+      for (const torch::Tensor& p : group.parameters) {
+        for (int m = 0; m < 2; ++m) {
+          const torch::Tensor& saved = state[next + size_t(m)];
+          if (saved.numel() != p.numel())
+            throw Error("training: the optimizer state '" + path + "' does not fit this model (tensor " +
+                        std::to_string(next + size_t(m)) + " has another shape)");
+          moments[m].push_back(saved.to(p.device()));
+        }
+        if (!step.defined()) step = state[next + 2].to(p.device());
+        next += 3;
+      }
+      for (auto& moment : moments)
+        inner.push_back(flat_of(moment, padded(group), false).narrow(0, group.shard * comm_.rank(), group.shard).clone());
+      inner.push_back(step);
+    }
+    inner_->set_state(inner, path);
+  }
+
+  int64_t state_bytes() const {
+    int64_t bytes = 0;
+    for (const torch::Tensor& t : inner_->state()) bytes += t.numel() * int64_t(t.element_size());
+    return bytes;
+  }
+
+ private:
+  struct Group {
+    std::vector<torch::Tensor> parameters;
+    int64_t numel, shard;
+    torch::Tensor master;  // this rank's slice of the flat weights, float32
+  };
+  int64_t padded(const Group& group) const { return group.shard * comm_.size(); }
+
+  distributed::Communicator& comm_;
+  std::vector<Group> groups_;
+  std::unique_ptr<FusedAdamW> inner_;
+};
+
+DataParallelOptimizer::DataParallelOptimizer(std::vector<torch::Tensor> decayed, std::vector<torch::Tensor> not_decayed,
+                                             const AdamWSettings& settings, distributed::Communicator& comm,
+                                             bool shard_state)
+    : comm_(comm) {
+  trained_ = decayed;
+  trained_.insert(trained_.end(), not_decayed.begin(), not_decayed.end());
+  if (shard_state)
+    sharded_ = std::make_unique<Sharded>(std::move(decayed), std::move(not_decayed), settings, comm);
+  else
+    replicated_ = std::make_unique<FusedAdamW>(std::move(decayed), std::move(not_decayed), settings);
+}
+
+DataParallelOptimizer::~DataParallelOptimizer() = default;
+
+double DataParallelOptimizer::reduce_and_clip(double max_grad_norm) {
+  if (sharded_) return sharded_->reduce_and_clip(max_grad_norm);
+  sum_gradients_over_ranks();
+  // The norm is logged either way; max_grad_norm <= 0 means no clipping (as in HF).
+  return torch::nn::utils::clip_grad_norm_(trained_, max_grad_norm > 0 ? max_grad_norm : INFINITY);
+}
+
+void DataParallelOptimizer::step(double learning_rate) {
+  sharded_ ? sharded_->step(learning_rate) : replicated_->step(learning_rate);
+}
+
+void DataParallelOptimizer::zero_grad() { sharded_ ? sharded_->zero_grad() : replicated_->zero_grad(); }
+
+void DataParallelOptimizer::save(const std::string& path) const {
+  if (sharded_) return sharded_->save(path);
+  if (comm_.is_main()) replicated_->save(path);
+}
+
+void DataParallelOptimizer::load(const std::string& path) { sharded_ ? sharded_->load(path) : replicated_->load(path); }
+
+int64_t DataParallelOptimizer::state_bytes() const {
+  if (sharded_) return sharded_->state_bytes();
+  int64_t bytes = 0;
+  for (const torch::Tensor& t : replicated_->state()) bytes += t.numel() * int64_t(t.element_size());
+  return bytes;
+}
+
+// Flat buckets of about 32 MiB: one collective per bucket, not per tensor. A tensor without a
+// gradient on some rank (its share was empty) gets zeros there; one without a gradient on
+// every rank keeps none, as in one process.
+void DataParallelOptimizer::sum_gradients_over_ranks() {
+  if (comm_.size() == 1) return;
+  torch::Tensor has_gradient = torch::empty({int64_t(trained_.size())}, torch::kFloat32);
+  for (size_t k = 0; k < trained_.size(); ++k) has_gradient[int64_t(k)] = trained_[k].grad().defined() ? 1.0f : 0.0f;
+  comm_.all_reduce_max(has_gradient);
+  std::vector<torch::Tensor> bucket;
+  int64_t bytes = 0;
+  auto flush = [&] {
+    if (bucket.empty()) return;
+    torch::Tensor flat = flat_of(bucket, 0, true);
+    comm_.all_reduce_sum(flat);
+    std::vector<torch::Tensor> gradients;
+    for (const torch::Tensor& p : bucket) gradients.push_back(p.grad());
+    unflatten_into(flat, gradients);
+    bucket.clear();
+    bytes = 0;
+  };
+  for (size_t k = 0; k < trained_.size(); ++k) {
+    torch::Tensor& p = trained_[k];
+    if (has_gradient[int64_t(k)].item<float>() == 0) continue;
+    if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+    bucket.push_back(p);
+    bytes += p.numel() * int64_t(p.element_size());
+    if (bytes >= bucket_bytes) flush();
+  }
+  flush();
+}
+
+}  // namespace codealign::training
