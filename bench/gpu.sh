@@ -12,7 +12,9 @@
 #      the prompt of each pair is computed once (prefix sharing, the default);
 #   4. a GRPO step at the same shapes: one group of 16 completions (256 prompt + 256 completion
 #      tokens each) per step, bfloat16, TRL's defaults: `codealign train grpo` against a
-#      TRL-style PyTorch step.
+#      TRL-style PyTorch step;
+#   5. on a machine with several GPUs: DPO and SFT steps on 1 and N GPUs (torchrun, NCCL), AdamW
+#      replicated and ZeRO-1, scaling efficiency and memory per GPU.
 # Every figure is one JSON line in OUT/results.jsonl, after the machine's description.
 #
 #   bench/gpu.sh OUT        # builds and runs build/src/codealign and build/bench/gpu_bench
@@ -137,6 +139,62 @@ print(json.dumps({"check": "grpo step", "size": size, "impl": "codealign", "step
 PY
   $peer grpo "$work/$size" "$device" "$group" "$prompt" "$completion" 6 | sed "s/^{/{\"check\": \"grpo step\", \"size\": \"$size\", /" | record
 done
+fi
+
+# 5. Several GPUs (issue 29): DPO and SFT steps of every size on 1 GPU and on all of them
+# (torchrun, NCCL), the batch per GPU fixed (weak scaling), with AdamW replicated and sharded
+# (ZeRO-1): tokens/s, scaling efficiency (tokens/s on N GPUs / (N x on one)) and rank 0's peak
+# memory. Runs where nvidia-smi lists two GPUs or more (CHECKS=multigpu to ask for it alone; a
+# dry run on the CPU: SMALL=1 DEVICE=cpu CHECKS=multigpu GPUS=2 BACKEND=gloo bench/gpu.sh OUT).
+gpus=${GPUS:-$(nvidia-smi -L 2>/dev/null | wc -l || echo 0)}
+if [[ $checks == *multigpu* ]] || { [ -z "${CHECKS:-}" ] && [ "$gpus" -ge 2 ]; }; then
+section "5. several GPUs ($gpus)"
+[ -f "$work/pairs.jsonl" ] || $peer pairs "$work/$first" "$pairs" "$prompt" "$completion" "$work/pairs.jsonl"
+$python - "$work/pairs.jsonl" "$work/sft.jsonl" <<'PY'
+import json, sys
+with open(sys.argv[1]) as pairs, open(sys.argv[2], "w") as sft:
+    for line in pairs:
+        pair = json.loads(line)
+        sft.write(json.dumps({"prompt": pair["prompt"], "completion": pair["chosen"]}) + "\n")
+PY
+for size in $sizes; do
+  for mode in dpo sft; do
+    data=$work/pairs.jsonl; [ $mode = sft ] && data=$work/sft.jsonl
+    for zero in 0 1; do
+      for n in 1 "$gpus"; do
+        scaled() {  # steps -> train_results.json of a run on n GPUs (n copies of the data: the batch per GPU stays)
+          rm -rf "$work/out"
+          for ((copy = 0; copy < n; ++copy)); do cat "$data"; done >"$work/data-$n.jsonl"
+          $python -m torch.distributed.run --standalone --nproc-per-node "$n" --no-python $codealign train $mode \
+            --model "$work/$size" --data "$work/data-$n.jsonl" --out "$work/out" --dtype bfloat16 --batch-size "$pairs" \
+            --max-steps "$1" --epochs 1000 --max-length $((prompt + completion + 8)) --warmup-ratio 0 --zero-stage $zero \
+            --device "$device" --dist-backend "${BACKEND:-nccl}" >"$work/train.log" 2>&1 || { cat "$work/train.log" >&2; exit 1; }
+          cat "$work/out/train_results.json"
+        }
+        short=$(scaled 3) long=$(scaled 13)
+        $python - "$size" "$mode" "$zero" "$n" "$short" "$long" <<'PY' | record
+import json, sys
+size, mode, zero, n, short, long = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), *map(json.loads, sys.argv[5:])
+tokens = lambda r: r["train_tokens_per_second"] * r["train_runtime"]
+seconds = long["train_runtime"] - short["train_runtime"]
+print(json.dumps({"check": "several gpus", "size": size, "mode": mode, "zero_stage": zero, "gpus": n,
+                  "step_s": seconds / 10, "tokens_per_s": (tokens(long) - tokens(short)) / seconds,
+                  "peak_memory_gib_rank0": long.get("peak_memory_gib", 0.0),
+                  "optimizer_state_gib_rank0": long["optimizer_state_bytes"] / 2**30}))
+PY
+      done
+    done
+  done
+done
+$python - "$results" <<'PY' | record
+import json, sys
+rows = [json.loads(line) for line in open(sys.argv[1]) if '"several gpus"' in line]
+one = {(r["size"], r["mode"], r["zero_stage"]): r["tokens_per_s"] for r in rows if r["gpus"] == 1}
+for r in rows:
+    if r["gpus"] > 1:
+        print(json.dumps({"check": "scaling efficiency", "size": r["size"], "mode": r["mode"], "zero_stage": r["zero_stage"],
+                          "gpus": r["gpus"], "efficiency": r["tokens_per_s"] / (r["gpus"] * one[(r["size"], r["mode"], r["zero_stage"])])}))
+PY
 fi
 
 section done

@@ -179,6 +179,7 @@ void add_align_options(CLI::App* sub, AlignOptions& options) {
       ->capture_default_str();
   sub->add_option("--data-dir", c.data_dir, "Benchmark data ($CODEALIGN_DATA_DIR)")->capture_default_str();
   add_train_options(sub, o->train, "train-");
+  add_distributed_options(sub, c.distributed);
 }
 
 Json run_align(CLI::App* sub, AlignOptions& options) {
@@ -204,12 +205,14 @@ Json run_align(CLI::App* sub, AlignOptions& options) {
   c.options_text = options_text(sub);
   c.version = codealign_version;
   Json summary = pipeline::align(c, o->out, o->resume);
+  if (!distributed::detect_world().is_main()) return summary;  // rank 0 tells
   print_summary(summary);
   std::cout << "summary: " << (std::filesystem::path(o->out) / "summary.json").string() << "\n";
   return summary;
 }
 
 void write_align_report(const std::string& run_dir, const std::vector<std::string>& notes) {
+  if (!distributed::detect_world().is_main()) return;
   std::string report_path = (std::filesystem::path(run_dir) / "report.html").string();
   try {
     report::Options options;

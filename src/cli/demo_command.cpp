@@ -122,6 +122,7 @@ Command add_demo_command(CLI::App& app) {
   sub->get_option("--model")->required(false)->capture_default_str();
   return [o, sub] {
     Json summary = run_align(sub, *o);
+    if (!distributed::detect_world().is_main()) return exit_ok;  // rank 0 tells
     std::vector<std::string> notes = {outcome_note(summary)};
     std::cout << notes[0] << "\n";
     std::error_code not_comparable;

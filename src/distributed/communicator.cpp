@@ -165,6 +165,35 @@ void Communicator::barrier() {
   all_reduce_sum(token);
 }
 
+void Communicator::wait_all() {
+  if (world_.size == 1) return;
+  std::string key = "wait-all/" + std::to_string(waits_++);
+  try {
+    c10d::Store& store = *connection_->store;
+    store.add(key, 1);
+    for (int polls = 1; store.add(key, 0) < world_.size; ++polls) {
+      std::this_thread::sleep_for(milliseconds(50));
+      if (polls % 20 != 0) continue;  // once a second: did a rank stop with an error?
+      for (int r = 0; r < world_.size; ++r)
+        if (store.check({"failed/" + std::to_string(r)})) {
+          std::vector<uint8_t> message = store.get("failed/" + std::to_string(r));
+          throw CollectiveFailure("distributed: " + describe(world_) + ": rank " + std::to_string(r) +
+                                  " stopped: " + std::string(message.begin(), message.end()));
+        }
+    }
+  } catch (const CollectiveFailure&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw CollectiveFailure("distributed: " + describe(world_) + ": waiting for the other ranks failed: " + store_gone() +
+                            " (" + first_line(e) + ")");
+  }
+}
+
+std::string Communicator::store_gone() const {
+  return world_.agent_store ? "torchrun's agent, which serves the rendezvous store, is gone"
+                            : "rank 0, which serves the rendezvous store, is gone";
+}
+
 void Communicator::report_failure(const std::string& message) noexcept {
   if (world_.size == 1) return;
   try {
@@ -206,8 +235,7 @@ void Communicator::fail(const char* what, const std::string& cause) {
     for (const std::string& r : missing)
       gone += (gone.empty() ? "" : "; ") + ("rank " + r + " is gone (killed, crashed, or stuck past the timeout)");
   } catch (const std::exception&) {
-    gone = world_.agent_store ? "torchrun's agent, which serves the rendezvous store, is gone"
-                              : "rank 0, which serves the rendezvous store, is gone";
+    gone = store_gone();
   }
   if (gone.empty()) gone = "every rank is still there";
   throw CollectiveFailure(me + ": the " + what + " failed: " + gone + " (" + cause + ")");

@@ -46,6 +46,12 @@ class Communicator {
   void reduce_scatter_sum(torch::Tensor& output, torch::Tensor& input);
   void all_gather_into(torch::Tensor& output, torch::Tensor& shard);
   void barrier();
+  // A barrier through the store, without the collectives' time limit, for ranks waiting on work
+  // of unknown length (rank 0 running the sandbox while the others wait): returns once every
+  // rank has arrived. Throws CollectiveFailure when a rank reported a failure or rank 0's store
+  // is gone. (A rank killed while the others wait here is noticed by the launcher: torchrun,
+  // srun and mpirun end the job.)
+  void wait_all();
 
   // Tells the other ranks (through the store) why this one stops, so that their errors name
   // it and its reason. Best effort: never throws.
@@ -59,8 +65,10 @@ class Communicator {
   void run(const char* what, Collective&& collective);
   [[noreturn]] void fail(const char* what, const std::string& cause);
 
+  std::string store_gone() const;
   World world_;
   torch::Device device_ = torch::kCPU;
+  int64_t waits_ = 0;  // wait_all's sequence: every rank passes the same ones in the same order
   std::unique_ptr<Connection> connection_;
 };
 

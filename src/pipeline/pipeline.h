@@ -35,8 +35,9 @@ struct SampleConfig {
 // (completion style, cut at the next top-level statement) or {"task_id", "solution" (the
 // first fenced code block), "response" (the whole reply)}, each with "completion_ids", the
 // sampled ids of the completion or reply.
+// `first`, `count`: only those tasks (a rank's share), with the stop strings of the whole set.
 void sample_tasks(const model::CausalLM& model, const tokenizer::Tokenizer& tokenizer, const tasks::TaskSet& tasks,
-                  const SampleConfig& config, const std::string& out_path);
+                  const SampleConfig& config, const std::string& out_path, size_t first = 0, size_t count = SIZE_MAX);
 
 // ---- Rounds --------------------------------------------------------------------------------
 
@@ -87,6 +88,9 @@ struct AlignConfig {
   std::string execution_cache;     // SQLite file of outcomes shared by rounds and runs; "": none
   std::string options_text;  // the resolved options as TOML: written to config.toml, compared on resume
   std::string version;       // of codealign, recorded in timeline.jsonl (not compared on resume)
+  // Several processes (torchrun, srun, mpirun): each samples its share of every task set and
+  // trains data parallel; rank 0 runs the sandbox and writes the run's files.
+  distributed::Settings distributed;
 };
 
 // Evaluation tasks that share a task id or a normalised prompt with a training task, one

@@ -13,6 +13,7 @@
 #include "common/error.h"
 #include "common/files.h"
 #include "common/jsonl.h"
+#include "distributed/communicator.h"
 #include "model/device.h"
 #include "pipeline/pause_point.h"
 #include "pipeline/pipeline.h"
@@ -23,7 +24,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-void say(const std::string& line) { std::cerr << "align: " << line << std::endl; }
+bool speaks = true;  // rank 0 only, in a run of several processes
+void say(const std::string& line) {
+  if (speaks) std::cerr << "align: " << line << std::endl;
+}
 
 std::optional<Json> completed(const fs::path& stage) {
   fs::path marker = stage / RunLayout::stage_marker;
@@ -101,9 +105,15 @@ void copy_without_ids(const std::string& from, const std::string& to) {
   file.commit();
 }
 
+// Who makes a stage: every rank (sampling, its share of the tasks; training, data parallel) or
+// rank 0 (the sandbox, pairs), the others waiting.
+enum class Makers { all_ranks, rank_0 };
+
 class Run {
  public:
-  Run(const AlignConfig& config, fs::path dir, bool resume) : config_(config), layout_{std::move(dir)}, resume_(resume) {
+  Run(const AlignConfig& config, fs::path dir, bool resume, distributed::Communicator& comm)
+      : config_(config), layout_{std::move(dir)}, comm_(comm), resume_(resume) {
+    speaks = comm.is_main();
     train_tasks_ = tasks::load_task_source(config.train_tasks, config.data_dir);
     for (const std::string& name : config.eval_sets) eval_sets_.push_back(tasks::load_task_source(name, config.data_dir));
     check_overlap();
@@ -112,7 +122,7 @@ class Run {
       throw Error("align: the model '" + config.model + "' is a file (llama2.c): pass --tokenizer (its tok*.bin)");
     tokenizer_path_ = config.tokenizer.empty() ? config.model : config.tokenizer;
     tokenizer_ = tokenizer::Tokenizer::load(tokenizer_path_);  // a missing tokenizer fails before anything runs
-    if (!config.execution_cache.empty()) {
+    if (!config.execution_cache.empty() && comm.is_main()) {
       fs::create_directories(fs::absolute(config.execution_cache).parent_path());
       cache_ = std::make_unique<evaluation::ExecutionCache>(config.execution_cache);
     }
@@ -155,6 +165,7 @@ class Run {
       summary["rounds"].push_back(record);
       if (stop) say("round " + std::to_string(round) + " gave no training data; stopping (stop_on_empty_round)");
     }
+    if (!comm_.is_main()) return summary;
     summary["comparisons"] = comparisons(summary);
     if (cache_)
       say("execution cache: " + std::to_string(cached_jobs_) + " of " + std::to_string(jobs_) +
@@ -210,6 +221,7 @@ class Run {
 
   // A line of timeline.jsonl (appended; the wall times of the run, which nothing else holds).
   void log_event(Json event) {
+    if (!comm_.is_main()) return;
     event["time"] = utc_now();
     std::ofstream(layout_.timeline().string(), std::ios::app) << event.dump() << "\n";
   }
@@ -219,15 +231,33 @@ class Run {
   // `make` writes the stage's files and returns its summary, stage.json is written last, and the
   // stage's wall time goes to timeline.jsonl (the time since this invocation completed its
   // previous stage or started, so loading models and tasks counts with the stage).
-  Json run_stage(const fs::path& stage, const std::string& announce, const std::function<Json()>& make) {
-    if (auto done = completed(stage)) return *done;
-    fs::create_directories(stage);
-    remove_partial_files(stage);
+  // With several processes rank 0 decides (its view of stage.json), writes, and the ranks meet
+  // before and after `make`, which `makers` run (rank 0's summary is the stage's).
+  Json run_stage(const fs::path& stage, const std::string& announce, const std::function<Json()>& make,
+                 Makers makers = Makers::rank_0) {
+    if (agreed_complete(stage)) return *completed(stage);
+    if (comm_.is_main()) {
+      fs::create_directories(stage);
+      remove_partial_files(stage);
+    }
     say(announce);
-    Json done = complete(stage, make());
-    log_event({{"event", "stage"}, {"stage", stage.lexically_relative(layout_.root).string()}, {"seconds", seconds_since(mark_)}});
+    comm_.wait_all();  // the stage's directory exists, with no other invocation's partial files
+    Json done;
+    if (makers == Makers::all_ranks || comm_.is_main()) done = make();
+    if (comm_.is_main()) {
+      complete(stage, done);
+      log_event({{"event", "stage"}, {"stage", stage.lexically_relative(layout_.root).string()}, {"seconds", seconds_since(mark_)}});
+    }
     mark_ = std::chrono::steady_clock::now();
-    return done;
+    comm_.wait_all();
+    return comm_.is_main() ? done : *completed(stage);
+  }
+
+  // Whether `stage` is complete, as rank 0 sees it (a rank must not skip what rank 0 makes).
+  bool agreed_complete(const fs::path& stage) {
+    torch::Tensor complete = torch::tensor({comm_.is_main() && completed(stage) ? 1.0 : 0.0}, torch::kFloat64);
+    comm_.broadcast(complete);
+    return complete.item<double>() > 0;
   }
 
   void check_overlap() const {
@@ -261,6 +291,7 @@ class Run {
       release_sampling_model();
       say("load " + name_of(model_path) + " for sampling");
       torch::Device device = model::resolve_device(config_.device);
+      if (device.is_cuda() && comm_.size() > 1) device = torch::Device(torch::kCUDA, int8_t(comm_.world().local_rank));
       held_.emplace(model::CausalLM::load(model_path, model::resolve_dtype(config_.dtype, device), device));
       held_path_ = model_path;
     }
@@ -273,9 +304,24 @@ class Run {
   }
 
   // Samples `tasks` with `model_path` into `samples_path` (an atomic file: present means whole).
+  // Every rank calls it: each samples an equal slice of the tasks into a part file, which rank 0
+  // joins in task order (a sample does not depend on which rank or batch drew it).
   void sample(const std::string& model_path, const tasks::TaskSet& tasks, const SampleConfig& sampling,
               const fs::path& samples_path) {
-    if (!fs::exists(samples_path)) sample_tasks(sampling_model(model_path), *tokenizer_, tasks, sampling, samples_path.string());
+    if (fs::exists(samples_path)) return;
+    if (comm_.size() == 1) return sample_tasks(sampling_model(model_path), *tokenizer_, tasks, sampling, samples_path.string());
+    size_t slice = (tasks.tasks.size() + size_t(comm_.size()) - 1) / size_t(comm_.size());
+    size_t first = std::min(tasks.tasks.size(), slice * size_t(comm_.rank()));
+    auto part = [&](int rank) { return samples_path.string() + ".rank-" + std::to_string(rank); };
+    sample_tasks(sampling_model(model_path), *tokenizer_, tasks, sampling, part(comm_.rank()), first, slice);
+    comm_.wait_all();
+    if (!comm_.is_main()) return;
+    AtomicFile joined(samples_path.string());
+    for (int rank = 0; rank < comm_.size(); ++rank) {
+      joined.write(read_file(part(rank)));
+      fs::remove(part(rank));
+    }
+    joined.commit();
   }
 
   // Runs `samples_path` into stage/results.jsonl.
@@ -321,8 +367,10 @@ class Run {
                                     [&] {
                                       fs::path samples = stage / RunLayout::samples_file;
                                       sample(model_path, set, sampling, samples);
+                                      if (!comm_.is_main()) return Json();
                                       return report_json(execute(set, config_.evaluation, samples, stage));
-                                    });
+                                    },
+                                    Makers::all_ranks);
     }
     return results;
   }
@@ -338,7 +386,8 @@ class Run {
                 sampling.sampling.seed += uint64_t(round) * 1000003;  // other rounds, other samples
                 sample(model_path, train_tasks_, sampling, sampled / RunLayout::samples_file);
                 return Json{{"samples", train_tasks_.tasks.size() * size_t(config_.samples_per_task)}};
-              });
+              },
+              Makers::all_ranks);
     execute_training_samples(group, "round " + std::to_string(round) + ": execute the samples (hardened tests)");
     return preference_data(group, {round, name_of(model_path)});
   }
@@ -411,8 +460,8 @@ class Run {
       if (!training::train(train, paths, /*resume=*/true))
         throw Error("align: training was interrupted; run again with --resume to continue");
       return Json{{"examples", examples}, {"metrics", last_metrics(stage)}};
-    });
-    prune_checkpoints(stage);  // also after a resume that found the stage complete
+    }, Makers::all_ranks);
+    if (comm_.is_main()) prune_checkpoints(stage);  // also after a resume that found the stage complete
     result["model"] = name_of(stage.string());
     evaluate_policy(stage.string(), group, result);
     return result;
@@ -427,6 +476,7 @@ class Run {
                  : method == Method::grpo ? training::TrainMode::grpo
                                           : training::TrainMode::dpo;
     train.prompts.chat = config_.sampling.chat;
+    train.distributed = config_.distributed;
     if (method == Method::grpo) {
       train.per_device_train_batch_size = config_.samples_per_task;
       train.grpo.temperature = config_.sampling.sampling.temperature;
@@ -454,6 +504,7 @@ class Run {
 
   const AlignConfig& config_;
   RunLayout layout_;
+  distributed::Communicator& comm_;
   tasks::TaskSet train_tasks_;
   std::vector<tasks::TaskSet> eval_sets_;
   std::vector<Method> on_policy_methods_;
@@ -496,21 +547,32 @@ Json align(const AlignConfig& config, const std::string& run_dir, bool resume) {
   if (off_policy != !config.off_policy_samples.empty())
     throw Error(off_policy ? "align: method dpo-off-policy needs --off-policy-samples (another model's samples of the training tasks)"
                            : "align: --off-policy-samples is used by method dpo-off-policy only; add it to --method");
+  auto& comm = distributed::Communicator::get(config.distributed, model::resolve_device(config.device).is_cuda());
   if (!resume && fs::exists(run_dir) && !fs::is_empty(run_dir))
     throw Error("align: run directory '" + run_dir + "' is not empty (hint: --resume to continue it, or a new --out)");
-  fs::create_directories(run_dir);
   RunLayout layout{run_dir};
   std::string options_path = layout.config().string();
   if (resume && fs::exists(options_path) && read_file(options_path) != config.options_text)
     throw Error("align: the options differ from those the run in '" + run_dir + "' started with (" + options_path +
                 "); resume with the same options");
-  AtomicFile options(options_path);
-  options.write(config.options_text);
-  options.commit();
-  AtomicFile settings(layout.settings().string());
-  settings.write(settings_json(config).dump(2) + "\n");
-  settings.commit();
-  return Run(config, run_dir, resume).run();
+  comm.wait_all();  // every rank checked the directory before rank 0 writes into it
+  if (comm.is_main()) {
+    fs::create_directories(run_dir);
+    AtomicFile options(options_path);
+    options.write(config.options_text);
+    options.commit();
+    AtomicFile settings(layout.settings().string());
+    settings.write(settings_json(config).dump(2) + "\n");
+    settings.commit();
+  }
+  try {
+    return Run(config, run_dir, resume, comm).run();
+  } catch (const distributed::CollectiveFailure&) {
+    throw;
+  } catch (const std::exception& e) {
+    comm.report_failure(e.what());  // the other ranks, waiting, stop naming this one
+    throw;
+  }
 }
 
 }  // namespace codealign::pipeline

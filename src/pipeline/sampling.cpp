@@ -49,7 +49,7 @@ nlohmann::json sample_line(const std::string& task_id, const generation::Sample&
 }  // namespace
 
 void sample_tasks(const model::CausalLM& model, const tokenizer::Tokenizer& tokenizer, const tasks::TaskSet& tasks,
-                  const SampleConfig& config, const std::string& out_path) {
+                  const SampleConfig& config, const std::string& out_path, size_t first_task, size_t count) {
   generation::SamplingConfig sampling = config.sampling;
   sampling.stop_ids = generation::stop_ids(model, tokenizer);
   if (!config.chat) {
@@ -58,9 +58,10 @@ void sample_tasks(const model::CausalLM& model, const tokenizer::Tokenizer& toke
   }
 
   AtomicFile out(out_path);
-  Progress progress("sample (" + tasks.name + ")", tasks.tasks.size() * size_t(sampling.samples_per_prompt));
-  for (size_t first = 0; first < tasks.tasks.size(); first += config.batch) {
-    size_t last = std::min(tasks.tasks.size(), first + config.batch);
+  size_t end = first_task + std::min(count, tasks.tasks.size() - first_task);
+  Progress progress("sample (" + tasks.name + ")", (end - first_task) * size_t(sampling.samples_per_prompt));
+  for (size_t first = first_task; first < end; first += config.batch) {
+    size_t last = std::min(end, first + config.batch);
     std::vector<std::vector<tokenizer::TokenId>> prompts;
     for (size_t i = first; i < last; ++i) {
       const std::string& text = tasks.tasks[i].prompt;  // benchmark text: never parsed for special tokens

@@ -208,3 +208,48 @@ def test_a_killed_rank_stops_the_other_naming_it_and_the_run_resumes(killed, mod
     assert f"distributed: rank {1 - killed} of 2" in stderr and expected in stderr, stderr
     train_one_process("dpo", model_dir, data, out, "--resume")
     assert_same_training("dpo", out, one_process_runs["dpo"])
+
+
+def numbers_differ(got, expected, where=""):
+    """Paths where two JSON values differ: numbers beyond 1e-5 (relative), anything else at all."""
+    if isinstance(expected, dict):
+        if set(got) != set(expected):
+            return [f"{where}: keys {sorted(set(got) ^ set(expected))}"]
+        return [d for key in expected for d in numbers_differ(got[key], expected[key], f"{where}/{key}")]
+    if isinstance(expected, list):
+        if len(got) != len(expected):
+            return [f"{where}: {len(got)} items, {len(expected)} expected"]
+        return [d for i, (g, e) in enumerate(zip(got, expected)) for d in numbers_differ(g, e, f"{where}[{i}]")]
+    if isinstance(expected, float) and not isinstance(expected, bool):
+        return [] if got == pytest.approx(expected, rel=1e-5, abs=1e-5) else [f"{where}: {got} != {expected}"]
+    return [] if got == expected else [f"{where}: {got!r} != {expected!r}"]
+
+
+def test_align_with_two_ranks_equals_one_process(tmp_path):
+    """The demo's loop, small: each rank samples half of every task set, rank 0 runs the sandbox and
+    makes the pairs, DPO and RFT train data parallel. Samples, outcomes, pairs and evaluations are
+    the same files; training metrics and the summary the same numbers."""
+    command = [CODEALIGN, "demo", "--train-tasks", "builtin:train[:12]", "--eval", "builtin:heldout[:10]",
+               "--samples-per-task", "4", "--eval-samples", "2", "--train-max-steps", "2", "-j", "2",
+               "--execution-cache", "", "--dist-timeout", "120"]
+    one, two = tmp_path / "one", tmp_path / "two"
+    finish(subprocess.Popen([*command, "--out", str(one), "--train-batch-size", "8"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True), command)
+    ranks = [TORCHRUN, "--standalone", "--nproc-per-node", "2", "--no-python", *command, "--out", str(two),
+             "--train-batch-size", "4"]
+    finish(subprocess.Popen(ranks, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True), ranks)
+    files = sorted(path.relative_to(one) for path in one.rglob("*.jsonl"))
+    same_lines = [f for f in files if f.name in ("samples.jsonl", "results.jsonl", "pairs.jsonl", "rft.jsonl",
+                                                 "groups.jsonl")]
+    assert len(same_lines) >= 8 and any(f.name == "pairs.jsonl" for f in same_lines)
+    def lines(path):  # results carry each job's wall time, which no two runs share
+        return [{k: v for k, v in json.loads(line).items() if k != "wall_time"} for line in path.read_text().splitlines()]
+    assert [f for f in same_lines if lines(one / f) != lines(two / f)] == []
+    assert sorted(path.relative_to(two) for path in two.rglob("*.jsonl")) == files  # no part files left
+    differences = numbers_differ(json.loads((two / "summary.json").read_text()),
+                                 json.loads((one / "summary.json").read_text()))
+    for metrics in (f for f in files if f.name == "metrics.jsonl"):
+        read = lambda run: [json.loads(line) for line in (run / metrics).read_text().splitlines()]
+        differences += numbers_differ(read(two), read(one), str(metrics))
+    assert differences == []
+    assert (two / "report.html").exists()
