@@ -3,6 +3,7 @@
 // bias correction by the ratio), and the normalisations of its loss types (training/config.h).
 #pragma once
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -55,6 +56,10 @@ struct GrpoLoss {
   torch::Tensor loss;                                   // this micro-batch's share of the step's loss
   std::vector<std::pair<std::string, double>> metrics;  // TRL's names, this micro-batch's values
 };
+
+// How grpo_loss's metrics combine over the parts of a micro-batch (data-parallel ranks): these
+// two as the minimum and the maximum of the parts', every other one as a token mean.
+inline constexpr std::string_view grpo_min_metric = "clip_ratio/low_min", grpo_max_metric = "clip_ratio/high_max";
 
 // `divisor`: what the loss type divides by across the optimizer step: its micro-batches for
 // grpo, bnpo and dr_grpo; its unmasked completion tokens for dapo.

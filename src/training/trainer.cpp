@@ -371,10 +371,11 @@ Plan make_plan(const TrainConfig& c, const std::vector<Example>& examples, int w
 // epoch the groups (shuffled with seed + epoch, or in file order), cut into steps of
 // batch x accumulation completions (whole groups), each step num_iterations times in a row,
 // cut into micro-batches of `batch` completions.
-Plan make_grpo_plan(const TrainConfig& c, size_t examples, size_t group_size) {
-  size_t step_size = size_t(c.per_device_train_batch_size * c.gradient_accumulation_steps);
+Plan make_grpo_plan(const TrainConfig& c, size_t examples, size_t group_size, int world_size) {
+  size_t micro_batch = size_t(c.per_device_train_batch_size) * size_t(world_size);
+  size_t step_size = micro_batch * size_t(c.gradient_accumulation_steps);
   if (step_size % group_size != 0)
-    throw Error("training: batch size x gradient_accumulation_steps (" + std::to_string(step_size) +
+    throw Error("training: batch size x gradient_accumulation_steps x processes (" + std::to_string(step_size) +
                 ") must be a multiple of the group size " + std::to_string(group_size) +
                 " (each optimizer step takes whole groups, whose advantages are relative to each other)");
   size_t groups = examples / group_size, groups_per_step = step_size / group_size;
@@ -389,9 +390,8 @@ Plan make_grpo_plan(const TrainConfig& c, size_t examples, size_t group_size) {
       for (size_t g = first; g < std::min(groups, first + groups_per_step); ++g)
         for (size_t i = 0; i < group_size; ++i) completions.push_back(order[g] * group_size + i);
       std::vector<std::vector<size_t>> step;
-      for (size_t i = 0; i < completions.size(); i += size_t(c.per_device_train_batch_size))
-        step.emplace_back(completions.begin() + long(i),
-                          completions.begin() + long(std::min(completions.size(), i + size_t(c.per_device_train_batch_size))));
+      for (size_t i = 0; i < completions.size(); i += micro_batch)
+        step.emplace_back(completions.begin() + long(i), completions.begin() + long(std::min(completions.size(), i + micro_batch)));
       for (int64_t iteration = 0; iteration < c.grpo.num_iterations; ++iteration) {
         plan.steps.push_back(step);
         micro_batches += int64_t(step.size());
@@ -413,9 +413,6 @@ class Trainer {
       c_.learning_rate = c_.mode == TrainMode::dpo ? 5e-7 : c_.mode == TrainMode::grpo ? 1e-6 : 2e-5;
     device_ = model::resolve_device(c_.device);
     if (device_.is_cuda() && comm_.size() > 1) device_ = torch::Device(torch::kCUDA, int8_t(comm_.world().local_rank));
-    if (c_.mode == TrainMode::grpo && comm_.size() > 1)
-      throw Error("training: grpo runs as one process so far (" + distributed::describe(comm_.world()) +
-                  "); sft and dpo run data parallel");
     dtype_ = model::resolve_dtype(c_.dtype, device_);
     use_lora_ = c_.lora.rank > 0;
     with_reference_ = (c_.mode == TrainMode::dpo && c_.loss.loss_type != LossType::simpo) ||
@@ -429,7 +426,7 @@ class Trainer {
     load(checkpoint);
     if (with_reference_) compute_reference(checkpoint.has_value());
     prepare_for_training();
-    plan_ = c_.mode == TrainMode::grpo ? make_grpo_plan(c_, examples_.size(), group_size())
+    plan_ = c_.mode == TrainMode::grpo ? make_grpo_plan(c_, examples_.size(), group_size(), comm_.size())
                                        : make_plan(c_, examples_, comm_.size());
     int64_t step = checkpoint ? restore(*checkpoint) : start_log();
     bool finished = train_steps(step);
@@ -612,18 +609,84 @@ class Trainer {
     return step;
   }
 
+  // The tokens of example i that carry loss: its completion's (a first token has nothing
+  // before it to predict it), none for a GRPO completion masked as truncated.
+  double loss_tokens(size_t i) const {
+    const Sequence& s = examples_[i].chosen;
+    bool masked = c_.mode == TrainMode::grpo && c_.grpo.mask_truncated_completions && examples_[i].truncated;
+    return masked ? 0.0 : double(s.completion_tokens() - (s.prompt_length == 0 && !s.ids.empty() ? 1 : 0));
+  }
+  double loss_tokens(const std::vector<size_t>& batch) const {
+    double tokens = 0;
+    for (size_t i : batch) tokens += loss_tokens(i);
+    return tokens;
+  }
+
   // What every micro-batch of `step` divides its loss by (micro_batch_loss).
   double step_divisor(const std::vector<std::vector<size_t>>& micro_batches) const {
     bool token_mean = c_.mode == TrainMode::sft || (c_.mode == TrainMode::grpo && c_.grpo.loss_type == GrpoLossType::dapo);
     if (!token_mean) return double(micro_batches.size());
     double tokens = 0;
-    for (const auto& batch : micro_batches)
-      for (size_t i : batch) {
-        const Sequence& s = examples_[i].chosen;  // a first token has nothing before it to predict it
-        bool masked = c_.mode == TrainMode::grpo && c_.grpo.mask_truncated_completions && examples_[i].truncated;
-        if (!masked) tokens += double(s.completion_tokens() - (s.prompt_length == 0 && !s.ids.empty() ? 1 : 0));
-      }
+    for (const auto& batch : micro_batches) tokens += loss_tokens(batch);
     return c_.mode == TrainMode::grpo ? std::max(tokens, 1.0) : tokens;
+  }
+
+  // The loss's backward pass; returns its value. A loss that is not finite stops the run naming
+  // the step and the batch's data lines.
+  double backward(const torch::Tensor& loss, const std::vector<size_t>& batch, int64_t index) const {
+    double value = loss.item<double>();
+    if (!std::isfinite(value)) {
+      std::string lines;
+      for (size_t i : batch) lines += (lines.empty() ? "" : ", ") + std::to_string(examples_[i].line);
+      throw Error(std::string("training: loss is ") + (std::isnan(value) ? "NaN" : "infinite") + " at step " +
+                  std::to_string(index + 1) + " in the batch of " + paths_.data + " lines " + lines);
+    }
+    loss.backward();
+    return value;
+  }
+
+  // One GRPO micro-batch of step `index`: this rank's share (never empty: a micro-batch holds
+  // batch size x world size completions) forward and backward, its loss weighted so that the
+  // ranks' losses sum to the whole micro-batch's (grpo and dr_grpo average over its completions,
+  // bnpo over its tokens; dapo's divisor is the step's tokens already), and the whole
+  // micro-batch's metrics: token means weighted by tokens, the minimum and maximum over ranks.
+  // Adds them / in_step to `metrics`; returns the share's tokens.
+  int64_t grpo_micro_step(const std::vector<size_t>& batch, const std::vector<size_t>& whole, double divisor,
+                          int64_t index, double in_step, json& metrics) {
+    bool all = batch.size() == whole.size();
+    double token_weight = all ? 1.0 : loss_tokens(batch) / std::max(loss_tokens(whole), 1.0);
+    double weight = all || c_.grpo.loss_type == GrpoLossType::dapo ? 1.0
+                    : c_.grpo.loss_type == GrpoLossType::bnpo  ? token_weight
+                                                               : double(batch.size()) / double(whole.size());
+    MicroBatch out;
+    {
+      model::MixedPrecision precision(device_, dtype_);
+      out = grpo_micro_batch(batch, divisor);
+    }
+    metrics["loss"] = metrics.value("loss", 0.0) + backward(out.loss * weight, batch, index);
+    // Minima as maxima of negatives; a NaN (no completion to take it over) as -inf, back after.
+    std::vector<double> values;
+    for (const auto& [name, value] : out.metrics) {
+      double sign = name == grpo_min_metric ? -1.0 : 1.0;
+      bool extreme = name == grpo_min_metric || name == grpo_max_metric;
+      values.push_back(!extreme ? value * token_weight : std::isnan(value) ? -INFINITY : sign * value);
+    }
+    if (!all) {
+      torch::Tensor sums = torch::tensor(values, torch::kFloat64), extremes = sums.clone();
+      comm_.all_reduce_sum(sums);
+      comm_.all_reduce_max(extremes);
+      for (size_t k = 0; k < values.size(); ++k) {
+        const std::string& name = out.metrics[k].first;
+        bool extreme = name == grpo_min_metric || name == grpo_max_metric;
+        double value = (extreme ? extremes : sums)[int64_t(k)].item<double>();
+        values[k] = !extreme ? value : std::isinf(value) ? NAN : name == grpo_min_metric ? -value : value;
+      }
+    } else {
+      for (size_t k = 0; k < values.size(); ++k) values[k] = out.metrics[k].second;
+    }
+    for (size_t k = 0; k < values.size(); ++k)
+      metrics[out.metrics[k].first] = metrics.value(out.metrics[k].first, 0.0) + values[k] / in_step;
+    return out.tokens;
   }
 
   // This rank's share of a micro-batch of batch size x world size: an equal contiguous slice
@@ -674,6 +737,10 @@ class Trainer {
     for (size_t micro = 0; micro < micro_batches.size(); ++micro) {
       torch::manual_seed(c_.seed * 1000003 + first_micro + micro);  // LoRA dropout: the same masks after a resume
       std::vector<size_t> batch = share(micro_batches[micro]);
+      if (c_.mode == TrainMode::grpo) {
+        tokens += grpo_micro_step(batch, micro_batches[micro], divisor, index, in_step, metrics);
+        continue;
+      }
       if (batch.empty()) continue;
       // DPO's loss and metrics are means over the micro-batch: a rank's share weighs as its pairs do.
       double fraction = double(batch.size()) / double(micro_batches[micro].size());
@@ -681,22 +748,13 @@ class Trainer {
       torch::Tensor loss;
       {
         model::MixedPrecision precision(device_, dtype_);
-        MicroBatch out = c_.mode == TrainMode::grpo ? grpo_micro_batch(batch, divisor)
-                                                    : micro_batch_loss(*model_, examples_, batch, c_,
-                                                                       with_reference_ ? &reference_ : nullptr, share_divisor);
+        MicroBatch out = micro_batch_loss(*model_, examples_, batch, c_, with_reference_ ? &reference_ : nullptr,
+                                          share_divisor);
         loss = out.loss;
         for (const auto& [key, value] : out.metrics) add(key, value * fraction / in_step);
         tokens += out.tokens;
       }
-      double loss_value = loss.item<double>();
-      if (!std::isfinite(loss_value)) {
-        std::string lines;
-        for (size_t i : batch) lines += (lines.empty() ? "" : ", ") + std::to_string(examples_[i].line);
-        throw Error(std::string("training: loss is ") + (std::isnan(loss_value) ? "NaN" : "infinite") + " at step " +
-                    std::to_string(index + 1) + " in the batch of " + paths_.data + " lines " + lines);
-      }
-      add("loss", loss_value);
-      loss.backward();
+      add("loss", backward(loss, batch, index));
     }
     sum_over_ranks(metrics, tokens);
     tokens_trained_ += tokens;

@@ -27,10 +27,18 @@ PAIRS = [{"prompt": f"def f{i}(x):\n" + "    # step\n" * (i % 4),
           "chosen": "    return x" + " + 1" * (i % 5 + 1),
           "rejected": "    pass" + "\n    x = 0" * (i % 3)} for i in range(11)]
 SFT = [{"prompt": p["prompt"], "completion": p["chosen"]} for p in PAIRS]
+# 6 groups of 4 completions of uneven lengths, one cut at the sampler's limit, rewards that
+# differ within each group; with batch 2 a rank, a micro-batch is one group and a step two.
+GROUPS = [{"prompt": f"def g{g}(x):\n",
+           "completions": [{"completion": "    return x" + " * 2" * ((g + c) % 4), "reward": float((g * 3 + c * 5) % 7) / 7,
+                            "truncated": c == 3 and g % 2 == 0} for c in range(4)]} for g in range(6)]
 OPTIONS = ["--epochs", "2", "--gradient-accumulation-steps", "2", "--save-steps", "1", "--learning-rate", "1e-3",
            "--lr-scheduler-type", "constant", "--warmup-ratio", "0", "--weight-decay", "0.1", "--adam-epsilon", "1e-5",
            "--dist-timeout", "60"]
 STEPS = 4
+GRPO_METRICS = ["loss", "grad_norm", "learning_rate", "epoch", "reward", "reward_std", "frac_reward_zero_std", "entropy",
+                "clip_ratio/low_mean", "clip_ratio/high_mean", "clip_ratio/region_mean", "clip_ratio/low_min",
+                "clip_ratio/high_max", "completions/mean_length", "completions/clipped_ratio"]
 METRICS = {"sft": ["loss", "grad_norm", "learning_rate", "epoch"],
            "dpo": ["loss", "grad_norm", "learning_rate", "epoch", "rewards/chosen", "rewards/rejected",
                    "rewards/accuracies", "rewards/margins", "logps/chosen", "logps/rejected"]}
@@ -46,6 +54,7 @@ def data(tmp_path_factory):
     directory = tmp_path_factory.mktemp("data")
     write_jsonl(directory / "dpo.jsonl", PAIRS)
     write_jsonl(directory / "sft.jsonl", SFT)
+    write_jsonl(directory / "grpo.jsonl", GROUPS)
     return directory
 
 
@@ -97,17 +106,17 @@ def train_one_process(mode, model_dir, data, out, *extra):
     finish(subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True), command)
 
 
-def results(out):
+def results(out, steps=STEPS):
     with open(out / "metrics.jsonl", encoding="utf-8") as f:
         metrics = [json.loads(line) for line in f]
-    assert [m["step"] for m in metrics] == list(range(1, STEPS + 1))
-    weights = [load_file(out / f"checkpoint-{step}" / "model.safetensors") for step in range(1, STEPS)]
+    assert [m["step"] for m in metrics] == list(range(1, steps + 1))
+    weights = [load_file(out / f"checkpoint-{step}" / "model.safetensors") for step in range(1, steps)]
     return metrics, weights + [load_file(out / "model.safetensors")]
 
 
-def assert_same_training(mode, got_dir, expected_dir):
-    got, got_weights = results(got_dir)
-    expected, expected_weights = results(expected_dir)
+def assert_same_training(mode, got_dir, expected_dir, steps=STEPS):
+    got, got_weights = results(got_dir, steps)
+    expected, expected_weights = results(expected_dir, steps)
     scale = 0.1 * max(abs(expected[0].get("logps/chosen", 0)), abs(expected[0].get("logps/rejected", 0)))
     differences = metric_differences(got, expected, METRICS[mode], scale) + weight_differences(got_weights,
                                                                                                expected_weights)
@@ -122,6 +131,29 @@ def one_process_runs(model_dir, data, tmp_path_factory):
         runs[mode] = tmp_path_factory.mktemp(f"one-{mode}")
         train_one_process(mode, model_dir, data, runs[mode])
     return runs
+
+
+# GRPO's loss types normalise over the micro-batch's completions (grpo, dr_grpo), its tokens
+# (bnpo) or the step's tokens (dapo); with masking, two iterations, a KL to the reference.
+GRPO_CASES = {"dapo": [], "grpo_masked": ["--grpo-loss-type", "grpo", "--mask-truncated-completions"],
+              "bnpo_masked": ["--grpo-loss-type", "bnpo", "--mask-truncated-completions"],
+              "dr_grpo": ["--grpo-loss-type", "dr_grpo"],
+              "two_iterations_with_kl": ["--num-iterations", "2", "--epsilon", "0.02", "--grpo-beta", "0.2"]}
+
+
+@pytest.mark.parametrize("case", list(GRPO_CASES))
+def test_grpo_with_two_ranks_trains_as_one_process(case, model_dir, data, tmp_path):
+    options = ["--max-completion-length", "16", *GRPO_CASES[case]]
+    steps = 6 * (2 if "--num-iterations" in options else 1)  # 3 steps of 2 groups an epoch, 2 epochs
+    train_one_process("grpo", model_dir, data, tmp_path / "one", *options)
+    train_two_ranks("torchrun", "grpo", model_dir, data, tmp_path / "two", *options)
+    got, got_weights = results(tmp_path / "two", steps)
+    expected, expected_weights = results(tmp_path / "one", steps)
+    assert expected[0]["clip_ratio/low_min"] == expected[0]["clip_ratio/low_min"]  # a number, not NaN
+    differences = metric_differences(got, expected, [m for m in GRPO_METRICS if m in expected[0]], 1) + \
+        weight_differences(got_weights, expected_weights)
+    if differences:
+        pytest.fail("two ranks differ from one process:\n" + "\n".join(differences), pytrace=False)
 
 
 def optimizer_state_bytes(out):
