@@ -13,6 +13,7 @@
 #   dpo-norm     DPO on per-token log-ratios (Tülu 3's dpo_norm)
 #   ipo          IPO
 #   rft-dpo      RFT in round 1, then DPO on the RFT model's own samples against it (2 rounds)
+#   sft-chosen   SFT (RFT's settings) on the chosen side of the default DPO's pairs: DPO without its negative gradient
 #   rpo-3        3 rounds of RPO; rft-3: 3 rounds of RFT, the same compute
 #   grpo-coarse  GRPO with CodeRL's coarse reward; grpo-score with the fine score (16 sequences a step)
 # Choose recipes on the validation slice, never on the held-out set:
@@ -36,6 +37,7 @@ declare -A options=(
   [dpo-norm]="--method dpo --train-loss-type sigmoid_norm"
   [ipo]="--method dpo --train-loss-type ipo --train-beta 0.5"
   [rft-dpo]="--method rft-dpo --rounds 2"
+  [sft-chosen]="--method sft-chosen"
   [rpo-3]="--method dpo --train-rpo-alpha 1 --train-beta 0.1 --rounds 3"
   [rft-3]="--method rft --rounds 3"
   [grpo-coarse]="--method grpo --reward coarse --train-gradient-accumulation-steps 2"

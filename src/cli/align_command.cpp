@@ -110,10 +110,11 @@ void add_align_options(CLI::App* sub, AlignOptions& options) {
       ->delimiter(',')
       ->capture_default_str();
   add_enum_list_option(sub, "--method", c.methods, pipeline::method_names,
-                       "dpo, rft, grpo, rft-dpo and/or dpo-off-policy (repeatable: they train on the same round-1 "
-                       "samples; grpo on each task's samples as a group, one group per micro-batch; rft-dpo is rft in "
-                       "round 1, then dpo on its own samples with the RFT model as reference; dpo-off-policy on "
-                       "pairs from --off-policy-samples)");
+                       "dpo, rft, grpo, rft-dpo, sft-chosen and/or dpo-off-policy (repeatable: they train on the same "
+                       "round-1 samples; grpo on each task's samples as a group, one group per micro-batch; rft-dpo is "
+                       "rft in round 1, then dpo on its own samples with the RFT model as reference; sft-chosen is SFT "
+                       "on the chosen side of dpo's pairs, with rft's settings; dpo-off-policy on pairs from "
+                       "--off-policy-samples)");
   add_enum_option(sub, "--reward", c.reward, preferences::reward_names,
                   "grpo's reward: coarse (CodeRL's rule: syntax error -1, runtime error/timeout -0.6, failed -0.3, "
                   "passed 1), score (the fine score of the pairs), pass (1 or 0)");

@@ -44,13 +44,15 @@ void sample_tasks(const model::CausalLM& model, const tokenizer::Tokenizer& toke
 // The methods a run trains: dpo, rft and grpo on the policy's own samples; rft-dpo is RFT in
 // round 1, then DPO on fresh samples of its own policy, against the round's starting policy
 // (the RFT model) unless --reference initial; dpo-off-policy on pairs from another model's
-// samples of the training tasks (the paper's ablation).
-enum class Method { dpo, rft, grpo, rft_dpo, dpo_off_policy };
-inline constexpr EnumNames<Method, 5> method_names{{{{Method::dpo, "dpo"},
+// samples of the training tasks (the paper's ablation); sft-chosen is SFT on the chosen side of
+// DPO's pairs, one example per pair (DPO without the rejected: does the negative gradient help?).
+enum class Method { dpo, rft, grpo, rft_dpo, dpo_off_policy, sft_chosen };
+inline constexpr EnumNames<Method, 6> method_names{{{{Method::dpo, "dpo"},
                                                     {Method::rft, "rft"},
                                                     {Method::grpo, "grpo"},
                                                     {Method::rft_dpo, "rft-dpo"},
-                                                    {Method::dpo_off_policy, "dpo-off-policy"}}}};
+                                                    {Method::dpo_off_policy, "dpo-off-policy"},
+                                                    {Method::sft_chosen, "sft-chosen"}}}};
 // DPO's frozen reference: the policy the round starts from, or the run's starting model.
 enum class Reference { round, initial };
 inline constexpr EnumNames<Reference, 2> reference_names{{{{Reference::round, "round"}, {Reference::initial, "initial"}}}};

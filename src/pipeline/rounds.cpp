@@ -423,8 +423,12 @@ class Run {
       preferences::write_pairs((pairs / RunLayout::pairs_file).string(), made, train_tasks_, provenance);
       auto rft = preferences::rft_examples(judged, config_.rft_max_per_task, config_.pairs.seed);
       preferences::write_rft((pairs / RunLayout::rft_file).string(), rft, train_tasks_);
+      std::vector<const preferences::JudgedSample*> chosen;
+      for (const preferences::Pair& pair : made.pairs) chosen.push_back(pair.chosen);
+      preferences::write_rft((pairs / RunLayout::chosen_file).string(), chosen, train_tasks_);
       Json stats = made.stats.to_json();
       stats["rft_examples"] = rft.size();
+      stats["chosen_examples"] = chosen.size();
       stats["groups"] = preferences::write_groups((pairs / RunLayout::groups_file).string(), judged, train_tasks_,
                                                   config_.reward, config_.pairs.score);
       stats["execution"] = *completed(executed);
@@ -439,8 +443,11 @@ class Run {
   Json train_and_evaluate(Method method, const std::string& model_path, const fs::path& data_group, int round,
                           const Json& data) {
     Method as = trains_as(method, round);
-    const char* key = as == Method::rft ? "rft_examples" : as == Method::grpo ? "groups" : "pairs";
-    const char* words = as == Method::rft ? "RFT examples" : key;
+    const char* key = as == Method::rft          ? "rft_examples"
+                      : as == Method::sft_chosen ? "chosen_examples"
+                      : as == Method::grpo       ? "groups"
+                                                 : "pairs";
+    const char* words = as == Method::rft ? "RFT examples" : as == Method::sft_chosen ? "chosen samples" : key;
     size_t examples = data.at(key).get<size_t>();
     if (examples == 0) {
       say("round " + std::to_string(round) + ": no " + words + " for " + name_of_method(method) +
@@ -452,9 +459,10 @@ class Run {
                                        std::to_string(examples) + " examples", [&] {
       release_sampling_model();  // training holds its own copy, in float32, and the optimizer state
       training::TrainConfig train = training_config(as);
-      fs::path data_file = RunLayout::preferences(data_group) / (as == Method::rft    ? RunLayout::rft_file
-                                                                 : as == Method::grpo ? RunLayout::groups_file
-                                                                                      : RunLayout::pairs_file);
+      fs::path data_file = RunLayout::preferences(data_group) / (as == Method::rft          ? RunLayout::rft_file
+                                                                 : as == Method::sft_chosen ? RunLayout::chosen_file
+                                                                 : as == Method::grpo       ? RunLayout::groups_file
+                                                                                            : RunLayout::pairs_file);
       training::TrainPaths paths{model_path, tokenizer_path_, data_file.string(), stage.string(),
                                  config_.reference == Reference::initial ? config_.model : ""};
       if (!training::train(train, paths, /*resume=*/true))
@@ -467,12 +475,13 @@ class Run {
     return result;
   }
 
-  // What a method that trains as `method` (dpo, rft or grpo) trains with: its options, its mode,
+  // What a method that trains as `method` (dpo, rft, sft-chosen or grpo) trains with: its options, its mode,
   // the chat format it sampled with; GRPO also the sampling's temperature and token limit, and
   // one group per micro-batch.
   training::TrainConfig training_config(Method method) const {
-    training::TrainConfig train = method == Method::rft ? config_.rft : method == Method::grpo ? config_.grpo : config_.dpo;
-    train.mode = method == Method::rft    ? training::TrainMode::sft
+    bool sft = method == Method::rft || method == Method::sft_chosen;  // both with RFT's settings
+    training::TrainConfig train = sft ? config_.rft : method == Method::grpo ? config_.grpo : config_.dpo;
+    train.mode = sft                      ? training::TrainMode::sft
                  : method == Method::grpo ? training::TrainMode::grpo
                                           : training::TrainMode::dpo;
     train.prompts.chat = config_.sampling.chat;

@@ -36,6 +36,7 @@ struct RunLayout {
   static constexpr const char* results_file = "results.jsonl";
   static constexpr const char* pairs_file = "pairs.jsonl";
   static constexpr const char* rft_file = "rft.jsonl";
+  static constexpr const char* chosen_file = "chosen.jsonl";  // the pairs' chosen samples, as SFT examples
   static constexpr const char* groups_file = "groups.jsonl";
   static constexpr const char* metrics_file = "metrics.jsonl";
 

@@ -254,6 +254,25 @@ TEST_F(Align, OffPolicyDpoTrainsEachRoundOnPairsFromAnotherModelsSamples) {
 
 // rft-dpo: RFT on the shared round-1 samples (the same data as rft's), then DPO on fresh samples
 // of its own RFT model, against that model (the round's reference).
+TEST_F(Align, SftChosenTrainsSftOnTheChosenSideOfEachPair) {
+  CommandResult result = align("run", "", "dpo,sft-chosen");
+  ASSERT_EQ(result.status, 0) << result.output;
+  std::vector<Json> pairs = lines_of("run/round-1/shared/preferences/pairs.jsonl");
+  std::vector<Json> chosen = lines_of("run/round-1/shared/preferences/chosen.jsonl");
+  ASSERT_FALSE(pairs.empty());
+  ASSERT_EQ(chosen.size(), pairs.size());
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    EXPECT_EQ(chosen[i]["prompt"], pairs[i]["prompt"]);
+    EXPECT_EQ(chosen[i]["completion"], pairs[i]["chosen"]);
+    EXPECT_EQ(chosen[i]["completion_ids"], pairs[i]["chosen_ids"]);
+  }
+  Json summary = json("run/summary.json");
+  EXPECT_EQ(summary["rounds"][1]["methods"]["sft-chosen"]["examples"], pairs.size());
+  std::vector<Json> metrics = lines_of("run/round-1/sft-chosen/train/metrics.jsonl");
+  ASSERT_FALSE(metrics.empty());
+  EXPECT_FALSE(metrics[0].contains("rewards/margins")) << "SFT, not DPO: " << metrics[0].dump();
+}
+
 TEST_F(Align, RftDpoTrainsRftThenDpoOnItsOwnSamples) {
   CommandResult result = align("run", "", "rft,rft-dpo");
   ASSERT_EQ(result.status, 0) << result.output;
