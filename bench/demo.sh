@@ -2,7 +2,8 @@
 # The demo's study (issue 27): `codealign demo` per recipe and seed, then bench/demo_study.py's
 # table: each row's greedy pass@1, unbiased sampled pass@1 and pass@5, its difference to the base
 # and to RFT with paired bootstrap 95% intervals pooled over seeds, the same sliced by the base's
-# per-task pass rate, and each row's optimizer steps and training examples (its compute).
+# per-task pass rate, each row's optimizer steps and training examples over all its rounds (its
+# compute), and the compute-matched pairs (rft-dpo against rft-2, rpo-3 against rft-3).
 # A seed changes the on-policy samples (--seed) and the training data order (--train-seed); the
 # same seed gives every recipe the same round-1 samples and the same evaluation draws.
 # Recipes (RECIPES picks; each is demo options on top of the demo's defaults):
@@ -14,6 +15,7 @@
 #   ipo          IPO
 #   rft-dpo      RFT in round 1, then DPO on the RFT model's own samples against it (2 rounds)
 #   sft-chosen   SFT (RFT's settings) on the chosen side of the default DPO's pairs: DPO without its negative gradient
+#   rft-2        2 rounds of RFT: rft-dpo's compute (both train 2 x 60 steps)
 #   rpo-3        3 rounds of RPO; rft-3: 3 rounds of RFT, the same compute
 #   grpo-coarse  GRPO with CodeRL's coarse reward; grpo-score with the fine score (16 sequences a step)
 # Choose recipes on the validation slice, never on the held-out set:
@@ -39,6 +41,7 @@ declare -A options=(
   [rft-dpo]="--method rft-dpo --rounds 2"
   [sft-chosen]="--method sft-chosen"
   [rpo-3]="--method dpo --train-rpo-alpha 1 --train-beta 0.1 --rounds 3"
+  [rft-2]="--method rft --rounds 2"
   [rft-3]="--method rft --rounds 3"
   [grpo-coarse]="--method grpo --reward coarse --train-gradient-accumulation-steps 2"
   [grpo-score]="--method grpo --reward score --train-gradient-accumulation-steps 2"

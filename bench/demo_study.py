@@ -42,6 +42,11 @@ def per_task_counts(path):
     return counts
 
 
+# Rows that train the same optimizer steps, compared directly: RFT then DPO against two rounds
+# of RFT, three rounds of RPO against three of RFT, SFT on DPO's chosen samples against DPO.
+MATCHED = [("rft-dpo/rft-dpo", "rft-2/rft"), ("rpo-3/dpo", "rft-3/rft"), ("default/dpo", "sft-chosen/sft-chosen")]
+
+
 def one_file(pattern):
     found = glob.glob(pattern)
     if len(found) != 1:
@@ -57,9 +62,19 @@ def rows_of_run(run):
             if "model" in record]
 
 
-def steps_of(run, group):
-    metrics = [json.loads(line) for line in open(os.path.join(run, group, "train", "metrics.jsonl"))]
-    return metrics[-1]["step"] if metrics else 0
+def steps_of(run, method):
+    """Optimizer steps of `method` summed over every round it trained in (a multi-round recipe's compute)."""
+    total = 0
+    for path in glob.glob(os.path.join(run, "round-*", method, "train", "metrics.jsonl")):
+        metrics = [json.loads(line) for line in open(path)]
+        total += metrics[-1]["step"] if metrics else 0
+    return total
+
+
+def examples_of(run, method):
+    """Training examples of `method` summed over its rounds."""
+    rounds = json.load(open(os.path.join(run, "summary.json")))["rounds"]
+    return sum(r.get("methods", {}).get(method, {}).get("examples", 0) for r in rounds)
 
 
 def greedy_pass1(run, group):
@@ -80,8 +95,9 @@ def collect(out, recipes, seeds):
                 row["counts"][seed] = per_task_counts(one_file(os.path.join(run, group, "eval-sampled", "*", "results.jsonl")))
                 row["greedy"][seed] = greedy_pass1(run, group)
                 if record is not None:
-                    row["steps"].add(steps_of(run, group))
-                    row["examples"].add(record.get("examples", 0))
+                    method = name.split("/", 1)[1]
+                    row["steps"].add(steps_of(run, method))
+                    row["examples"].add(examples_of(run, method))
     return rows
 
 
@@ -153,6 +169,12 @@ def main():
                 if rft and name != rft:
                     line += f"   - rft {shown(difference(rows, name, rft, seeds, 1, keep)):>25}"
                 print(line)
+    compute_matched = [(a, b) for a, b in MATCHED if a in rows and b in rows]
+    if compute_matched:
+        print("\ncompute-matched pairs (the same optimizer steps): pass@1 and pass@5 differences")
+        for a, b in compute_matched:
+            print(f"  {a} - {b}: pass@1 {shown(difference(rows, a, b, seeds, 1))}"
+                  + (f"   pass@5 {shown(difference(rows, a, b, seeds, 5))}" if 5 in ks else ""))
 
 
 if __name__ == "__main__":
