@@ -69,6 +69,9 @@ void add_train_options(CLI::App* app, training::TrainConfig& config, const std::
       "Tokens per sequence; completions are cut from the right, examples whose "
       "prompt leaves no room are skipped and counted")->check(at_least(2));
   add("save-steps", config.save_steps, "Checkpoint every N steps (0: at the end only)")->check(at_least(0));
+  add("eval-steps", config.eval_steps,
+      "dpo with held-out pairs: evaluate them every N steps and after the last (0: after the last only)")
+      ->check(at_least(0));
   add("seed", config.seed, "Seed of the data order");
   app->add_flag_callback(
       "--" + prefix + "no-shuffle", [&config] { config.shuffle = false; },
@@ -119,6 +122,9 @@ Command add_train_command(CLI::App& app) {
                   "tokenizer (default: --model)");
   sub->add_option("--tokenizer", o->paths.tokenizer, "Tokenizer (default: the model directory's)");
   sub->add_option("-d,--data", o->paths.data, "Training data JSONL")->required();
+  sub->add_option("--eval-data", o->paths.eval_data,
+                  "dpo: held-out pairs, whose eval_ metrics (TRL's, plus log-prob changes from the reference, the "
+                  "share of chosen log-probs that fell, a KL estimate) join metrics.jsonl every --eval-steps");
   sub->add_option("-o,--out", o->paths.output, "Output directory: the trained model, checkpoint-N/, metrics.jsonl")
       ->required();
   sub->add_option("--chat", o->chat,

@@ -321,7 +321,9 @@ std::string training_section(const RunFiles& run) {
          "accuracies the fraction of pairs whose chosen reward is higher. GRPO's reward is the execution reward of "
          "the step's completions (reward_std its spread; frac_reward_zero_std the share of groups with nothing to "
          "learn), entropy that of the policy's next-token distributions, clip_ratio the share of tokens whose ratio "
-         "was clipped, kl the estimate against the reference.</p>";
+         "was clipped, kl the estimate against the reference. With held-out pairs (train --eval-data) DPO's rows also "
+         "chart what each step did to them: the loss, each side's log-prob change from the reference, the share of "
+         "pairs whose chosen log-prob fell (likelihood displacement) and a per-token KL estimate.</p>";
   const std::vector<std::pair<const char*, const char*>> metrics = {{"loss", "loss"},
                                                                      {"rewards/margins", "rewards/margins"},
                                                                      {"rewards/accuracies", "rewards/accuracies"},
@@ -332,6 +334,11 @@ std::string training_section(const RunFiles& run) {
                                                                      {"kl", "kl"},
                                                                      {"clip_ratio/region_mean", "clip_ratio/region_mean"},
                                                                      {"completions/mean_length", "completions/mean_length"},
+                                                                     {"eval_loss", "held-out loss"},
+                                                                     {"eval_logps/chosen_change", "held-out chosen log-prob change"},
+                                                                     {"eval_logps/rejected_change", "held-out rejected log-prob change"},
+                                                                     {"eval_chosen_fell", "held-out share of chosen that fell"},
+                                                                     {"eval_kl", "held-out KL per token"},
                                                                      {"grad_norm", "grad_norm"},
                                                                      {"learning_rate", "learning rate"}};
   std::vector<std::string> methods;  // in the order their stages come
@@ -359,7 +366,7 @@ std::string training_section(const RunFiles& run) {
       o.width = 360;
       o.height = 200;
       o.integer_x = true;
-      if (std::string(key) == "rewards/accuracies") o.y_min = 0, o.y_max = 1;
+      if (std::string(key) == "rewards/accuracies" || std::string(key) == "eval_chosen_fell") o.y_min = 0, o.y_max = 1;
       out += line_chart(series, o);
     }
     out += "</div>";

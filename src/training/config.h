@@ -89,6 +89,9 @@ struct TrainConfig {
   double max_grad_norm = 1.0;
   int64_t max_length = 1024;  // prompt + completion tokens; see training/data.h for truncation
   int64_t save_steps = 0;     // checkpoint every N steps (0: only at the end)
+  // dpo with held-out pairs (TrainPaths::eval_data): evaluate them every N steps and after the
+  // last (0: after the last only), TRL's eval_ metrics in the step's line of metrics.jsonl.
+  int64_t eval_steps = 0;
   uint64_t seed = 42;         // data order
   // Micro-batches of similar lengths, shuffled (seed + epoch); false: the file's order, batch
   // after batch (transformers with a SequentialSampler), for runs compared example by example.
@@ -130,6 +133,8 @@ struct TrainPaths {
   // with adapters off). Must share the model's tokenizer. align uses it to keep the initial
   // model as the reference over rounds.
   std::string reference;
+  // dpo: held-out pairs (the same format as data), evaluated as TrainConfig::eval_steps says; "": none.
+  std::string eval_data;
   const std::string& reference_model() const { return reference.empty() ? model : reference; }
 };
 

@@ -448,6 +448,12 @@ class Trainer {
   void load(const std::optional<fs::path>& checkpoint) {
     auto tok = tokenizer::Tokenizer::load(paths_.tokenizer.empty() ? paths_.model : paths_.tokenizer);
     examples_ = load_examples(c_, paths_, tok);
+    if (!paths_.eval_data.empty()) {
+      if (c_.mode != TrainMode::dpo) throw Error("training: eval_data (held-out pairs) is for dpo only");
+      TrainPaths heldout = paths_;
+      heldout.data = paths_.eval_data;
+      eval_examples_ = load_examples(c_, heldout, tok);
+    }
     // Float32 weights: with bfloat16 they are the master copy that autocast reads from. A LoRA
     // base is frozen and needs no master copy: it loads in the training dtype (a 7B base in
     // bfloat16 takes 15 GB, not 30), and only the float32 adapters train. A LoRA checkpoint
@@ -455,6 +461,7 @@ class Trainer {
     model_.emplace(model::CausalLM::load(checkpoint && !use_lora_ ? checkpoint->string() : paths_.model,
                                          use_lora_ ? dtype_ : torch::kFloat32, device_));
     check_vocabulary(examples_, model_->config().vocab_size, paths_.data);
+    check_vocabulary(eval_examples_, model_->config().vocab_size, paths_.eval_data);
     if (use_lora_) {
       model_->add_lora(c_.lora, c_.seed);
       if (checkpoint) model_->load_adapters(checkpoint->string());
@@ -482,6 +489,7 @@ class Trainer {
   void reference_from(const model::CausalLM& reference) {
     if (c_.mode != TrainMode::grpo) {
       reference_ = reference_logps(reference, examples_, c_, paths_, dtype_, comm_);
+      if (!eval_examples_.empty()) eval_reference_ = reference_logps(reference, eval_examples_, c_, paths_, dtype_, comm_);
       return;
     }
     std::vector<size_t> all(examples_.size());
@@ -689,6 +697,66 @@ class Trainer {
     return out.tokens;
   }
 
+  // DPO on the held-out pairs, without gradients: TRL's eval_ metrics (eval_loss, eval_rewards/*,
+  // eval_logps/*), and what training did to them: the mean change of each side's log-prob from
+  // the reference (eval_logps/chosen_change, eval_logps/rejected_change), the share of pairs
+  // whose chosen log-prob fell below the reference's (eval_chosen_fell: likelihood displacement,
+  // which DPOP targets), and eval_kl, a per-token estimate of KL(reference || policy) from the
+  // completions (the reference sampled them, in an on-policy round). Each rank takes a slice.
+  json evaluate_heldout() {
+    torch::NoGradGuard no_grad;
+    model_->set_training(false);
+    auto n = int64_t(eval_examples_.size());
+    int64_t slice = (n + comm_.size() - 1) / comm_.size();
+    int64_t first = std::min(n, slice * comm_.rank()), last = std::min(n, first + slice);
+    const char* names[] = {"eval_loss", "eval_rewards/chosen", "eval_rewards/rejected", "eval_rewards/accuracies",
+                           "eval_rewards/margins", "eval_logps/chosen", "eval_logps/rejected",
+                           "eval_logps/chosen_change", "eval_logps/rejected_change", "eval_chosen_fell"};
+    constexpr int64_t metrics = 10;
+    torch::Tensor sums = torch::zeros({metrics + 2}, torch::kFloat64);  // + KL's log-ratio and token sums
+    size_t batch = size_t(c_.per_device_train_batch_size) * 4;
+    for (auto start = size_t(first); start < size_t(last); start += batch) {
+      size_t end = std::min(size_t(last), start + batch);
+      SequencePairs pairs;
+      std::vector<double> reference_chosen, reference_rejected;
+      for (size_t i = start; i < end; ++i) {
+        pairs.emplace_back(&eval_examples_[i].chosen, &eval_examples_[i].rejected);
+        reference_chosen.push_back(with_reference_ ? eval_reference_[i].first : 0.0);
+        reference_rejected.push_back(with_reference_ ? eval_reference_[i].second : 0.0);
+      }
+      model::MixedPrecision precision(device_, dtype_);
+      PairSequenceLogps logps = pair_logps(*model_, pairs, c_.logits_chunk_tokens, c_.share_prompt);
+      torch::Tensor chosen = logps.chosen.sums.to(torch::kCPU, torch::kFloat64);
+      torch::Tensor rejected = logps.rejected.sums.to(torch::kCPU, torch::kFloat64);
+      torch::Tensor ref_chosen = torch::tensor(reference_chosen, torch::kFloat64);
+      torch::Tensor ref_rejected = torch::tensor(reference_rejected, torch::kFloat64);
+      PairLogps pair{logps.chosen.sums, logps.rejected.sums, ref_chosen.to(logps.chosen.sums.device(), torch::kFloat32),
+                     ref_rejected.to(logps.chosen.sums.device(), torch::kFloat32), logps.chosen.tokens, logps.rejected.tokens};
+      LossOutput loss = preference_loss(pair, c_.loss);
+      torch::Tensor chosen_rewards = loss.chosen_rewards.to(torch::kCPU, torch::kFloat64);
+      torch::Tensor rejected_rewards = loss.rejected_rewards.to(torch::kCPU, torch::kFloat64);
+      auto b = double(end - start);
+      torch::Tensor tokens = (logps.chosen.tokens + logps.rejected.tokens).to(torch::kCPU, torch::kFloat64);
+      std::vector<torch::Tensor> parts = {
+          loss.loss.to(torch::kCPU, torch::kFloat64) * b, chosen_rewards.sum(), rejected_rewards.sum(),
+          (chosen_rewards > rejected_rewards).to(torch::kFloat64).sum(), (chosen_rewards - rejected_rewards).sum(),
+          chosen.sum(), rejected.sum(), (chosen - ref_chosen).sum(), (rejected - ref_rejected).sum(),
+          (chosen < ref_chosen).to(torch::kFloat64).sum(), (ref_chosen - chosen + ref_rejected - rejected).sum(),
+          tokens.sum()};
+      sums += torch::stack(parts);
+    }
+    model_->set_training(true);
+    comm_.all_reduce_sum(sums);
+    json out;
+    for (int64_t k = 0; k < metrics; ++k) out[names[k]] = sums[k].item<double>() / double(n);
+    if (with_reference_) {
+      out["eval_kl"] = sums[metrics].item<double>() / std::max(sums[metrics + 1].item<double>(), 1.0);
+    } else {  // reference-free (simpo): no change from a reference to tell
+      for (const char* name : {"eval_logps/chosen_change", "eval_logps/rejected_change", "eval_chosen_fell"}) out.erase(name);
+    }
+    return out;
+  }
+
   // This rank's share of a micro-batch of batch size x world size: an equal contiguous slice
   // (similar lengths, as the batch is).
   std::vector<size_t> share(const std::vector<size_t>& micro_batch) const {
@@ -813,6 +881,8 @@ class Trainer {
     while (step < total) {
       json metrics = this->step(step);
       ++step;
+      if (!eval_examples_.empty() && ((c_.eval_steps > 0 && step % c_.eval_steps == 0) || step == total))
+        metrics.update(evaluate_heldout());
       if (comm_.is_main()) log << metrics.dump() << "\n" << std::flush;
       progress.advance(1, progress_line(metrics));
       if (c_.save_steps > 0 && step % c_.save_steps == 0 && step < total) save_checkpoint(step);
@@ -892,6 +962,8 @@ class Trainer {
   std::vector<Example> examples_;
   std::optional<model::CausalLM> model_;
   std::vector<std::pair<double, double>> reference_;
+  std::vector<Example> eval_examples_;  // dpo's held-out pairs
+  std::vector<std::pair<double, double>> eval_reference_;
   // GRPO: per completion, per-token log-probs of the reference and of the policy at the step's
   // first iteration; the current step's advantages.
   std::map<size_t, torch::Tensor> token_reference_, old_logps_;

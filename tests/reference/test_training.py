@@ -237,6 +237,48 @@ def check_dpo_against_trl(model_dir, codealign_ids, tmp_path, options, fields, r
                  weight_differences(got_weights, expected_weights))
 
 
+EVAL_PAIRS = [
+    {"prompt": "def mul(a, b):\n", "chosen": "    return a * b", "rejected": "    return a + b * 2"},
+    {"prompt": "y =", "chosen": " 2", "rejected": " None\nprint(y)"},
+]
+EVAL_METRICS = ["eval_loss", "eval_rewards/chosen", "eval_rewards/rejected", "eval_rewards/accuracies",
+                "eval_rewards/margins", "eval_logps/chosen", "eval_logps/rejected"]
+
+
+def test_dpo_held_out_pairs_give_trls_eval_metrics_after_every_step(model_dir, tmp_path):
+    """TRL's evaluation on held-out pairs (eval_steps 1) against codealign's --eval-data, and the
+    metrics TRL lacks checked against their definitions."""
+    eval_data = tmp_path / "eval.jsonl"
+    write_jsonl(eval_data, EVAL_PAIRS)
+    options, fields = DPO_CASES["sigmoid"]
+    result = start_codealign("dpo", model_dir, PAIRS, tmp_path / "codealign",
+                             [*options, "--eval-data", eval_data, "--eval-steps", 1])
+    trainer = DPOTrainer(model=LlamaForCausalLM.from_pretrained(model_dir),
+                         ref_model=LlamaForCausalLM.from_pretrained(model_dir),
+                         args=training_args(DPOConfig, tmp_path / "trl", len(PAIRS), eval_strategy="steps", eval_steps=1,
+                                            per_device_eval_batch_size=len(EVAL_PAIRS), **fields),
+                         train_dataset=Dataset.from_list(PAIRS), eval_dataset=Dataset.from_list(EVAL_PAIRS),
+                         processing_class=tokenizer(model_dir))
+    trainer.train()
+    expected = [entry for entry in trainer.state.log_history if "eval_loss" in entry]
+    assert [e["step"] for e in expected] == [1, 2]
+    got, _ = result()
+    scale = fields["beta"] * abs(expected[0]["eval_logps/chosen"])
+    assert_equal(metric_differences(got, expected, EVAL_METRICS, scale))
+    for step in got:
+        beta = fields["beta"]
+        assert step["eval_logps/chosen_change"] == pytest.approx(step["eval_rewards/chosen"] / beta, abs=1e-6)
+        assert step["eval_logps/rejected_change"] == pytest.approx(step["eval_rewards/rejected"] / beta, abs=1e-6)
+        assert 0 <= step["eval_chosen_fell"] <= 1 and step["eval_chosen_fell"] * len(EVAL_PAIRS) % 1 == 0
+    # eval_kl: the reference's minus the policy's log-probs of both completions, per completion token.
+    completions = [pair[side] for pair in EVAL_PAIRS for side in ("chosen", "rejected")]
+    tokens = sum(len(ids) + 1 for ids in codealign_tokens(model_dir, completions, bos=False))  # + EOS
+    for step in got:
+        changes = (step["eval_logps/chosen_change"] + step["eval_logps/rejected_change"]) * len(EVAL_PAIRS)
+        assert step["eval_kl"] == pytest.approx(-changes / tokens, rel=1e-5)
+    assert got[-1]["eval_kl"] != 0
+
+
 @pytest.mark.parametrize("case", list(DPO_CASES))
 def test_dpo_steps_equal_trl(case, model_dir, codealign_ids, tmp_path):
     check_dpo_against_trl(model_dir, codealign_ids, tmp_path, *DPO_CASES[case])
