@@ -465,6 +465,7 @@ class Run {
                                                                                             : RunLayout::pairs_file);
       training::TrainPaths paths{model_path, tokenizer_path_, data_file.string(), stage.string(),
                                  config_.reference == Reference::initial ? config_.model : ""};
+      if (train.mode == training::TrainMode::dpo) paths.eval_data = heldout_pairs(model_path, stage);
       if (!training::train(train, paths, /*resume=*/true))
         throw Error("align: training was interrupted; run again with --resume to continue");
       return Json{{"examples", examples}, {"metrics", last_metrics(stage)}};
@@ -473,6 +474,24 @@ class Run {
     result["model"] = name_of(stage.string());
     evaluate_policy(stage.string(), group, result);
     return result;
+  }
+
+  // DPO's held-out pairs: made from the starting policy's sampled evaluation on the first
+  // evaluation set (tasks no stage trains on) into the train stage; "" when the run samples no
+  // evaluation or those samples give no pair. Rank 0 writes; every rank returns the path.
+  std::string heldout_pairs(const std::string& model_path, const fs::path& stage) {
+    if (config_.eval_samples <= 0 || eval_sets_.empty()) return "";
+    fs::path group = model_path == config_.model ? layout_.round(0) : fs::path(model_path).parent_path();
+    fs::path evaluated = RunLayout::eval_sampled(group, eval_sets_[0].name), file = stage / RunLayout::heldout_pairs_file;
+    if (comm_.is_main()) {
+      auto judged = preferences::read_judged((evaluated / RunLayout::samples_file).string(),
+                                             (evaluated / RunLayout::results_file).string(), eval_sets_[0]);
+      preferences::Pairs made = preferences::make_pairs(judged, config_.pairs);
+      if (made.pairs.empty()) fs::remove(file);
+      else preferences::write_pairs(file.string(), made, eval_sets_[0], {0, name_of(model_path)});
+    }
+    comm_.wait_all();
+    return fs::exists(file) ? file.string() : "";
   }
 
   // What a method that trains as `method` (dpo, rft, sft-chosen or grpo) trains with: its options, its mode,

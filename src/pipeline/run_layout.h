@@ -37,6 +37,8 @@ struct RunLayout {
   static constexpr const char* pairs_file = "pairs.jsonl";
   static constexpr const char* rft_file = "rft.jsonl";
   static constexpr const char* chosen_file = "chosen.jsonl";  // the pairs' chosen samples, as SFT examples
+  // In a DPO train stage: pairs from its starting policy's sampled evaluation (never trained on).
+  static constexpr const char* heldout_pairs_file = "heldout-pairs.jsonl";
   static constexpr const char* groups_file = "groups.jsonl";
   static constexpr const char* metrics_file = "metrics.jsonl";
 

@@ -14,6 +14,8 @@
 #include <set>
 
 #include "common/files.h"
+#include "preferences/preferences.h"
+#include "tasks/tasks.h"
 #include "common/jsonl.h"
 #include "pipeline/run_layout.h"
 #include "report/browser.h"
@@ -648,6 +650,17 @@ TEST_F(Align, AReducedDemoRunsEndToEndWithoutOutsideDataAndItsReportRenders) {
     EXPECT_TRUE(record["eval_sampled"]["builtin:heldout[:10]"]["base"].contains("pass@1")) << record.dump();
   }
   EXPECT_EQ(jsonl_lines("demo/round-1/shared/execute/results.jsonl"), 48u);
+  // DPO's held-out pairs come from the base's sampled evaluation (tasks no stage trains on), and
+  // the last step's line says what training did to them.
+  auto judged = preferences::read_judged(path("demo/round-0/eval-sampled/builtin-heldout-0-10/samples.jsonl"),
+                                         path("demo/round-0/eval-sampled/builtin-heldout-0-10/results.jsonl"),
+                                         tasks::load_task_source("builtin:heldout[:10]", ""));
+  size_t heldout = preferences::make_pairs(judged, preferences::PairConfig{}).pairs.size();
+  ASSERT_GT(heldout, 0u) << "the test needs evaluation samples that pass and fail on some task";
+  EXPECT_EQ(jsonl_lines("demo/round-1/dpo/train/heldout-pairs.jsonl"), heldout);
+  std::vector<Json> metrics = lines_of("demo/round-1/dpo/train/metrics.jsonl");
+  for (const char* key : {"eval_loss", "eval_rewards/accuracies", "eval_logps/chosen_change", "eval_chosen_fell", "eval_kl"})
+    EXPECT_TRUE(metrics.back().contains(key)) << key << " not in " << metrics.back().dump();
   // The demo's own defaults, not align's, are what ran and what config.toml records.
   std::string options = read_file(path("demo/config.toml"));
   for (const char* line : {"train-beta=1\n", "samples-per-task=4\n", "max-new-tokens=128\n"})
