@@ -9,17 +9,7 @@ pairs=${PAIRS:-4} prompt=${PROMPT_TOKENS:-128} completion=${COMPLETION_TOKENS:-1
 cmake --build build --target codealign model_throughput >/dev/null
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-build/bench/model_throughput random20m "$work/model"
-cp "$data/tokenizers/llama2/tokenizer.model" "$work/model/"
-# Pairs whose prompt and completions are exactly the requested token counts ("▁x" per word).
-"$venv_python" - "$work/pairs.jsonl" "$pairs" "$prompt" "$completion" <<'PY'
-import json, sys
-path, pairs, prompt, completion = sys.argv[1], *map(int, sys.argv[2:])
-with open(path, "w") as f:
-    for i in range(pairs):
-        f.write(json.dumps({"prompt": " ".join(["x"] * (prompt - 1)), "chosen": " y" * (completion - 1),
-                            "rejected": " z" * (completion - 1)}) + "\n")
-PY
+source bench/random20m_pairs.sh
 run() {  # steps -> wall seconds, peak RSS (KiB), user + system CPU seconds
   # A fresh run each time, but the reference log-probs it caches in its output directory stay.
   find "$work/out" -mindepth 1 -maxdepth 1 ! -name 'reference-logps-*' -exec rm -rf {} + 2>/dev/null || true
