@@ -325,7 +325,7 @@ TEST_F(Align, OffPolicyAndReferenceMistakesAreNamed) {
   result = align("run4", "--reference first");
   EXPECT_NE(result.output.find("--reference: first not in {round,initial}"), std::string::npos) << result.output;
   result = align("run5", "", "dpo,ppo");
-  EXPECT_NE(result.output.find("--method: ppo not in {dpo,rft,grpo,rft-dpo,dpo-off-policy}"), std::string::npos)
+  EXPECT_NE(result.output.find("--method: ppo not in {dpo,rft,grpo,rft-dpo,dpo-off-policy,sft-chosen}"), std::string::npos)
       << result.output;
   EXPECT_FALSE(fs::exists(path("run5"))) << "refused before the run directory was made";
 }
