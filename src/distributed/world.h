@@ -5,6 +5,8 @@
 // No launcher: one process, rank 0 of 1. Torch-free, so that the torch-free parts (the
 // pipeline) can split their work and decide who writes.
 #pragma once
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -27,6 +29,17 @@ struct World {
   bool agent_store = false;
   int restart_count = 0;
   bool is_main() const { return rank == 0; }
+
+  // This rank's part of `count` items split in equal contiguous slices of `size` (the last ranks'
+  // shorter or empty): items [first, last).
+  struct Slice {
+    size_t size, first, last;
+  };
+  Slice slice_of(size_t count) const {
+    size_t each = (count + size_t(size) - 1) / size_t(size);
+    size_t first = std::min(count, each * size_t(rank));
+    return {each, first, std::min(count, first + each)};
+  }
 };
 
 // Reads the launcher's variables through `getenv` (tests pass their own). Throws Error naming

@@ -310,10 +310,10 @@ class Run {
               const fs::path& samples_path) {
     if (fs::exists(samples_path)) return;
     if (comm_.size() == 1) return sample_tasks(sampling_model(model_path), *tokenizer_, tasks, sampling, samples_path.string());
-    size_t slice = (tasks.tasks.size() + size_t(comm_.size()) - 1) / size_t(comm_.size());
-    size_t first = std::min(tasks.tasks.size(), slice * size_t(comm_.rank()));
+    distributed::World::Slice mine = comm_.world().slice_of(tasks.tasks.size());
     auto part = [&](int rank) { return samples_path.string() + ".rank-" + std::to_string(rank); };
-    sample_tasks(sampling_model(model_path), *tokenizer_, tasks, sampling, part(comm_.rank()), first, slice);
+    sample_tasks(sampling_model(model_path), *tokenizer_, tasks, sampling, part(comm_.rank()), mine.first,
+                 mine.last - mine.first);
     comm_.wait_all();
     if (!comm_.is_main()) return;
     AtomicFile joined(samples_path.string());

@@ -118,12 +118,9 @@ class DataParallelOptimizer::Sharded {
   }
 
   void load(const std::string& path) {
-    std::vector<torch::Tensor> state = FusedAdamW::read_state(path), inner;
-    size_t expected = 0;
-    for (const Group& group : groups_) expected += 3 * group.parameters.size();
-    if (state.size() != expected)
-      throw Error("training: the optimizer state '" + path + "' holds " + std::to_string(state.size()) + " tensors, " +
-                  std::to_string(expected) + " expected (is it from another model, or from an older codealign?)");
+    size_t parameters = 0;
+    for (const Group& group : groups_) parameters += group.parameters.size();
+    std::vector<torch::Tensor> state = FusedAdamW::read_state(path, parameters), inner;
     size_t next = 0;
     for (const Group& group : groups_) {
       std::vector<torch::Tensor> moments[2];

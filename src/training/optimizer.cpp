@@ -60,29 +60,31 @@ void FusedAdamW::save(const std::string& path) const {
   torch::save(cpu, path);
 }
 
-std::vector<torch::Tensor> FusedAdamW::read_state(const std::string& path) {
+std::vector<torch::Tensor> FusedAdamW::read_state(const std::string& path, size_t parameters) {
   std::vector<torch::Tensor> state;
   try {
     torch::load(state, path);
   } catch (const c10::Error& e) {
     throw Error("training: cannot read the optimizer state '" + path + "': " + e.what_without_backtrace());
   }
+  if (state.size() != 3 * parameters)
+    throw Error("training: the optimizer state '" + path + "' holds " + std::to_string(state.size()) + " tensors, " +
+                std::to_string(3 * parameters) + " expected (is it from another model, or from an older codealign?)");
   return state;
 }
 
-void FusedAdamW::load(const std::string& path) { set_state(read_state(path), path); }
+void FusedAdamW::load(const std::string& path) {
+  size_t parameters = 0;
+  for (const Group& group : groups_) parameters += group.parameters.size();
+  set_state(read_state(path, parameters), path);
+}
 
 void FusedAdamW::set_state(const std::vector<torch::Tensor>& state, const std::string& source) {
-  size_t expected = 0;
-  for (const Group& group : groups_) expected += 3 * group.parameters.size();
-  if (state.size() != expected)
-    throw Error("training: the optimizer state '" + source + "' holds " + std::to_string(state.size()) + " tensors, " +
-                std::to_string(expected) + " expected (is it from another model, or from an older codealign?)");
   size_t next = 0;
   for (Group& group : groups_)
     for (size_t i = 0; i < group.parameters.size(); ++i)
       for (torch::Tensor* t : {&group.exp_avgs[i], &group.exp_avg_sqs[i], &group.steps[i]}) {
-        if (state[next].sizes() != t->sizes())
+        if (state.at(next).sizes() != t->sizes())
           throw Error("training: the optimizer state '" + source + "' does not fit this model (tensor " +
                       std::to_string(next) + " has another shape)");
         t->copy_(state[next++]);

@@ -24,11 +24,13 @@ class FusedAdamW {
   void save(const std::string& path) const;
   void load(const std::string& path);  // errors name the file
   // The state as the file holds it: per tensor (decayed, then not decayed) its exp_avg,
-  // exp_avg_sq and step count; set_state checks the shapes (errors name `source`).
+  // exp_avg_sq and step count, as many as state() gives; set_state checks the shapes (errors
+  // name `source`).
   std::vector<torch::Tensor> state() const;
   void set_state(const std::vector<torch::Tensor>& state, const std::string& source);
-  // The state file's tensors, read (errors name the file).
-  static std::vector<torch::Tensor> read_state(const std::string& path);
+  // The state file's tensors, read and checked to be those of `parameters` tensors (errors name
+  // the file).
+  static std::vector<torch::Tensor> read_state(const std::string& path, size_t parameters);
 
  private:
   struct Group {

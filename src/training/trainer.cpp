@@ -164,10 +164,10 @@ std::vector<std::pair<double, double>> reference_logps(const model::CausalLM& mo
     if (!comm.is_main()) values = torch::empty({n, 2}, torch::kFloat64);
     comm.broadcast(values);
   } else {
-    int64_t slice = (n + comm.size() - 1) / comm.size();
-    int64_t first = std::min(n, slice * comm.rank()), last = std::min(n, first + slice);
-    torch::Tensor mine = torch::zeros({slice, 2}, torch::kFloat64);
-    mine.narrow(0, 0, last - first).copy_(compute_reference_logps(model, examples, size_t(first), size_t(last), c, dtype));
+    distributed::World::Slice mine_of = comm.world().slice_of(examples.size());
+    torch::Tensor mine = torch::zeros({int64_t(mine_of.size), 2}, torch::kFloat64);
+    mine.narrow(0, 0, int64_t(mine_of.last - mine_of.first))
+        .copy_(compute_reference_logps(model, examples, mine_of.first, mine_of.last, c, dtype));
     values = comm.all_gather(mine).reshape({-1, 2}).narrow(0, 0, n).contiguous();
     if (comm.is_main()) {
       AtomicFile file(cache);
@@ -583,7 +583,6 @@ class Trainer {
     for (auto& [name, p] : use_lora_ ? model_->adapters() : model_->parameters()) {
       p.requires_grad_(true);
       (p.dim() >= 2 ? decayed : not_decayed).push_back(p);
-      trained_.push_back(p);
     }
     optimizer_.emplace(decayed, not_decayed, AdamWSettings{c_.adam_beta1, c_.adam_beta2, c_.adam_epsilon, c_.weight_decay},
                        comm_, c_.zero_stage == 1);
@@ -707,16 +706,15 @@ class Trainer {
     torch::NoGradGuard no_grad;
     model_->set_training(false);
     auto n = int64_t(eval_examples_.size());
-    int64_t slice = (n + comm_.size() - 1) / comm_.size();
-    int64_t first = std::min(n, slice * comm_.rank()), last = std::min(n, first + slice);
+    distributed::World::Slice mine = comm_.world().slice_of(eval_examples_.size());
     const char* names[] = {"eval_loss", "eval_rewards/chosen", "eval_rewards/rejected", "eval_rewards/accuracies",
                            "eval_rewards/margins", "eval_logps/chosen", "eval_logps/rejected",
                            "eval_logps/chosen_change", "eval_logps/rejected_change", "eval_chosen_fell"};
     constexpr int64_t metrics = 10;
     torch::Tensor sums = torch::zeros({metrics + 2}, torch::kFloat64);  // + KL's log-ratio and token sums
     size_t batch = size_t(c_.per_device_train_batch_size) * 4;
-    for (auto start = size_t(first); start < size_t(last); start += batch) {
-      size_t end = std::min(size_t(last), start + batch);
+    for (size_t start = mine.first; start < mine.last; start += batch) {
+      size_t end = std::min(mine.last, start + batch);
       SequencePairs pairs;
       std::vector<double> reference_chosen, reference_rejected;
       for (size_t i = start; i < end; ++i) {
@@ -760,11 +758,8 @@ class Trainer {
   // This rank's share of a micro-batch of batch size x world size: an equal contiguous slice
   // (similar lengths, as the batch is).
   std::vector<size_t> share(const std::vector<size_t>& micro_batch) const {
-    if (comm_.size() == 1) return micro_batch;
-    size_t slice = (micro_batch.size() + size_t(comm_.size()) - 1) / size_t(comm_.size());
-    size_t first = std::min(micro_batch.size(), slice * size_t(comm_.rank()));
-    size_t last = std::min(micro_batch.size(), first + slice);
-    return {micro_batch.begin() + long(first), micro_batch.begin() + long(last)};
+    distributed::World::Slice mine = comm_.world().slice_of(micro_batch.size());
+    return {micro_batch.begin() + long(mine.first), micro_batch.begin() + long(mine.last)};
   }
 
   // The step's metrics and token count summed over ranks: each rank's are its share's.
@@ -968,7 +963,6 @@ class Trainer {
   // first iteration; the current step's advantages.
   std::map<size_t, torch::Tensor> token_reference_, old_logps_;
   std::map<size_t, double> advantages_;
-  std::vector<torch::Tensor> trained_;
   std::optional<DataParallelOptimizer> optimizer_;
   Plan plan_;
   int64_t tokens_trained_ = 0;

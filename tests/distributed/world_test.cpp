@@ -79,5 +79,22 @@ TEST(World, ErrorsNameTheVariable) {
   EXPECT_EQ(error_of({{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "1"}}), "no error");
 }
 
+TEST(World, EachRankTakesAnEqualContiguousSliceAndTogetherTheyTakeAll) {
+  for (int size : {1, 2, 3, 8})
+    for (size_t count : {0u, 1u, 5u, 11u, 16u}) {
+      size_t next = 0;
+      for (int rank = 0; rank < size; ++rank) {
+        World world;
+        world.rank = rank, world.size = size;
+        World::Slice slice = world.slice_of(count);
+        EXPECT_EQ(slice.first, next) << count << " items, rank " << rank << " of " << size;
+        EXPECT_LE(slice.last - slice.first, slice.size);
+        EXPECT_EQ(slice.size, (count + size_t(size) - 1) / size_t(size));
+        next = slice.last;
+      }
+      EXPECT_EQ(next, count) << count << " items over " << size << " ranks";
+    }
+}
+
 }  // namespace
 }  // namespace codealign::distributed
