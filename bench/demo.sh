@@ -18,11 +18,16 @@
 #   rft-2        2 rounds of RFT: rft-dpo's compute (both train 2 x 60 steps)
 #   rpo-3        3 rounds of RPO; rft-3: 3 rounds of RFT, the same compute
 #   grpo-coarse  GRPO with CodeRL's coarse reward; grpo-score with the fine score (16 sequences a step)
+#   off-policy   the default DPO on pairs of another model's samples (the paper's ablation: on- against
+#                off-policy at the same budget); OFF_POLICY names bench/off_policy_samples.sh's directory
 # Choose recipes on the validation slice, never on the held-out set:
 #   EVAL='builtin:train[19000:19300]' RECIPES="default rpo rpo-near" bench/demo.sh
 # Usage: bench/demo.sh [DEMO OPTIONS...]   (extra options go to every run)
 #   env SEEDS (default "1 2 3 4 5"), RECIPES (default "default"), EVAL (default builtin:heldout),
-#       EVAL_SAMPLES (default 20), OUT (default: a temporary directory; runs already there are reused)
+#       EVAL_SAMPLES (default 20), OUT (default: a temporary directory; runs already there are reused),
+#       OFF_POLICY (the off-policy recipe's samples: bench/off_policy_samples.sh OFF_POLICY),
+#       CODEALIGN (a codealign binary to run instead of building build/src/codealign: a long study
+#       keeps its binary while the tree changes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seeds=${SEEDS:-1 2 3 4 5}
@@ -45,10 +50,12 @@ declare -A options=(
   [rft-3]="--method rft --rounds 3"
   [grpo-coarse]="--method grpo --reward coarse --train-gradient-accumulation-steps 2"
   [grpo-score]="--method grpo --reward score --train-gradient-accumulation-steps 2"
+  [off-policy]="--method dpo-off-policy --off-policy-samples ${OFF_POLICY:-OFF_POLICY-unset}/samples-seed-{seed}.jsonl"
 )
 first=${recipes%% *}
 if [ "$first" != default ]; then echo "demo study: RECIPES must start with default (its base and RFT rows)" >&2; exit 2; fi
-cmake --build build --target codealign codealign_model_commands >/dev/null
+codealign=${CODEALIGN:-build/src/codealign}
+[ -n "${CODEALIGN:-}" ] || cmake --build build --target codealign codealign_model_commands >/dev/null
 for recipe in $recipes; do
   [ -n "${options[$recipe]+set}" ] || { echo "demo study: unknown recipe '$recipe' (${!options[*]})" >&2; exit 2; }
   for seed in $seeds; do
@@ -57,8 +64,8 @@ for recipe in $recipes; do
     rm -rf "$run"
     SECONDS=0
     # shellcheck disable=SC2086  # the recipe's options are words
-    build/src/codealign demo --out "$run" --seed "$seed" --train-seed "$seed" --execution-cache '' \
-      --eval "$eval_set" --eval-samples "$eval_samples" --eval-k 1,5 ${options[$recipe]} "$@" \
+    "$codealign" demo --out "$run" --seed "$seed" --train-seed "$seed" --execution-cache '' \
+      --eval "$eval_set" --eval-samples "$eval_samples" --eval-k 1,5 ${options[$recipe]//\{seed\}/$seed} "$@" \
       >"$run.log" 2>&1 || { cat "$run.log"; exit 1; }
     echo "$recipe seed $seed: $SECONDS s" >&2
   done

@@ -43,8 +43,10 @@ def per_task_counts(path):
 
 
 # Rows that train the same optimizer steps, compared directly: RFT then DPO against two rounds
-# of RFT, three rounds of RPO against three of RFT, SFT on DPO's chosen samples against DPO.
-MATCHED = [("rft-dpo/rft-dpo", "rft-2/rft"), ("rpo-3/dpo", "rft-3/rft"), ("default/dpo", "sft-chosen/sft-chosen")]
+# of RFT, three rounds of RPO against three of RFT, SFT on DPO's chosen samples against DPO, DPO
+# on its own samples against DPO on another model's (the same sampling budget and steps).
+MATCHED = [("rft-dpo/rft-dpo", "rft-2/rft"), ("rpo-3/dpo", "rft-3/rft"), ("default/dpo", "sft-chosen/sft-chosen"),
+           ("default/dpo", "off-policy/dpo-off-policy")]
 
 
 def one_file(pattern):
