@@ -9,17 +9,27 @@ namespace {
 
 constexpr int64_t bucket_bytes = int64_t(32) << 20;
 
-// The tensors end to end (their gradients' zeros where `gradients` and one has none), zero-padded to `length`.
-torch::Tensor flat_of(const std::vector<torch::Tensor>& tensors, int64_t length, bool gradients) {
+// The tensors end to end, zero-padded to `length`.
+torch::Tensor flat_of(const std::vector<torch::Tensor>& tensors, int64_t length) {
   std::vector<torch::Tensor> parts;
   int64_t numel = 0;
   for (const torch::Tensor& p : tensors) {
-    torch::Tensor t = gradients ? (p.grad().defined() ? p.grad() : torch::zeros_like(p)) : p.detach();
-    parts.push_back(t.reshape({-1}));
+    parts.push_back(p.detach().reshape({-1}));
     numel += p.numel();
   }
   if (length > numel) parts.push_back(torch::zeros({length - numel}, tensors.front().options().requires_grad(false)));
   return torch::cat(parts);
+}
+
+// The tensors' gradients (zeros for one without) copied end to end into `flat`'s leading
+// elements: the step's collectives reuse buffers allocated once, not fresh pages every step.
+void gradients_into(const std::vector<torch::Tensor>& tensors, torch::Tensor& flat) {
+  int64_t offset = 0;
+  for (const torch::Tensor& p : tensors) {
+    torch::Tensor part = flat.narrow(0, offset, p.numel());
+    p.grad().defined() ? part.copy_(p.grad().reshape({-1})) : part.zero_();
+    offset += p.numel();
+  }
 }
 
 // `flat`'s leading elements copied into the tensors, in order.
@@ -46,11 +56,14 @@ class DataParallelOptimizer::Sharded {
     std::vector<torch::Tensor> masters[2];
     int index = 0;
     for (std::vector<torch::Tensor>* tensors : {&decayed, &not_decayed}) {
-      Group group{*tensors, 0, 0, {}};
+      Group group{*tensors, 0, 0, {}, {}, {}, {}};
       for (const torch::Tensor& p : group.parameters) group.numel += p.numel();
       group.shard = (group.numel + comm.size() - 1) / comm.size();
       if (group.numel > 0) {
-        group.master = flat_of(group.parameters, padded(group), false).narrow(0, group.shard * comm.rank(), group.shard).clone();
+        group.weights = flat_of(group.parameters, padded(group));
+        group.master = group.weights.narrow(0, group.shard * comm.rank(), group.shard).clone();
+        group.gradients = torch::zeros_like(group.weights);
+        group.shard_gradient = torch::empty({group.shard}, group.weights.options());
         masters[index].push_back(group.master);
         groups_.push_back(std::move(group));
       }
@@ -63,11 +76,11 @@ class DataParallelOptimizer::Sharded {
     torch::NoGradGuard no_grad;
     torch::Tensor squares = torch::zeros({1}, torch::kFloat64);
     for (Group& group : groups_) {
-      torch::Tensor flat = flat_of(group.parameters, padded(group), true);
-      torch::Tensor shard = torch::empty({group.shard}, flat.options());
-      comm_.reduce_scatter_sum(shard, flat);
-      group.master.mutable_grad() = shard;
-      squares += shard.to(torch::kFloat64).square().sum().cpu();
+      gradients_into(group.parameters, group.gradients);
+      group.gradients.narrow(0, group.numel, padded(group) - group.numel).zero_();  // gloo may reduce in place
+      comm_.reduce_scatter_sum(group.shard_gradient, group.gradients);
+      group.master.mutable_grad() = group.shard_gradient;
+      squares += group.shard_gradient.to(torch::kFloat64).square().sum().cpu();
       for (torch::Tensor& p : group.parameters) p.mutable_grad() = torch::Tensor();  // the shard is all a rank keeps
     }
     comm_.all_reduce_sum(squares);
@@ -83,9 +96,8 @@ class DataParallelOptimizer::Sharded {
     inner_->step(learning_rate);
     torch::NoGradGuard no_grad;
     for (Group& group : groups_) {
-      torch::Tensor flat = torch::empty({padded(group)}, group.master.options());
-      comm_.all_gather_into(flat, group.master);
-      unflatten_into(flat, group.parameters);
+      comm_.all_gather_into(group.weights, group.master);
+      unflatten_into(group.weights, group.parameters);
     }
   }
 
@@ -137,7 +149,7 @@ class DataParallelOptimizer::Sharded {
         next += 3;
       }
       for (auto& moment : moments)
-        inner.push_back(flat_of(moment, padded(group), false).narrow(0, group.shard * comm_.rank(), group.shard).clone());
+        inner.push_back(flat_of(moment, padded(group)).narrow(0, group.shard * comm_.rank(), group.shard).clone());
       inner.push_back(step);
     }
     inner_->set_state(inner, path);
@@ -154,6 +166,9 @@ class DataParallelOptimizer::Sharded {
     std::vector<torch::Tensor> parameters;
     int64_t numel, shard;
     torch::Tensor master;  // this rank's slice of the flat weights, float32
+    // The step's buffers, allocated once: every rank's gradients end to end (padded), this
+    // rank's summed slice of them, and the all-gathered weights.
+    torch::Tensor gradients, shard_gradient, weights;
   };
   int64_t padded(const Group& group) const { return group.shard * comm_.size(); }
 
@@ -212,16 +227,19 @@ void DataParallelOptimizer::sum_gradients_over_ranks() {
   for (size_t k = 0; k < trained_.size(); ++k) has_gradient[int64_t(k)] = trained_[k].grad().defined() ? 1.0f : 0.0f;
   comm_.all_reduce_max(has_gradient);
   std::vector<torch::Tensor> bucket;
-  int64_t bytes = 0;
+  int64_t bytes = 0, numel = 0;
   auto flush = [&] {
     if (bucket.empty()) return;
-    torch::Tensor flat = flat_of(bucket, 0, true);
+    if (!bucket_buffer_.defined() || bucket_buffer_.numel() < numel)
+      bucket_buffer_ = torch::empty({numel}, bucket.front().options().requires_grad(false));
+    torch::Tensor flat = bucket_buffer_.narrow(0, 0, numel);
+    gradients_into(bucket, flat);
     comm_.all_reduce_sum(flat);
     std::vector<torch::Tensor> gradients;
     for (const torch::Tensor& p : bucket) gradients.push_back(p.grad());
     unflatten_into(flat, gradients);
     bucket.clear();
-    bytes = 0;
+    bytes = numel = 0;
   };
   for (size_t k = 0; k < trained_.size(); ++k) {
     torch::Tensor& p = trained_[k];
@@ -229,6 +247,7 @@ void DataParallelOptimizer::sum_gradients_over_ranks() {
     if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
     bucket.push_back(p);
     bytes += p.numel() * int64_t(p.element_size());
+    numel += p.numel();
     if (bytes >= bucket_bytes) flush();
   }
   flush();

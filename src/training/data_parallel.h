@@ -41,6 +41,7 @@ class DataParallelOptimizer {
   std::vector<torch::Tensor> trained_;
   std::unique_ptr<FusedAdamW> replicated_;
   std::unique_ptr<Sharded> sharded_;
+  torch::Tensor bucket_buffer_;  // the replicated mode's bucket, kept from step to step (it grows to the largest)
 };
 
 }  // namespace codealign::training
