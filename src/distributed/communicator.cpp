@@ -1,6 +1,9 @@
 #include "distributed/communicator.h"
 
 #include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
 #include <cstdlib>
 #include <iostream>
 #include <thread>
@@ -30,11 +33,14 @@ std::string first_line(const std::exception& e) {
   return message.substr(0, message.find('\n'));
 }
 
-c10::intrusive_ptr<c10d::Store> rendezvous(const World& world, milliseconds timeout) {
+// The rendezvous store, as a rank's own connection (`joins`: counted in the ranks the server
+// waits for) or as a second connection that joins nothing (the heartbeat's).
+c10::intrusive_ptr<c10d::Store> rendezvous(const World& world, milliseconds timeout, bool joins = true) {
   c10d::TCPStoreOptions options;
   options.port = uint16_t(world.master_port);
-  options.isServer = !world.agent_store && world.rank == 0;
-  options.numWorkers = size_t(world.size);  // every rank counts itself in; the server waits for all
+  options.isServer = joins && !world.agent_store && world.rank == 0;
+  if (joins) options.numWorkers = size_t(world.size);  // every rank counts itself in; the server waits for all
+  options.waitWorkers = joins;
   options.timeout = timeout;
   c10::intrusive_ptr<c10d::Store> store;
   try {
@@ -60,6 +66,46 @@ c10::intrusive_ptr<c10d::Backend> gloo_backend(const c10::intrusive_ptr<c10d::St
                                                      world.size, options);
 }
 
+// Every second, this rank's counter alive/<rank> goes up, on a connection of its own (a store
+// connection is not shared between threads), from a thread that runs whatever the rank is doing
+// (a long sandbox stage included): a rank whose counter stands still is stopped, killed or crashed.
+// The thread ends when the store does (rank 0 or the agent gone) or at exit.
+class Heartbeat {
+ public:
+  explicit Heartbeat(const World& world) : store_(rendezvous(world, seconds(5), false)), key_("alive/" + std::to_string(world.rank)) {
+    thread_ = std::thread([this] { beat(); });
+  }
+  ~Heartbeat() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopped_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  void beat() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    try {
+      do store_->add(key_, 1);
+      while (!wake_.wait_for(lock, seconds(1), [this] { return stopped_; }));
+    } catch (const std::exception&) {
+      // the store is gone: the ranks waiting on it say so themselves
+    }
+  }
+  c10::intrusive_ptr<c10d::Store> store_;
+  std::string key_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopped_ = false;
+  std::thread thread_;
+};
+
+// Started once, after the rendezvous; stopped by its static's destructor at exit, before
+// the store's own statics go.
+void start_heartbeat(const World& world) { static Heartbeat heartbeat(world); }
+
 }  // namespace
 
 Communicator& Communicator::get(const Settings& settings, bool on_gpu) {
@@ -73,8 +119,10 @@ Communicator::Communicator(World world, const Settings& settings, bool on_gpu) :
   if (world_.size == 1) return;
   bool nccl = settings.backend == BackendKind::nccl || (settings.backend == BackendKind::automatic && on_gpu);
   milliseconds timeout = seconds(settings.timeout_seconds);
+  stale_after_seconds_ = settings.timeout_seconds;
   connection_ = std::make_unique<Connection>();
   connection_->store = rendezvous(world_, timeout);
+  start_heartbeat(world_);
   try {
     if (nccl) {
       device_ = torch::Device(torch::kCUDA, int8_t(world_.local_rank));
@@ -170,16 +218,15 @@ void Communicator::wait_all() {
   std::string key = "wait-all/" + std::to_string(waits_++);
   try {
     c10d::Store& store = *connection_->store;
-    store.add(key, 1);
-    for (int polls = 1; store.add(key, 0) < world_.size; ++polls) {
-      std::this_thread::sleep_for(milliseconds(50));
-      if (polls % 20 != 0) continue;  // once a second: did a rank stop with an error?
+    store.set(key + "/" + std::to_string(world_.rank), "");
+    std::map<int, std::pair<int64_t, std::chrono::steady_clock::time_point>> last_beat;  // rank -> (count, when it moved)
+    for (;;) {
+      std::vector<int> waiting;
       for (int r = 0; r < world_.size; ++r)
-        if (store.check({"failed/" + std::to_string(r)})) {
-          std::vector<uint8_t> message = store.get("failed/" + std::to_string(r));
-          throw CollectiveFailure("distributed: " + describe(world_) + ": rank " + std::to_string(r) +
-                                  " stopped: " + std::string(message.begin(), message.end()));
-        }
+        if (!store.check({key + "/" + std::to_string(r)})) waiting.push_back(r);
+      if (waiting.empty()) return;
+      for (int r : waiting) check_alive(store, r, last_beat[r]);
+      std::this_thread::sleep_for(milliseconds(200));
     }
   } catch (const CollectiveFailure&) {
     throw;
@@ -187,6 +234,23 @@ void Communicator::wait_all() {
     throw CollectiveFailure("distributed: " + describe(world_) + ": waiting for the other ranks failed: " + store_gone() +
                             " (" + first_line(e) + ")");
   }
+}
+
+// Throws CollectiveFailure when rank `r` reported a failure, or when its heartbeat has stood
+// still for the collectives' timeout. `last` is what an earlier look saw: (count, when it moved).
+void Communicator::check_alive(c10d::Store& store, int r, std::pair<int64_t, std::chrono::steady_clock::time_point>& last) {
+  std::string rank = std::to_string(r);
+  if (store.check({"failed/" + rank})) {
+    std::vector<uint8_t> message = store.get("failed/" + rank);
+    throw CollectiveFailure("distributed: " + describe(world_) + ": rank " + rank + " stopped: " +
+                            std::string(message.begin(), message.end()));
+  }
+  auto now = std::chrono::steady_clock::now();
+  int64_t beats = store.add("alive/" + rank, 0);
+  if (beats != last.first || last.second == std::chrono::steady_clock::time_point{}) last = {beats, now};
+  if (now - last.second > seconds(stale_after_seconds_))
+    throw CollectiveFailure("distributed: " + describe(world_) + ": rank " + rank + " is gone (no heartbeat for " +
+                            std::to_string(stale_after_seconds_) + " s: killed, crashed or stopped)");
 }
 
 std::string Communicator::store_gone() const {

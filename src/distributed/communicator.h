@@ -4,6 +4,7 @@
 // input. A collective that fails (a rank died, or did not answer within the timeout) throws
 // Error naming the ranks that are gone, found by asking the survivors through the store.
 #pragma once
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -12,6 +13,10 @@
 
 #include "common/error.h"
 #include "distributed/world.h"
+
+namespace c10d {
+class Store;
+}
 
 namespace codealign::distributed {
 
@@ -47,10 +52,10 @@ class Communicator {
   void all_gather_into(torch::Tensor& output, torch::Tensor& shard);
   void barrier();
   // A barrier through the store, without the collectives' time limit, for ranks waiting on work
-  // of unknown length (rank 0 running the sandbox while the others wait): returns once every
-  // rank has arrived. Throws CollectiveFailure when a rank reported a failure or rank 0's store
-  // is gone. (A rank killed while the others wait here is noticed by the launcher: torchrun,
-  // srun and mpirun end the job.)
+  // of unknown length (rank 0 alone writing a stage while the others wait): returns once every
+  // rank has arrived. Throws CollectiveFailure when a rank reported a failure, when a rank not
+  // yet there has given no heartbeat (a thread of every rank beats once a second, whatever the
+  // rank is doing) for the collectives' timeout, or when rank 0's store is gone.
   void wait_all();
 
   // Tells the other ranks (through the store) why this one stops, so that their errors name
@@ -65,9 +70,12 @@ class Communicator {
   void run(const char* what, Collective&& collective);
   [[noreturn]] void fail(const char* what, const std::string& cause);
 
+  void check_alive(c10d::Store& store, int rank,
+                   std::pair<int64_t, std::chrono::steady_clock::time_point>& last_beat);
   std::string store_gone() const;
   World world_;
   torch::Device device_ = torch::kCPU;
+  int64_t stale_after_seconds_ = 0;  // a rank without a heartbeat for this long is gone
   int64_t waits_ = 0;  // wait_all's sequence: every rank passes the same ones in the same order
   std::unique_ptr<Connection> connection_;
 };

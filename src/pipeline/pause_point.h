@@ -2,7 +2,8 @@
 // the process stops itself (SIGSTOP) at that point, so that a test can kill a run in the middle
 // of a stage whatever the machine's speed (tests/pipeline/align_test.cpp). Points, each for a
 // task set: "sample:<set>" (after each batch of samples), "execute:<set>" (programs run,
-// results not yet written).
+// results not yet written); and "wait-for-rank-0" (a rank other than 0 about to wait while rank
+// 0 makes a stage alone: tests/reference/test_data_parallel.py).
 #pragma once
 #include <csignal>
 #include <cstdlib>

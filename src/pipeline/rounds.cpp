@@ -244,6 +244,7 @@ class Run {
     comm_.wait_all();  // the stage's directory exists, with no other invocation's partial files
     Json done;
     if (makers == Makers::all_ranks || comm_.is_main()) done = make();
+    else pause_point("wait-for-rank-0");
     if (comm_.is_main()) {
       complete(stage, done);
       log_event({{"event", "stage"}, {"stage", stage.lexically_relative(layout_.root).string()}, {"seconds", seconds_since(mark_)}});

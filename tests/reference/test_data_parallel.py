@@ -3,7 +3,8 @@ by torchrun, or with Slurm's or Open MPI's variables set by hand, `train dpo|sft
 process with twice the batch size (metrics and weights after every step, 1e-5), with uneven
 sequence lengths across ranks, gradient accumulation and a short last micro-batch in each epoch;
 so does ZeRO stage 1, each rank holding half of AdamW's state. Checkpoints resume across world
-sizes and sharding; a killed rank makes the other stop naming it."""
+sizes and sharding; a killed rank makes the other stop naming it, in a collective or while the
+other waits for rank 0's stage."""
 import json
 import os
 import shutil
@@ -79,14 +80,15 @@ LAUNCHER_VARIABLES = {"slurm": ("SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID")
                       "openmpi": ("OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK")}
 
 
-def start_by_hand(launcher, command, environment=None):
-    """Two processes with the launcher's variables set by hand, as srun or mpirun would."""
+def start_by_hand(launcher, command, environment=None, rank_environment=None):
+    """Two processes with the launcher's variables set by hand, as srun or mpirun would
+    (`rank_environment`: rank -> variables for that rank only)."""
     rank, size, local_rank = LAUNCHER_VARIABLES[launcher]
     port = str(free_port())
     processes = []
     for r in range(2):
-        env = {**os.environ, **(environment or {}), rank: str(r), size: "2", local_rank: str(r),
-               "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": port}
+        env = {**os.environ, **(environment or {}), **(rank_environment or {}).get(r, {}), rank: str(r), size: "2",
+               local_rank: str(r), "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": port}
         processes.append(subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     return processes
 
@@ -240,6 +242,25 @@ def test_a_killed_rank_stops_the_other_naming_it_and_the_run_resumes(killed, mod
     assert f"distributed: rank {1 - killed} of 2" in stderr and expected in stderr, stderr
     train_one_process("dpo", model_dir, data, out, "--resume")
     assert_same_training("dpo", out, one_process_runs["dpo"])
+
+
+def test_a_rank_killed_while_rank_0_works_alone_stops_rank_0_naming_it(tmp_path):
+    """align's rank-0 stages leave the other ranks waiting outside any collective. Rank 1 killed
+    there, with no launcher to end the job, makes rank 0 stop naming it once rank 1's heartbeat
+    has stood still for --dist-timeout, instead of waiting for it forever."""
+    command = [CODEALIGN, "demo", "--train-tasks", "builtin:train[:12]", "--eval", "builtin:heldout[:10]",
+               "--samples-per-task", "2", "--eval-samples", "0", "--train-max-steps", "1", "-j", "2",
+               "--execution-cache", "", "--dist-timeout", "10", "--out", str(tmp_path / "run")]
+    processes = start_by_hand("slurm", command, rank_environment={1: {"CODEALIGN_TEST_PAUSE_AT": "wait-for-rank-0"}})
+    wait_until_stopped(processes[1])
+    processes[1].kill()
+    processes[1].wait()
+    try:
+        _, stderr = processes[0].communicate(timeout=120)
+    finally:
+        processes[0].kill()  # a rank 0 that waits forever fails the test, and goes
+    assert processes[0].returncode != 0
+    assert "distributed: rank 0 of 2" in stderr and "rank 1 is gone (no heartbeat for 10 s" in stderr, stderr
 
 
 def numbers_differ(got, expected, where=""):
