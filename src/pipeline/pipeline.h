@@ -90,8 +90,9 @@ struct AlignConfig {
   std::string execution_cache;     // SQLite file of outcomes shared by rounds and runs; "": none
   std::string options_text;  // the resolved options as TOML: written to config.toml, compared on resume
   std::string version;       // of codealign, recorded in timeline.jsonl (not compared on resume)
-  // Several processes (torchrun, srun, mpirun): each samples its share of every task set and
-  // trains data parallel; rank 0 runs the sandbox and writes the run's files.
+  // Several processes (torchrun, srun, mpirun): each samples its share of every task set, runs
+  // its share of the samples in its own sandbox and trains data parallel; rank 0 joins the
+  // parts, makes the pairs and writes the run's files.
   distributed::Settings distributed;
 };
 

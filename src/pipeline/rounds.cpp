@@ -9,6 +9,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <thread>
 
 #include "common/error.h"
 #include "common/files.h"
@@ -279,8 +280,13 @@ class Run {
     return !relative.empty() && *relative.begin() != ".." ? relative.string() : model_path;
   }
 
+  // The sandbox's workers, by default one per core shared among the ranks on this machine.
   sandbox::Executor& executor() {
-    if (!executor_) executor_ = std::make_unique<sandbox::Executor>(config_.sandbox);
+    if (executor_) return *executor_;
+    sandbox::Config sandbox = config_.sandbox;
+    if (sandbox.workers <= 0 && comm_.world().local_size > 1)
+      sandbox.workers = std::max(1, int(std::thread::hardware_concurrency()) / comm_.world().local_size);
+    executor_ = std::make_unique<sandbox::Executor>(sandbox);
     return *executor_;
   }
 
@@ -312,32 +318,79 @@ class Run {
     if (fs::exists(samples_path)) return;
     if (comm_.size() == 1) return sample_tasks(sampling_model(model_path), *tokenizer_, tasks, sampling, samples_path.string());
     distributed::World::Slice mine = comm_.world().slice_of(tasks.tasks.size());
-    auto part = [&](int rank) { return samples_path.string() + ".rank-" + std::to_string(rank); };
+    auto part = [&](int rank) { return part_of(samples_path, rank); };
     sample_tasks(sampling_model(model_path), *tokenizer_, tasks, sampling, part(comm_.rank()), mine.first,
                  mine.last - mine.first);
     comm_.wait_all();
-    if (!comm_.is_main()) return;
-    AtomicFile joined(samples_path.string());
-    for (int rank = 0; rank < comm_.size(); ++rank) {
-      joined.write(read_file(part(rank)));
-      fs::remove(part(rank));
+    if (comm_.is_main()) {
+      AtomicFile joined(samples_path.string());
+      for (int rank = 0; rank < comm_.size(); ++rank) joined.write(read_file(part(rank)));
+      joined.commit();
+      for (int rank = 0; rank < comm_.size(); ++rank) fs::remove(part(rank));
     }
-    joined.commit();
+    comm_.wait_all();  // the joined file is there for every rank (they run their slice of it next)
   }
 
-  // Runs `samples_path` into stage/results.jsonl.
+  // Runs `samples_path` into stage/results.jsonl. Every rank calls it: each runs an equal slice
+  // of the samples into a part file, which rank 0 joins in sample order and reads back into the
+  // whole report (the file and the report are those of one process; the other ranks return
+  // their slice's).
   evaluation::Report execute(const tasks::TaskSet& tasks, const evaluation::Options& options, const fs::path& samples_path,
                              const fs::path& stage) {
+    auto start = std::chrono::steady_clock::now();
     evaluation::Options cached = options;
     cached.execution_cache = cache_.get();
-    evaluation::Report report =
-        evaluation::evaluate(tasks, evaluation::read_samples(samples_path.string(), tasks), executor(), cached);
+    std::vector<evaluation::Sample> samples = evaluation::read_samples(samples_path.string(), tasks);
+    distributed::World::Slice mine = comm_.world().slice_of(samples.size());
+    samples = {samples.begin() + long(mine.first), samples.begin() + long(mine.last)};
+    evaluation::Report report;
+    if (!samples.empty()) report = evaluation::evaluate(tasks, samples, executor(), cached);
     pause_point("execute:" + tasks.name);
-    evaluation::write_results(report, (stage / RunLayout::results_file).string());
-    jobs_ += report.jobs;
-    cached_jobs_ += report.cached_jobs;
+    fs::path results = stage / RunLayout::results_file;
+    size_t jobs = report.jobs, cached_jobs = report.cached_jobs;
+    if (comm_.size() == 1) {
+      evaluation::write_results(report, results.string());
+    } else {
+      evaluation::write_results(report, part_of(results, comm_.rank()));
+      comm_.wait_all();  // slices take what they take: no collective's time limit here
+      torch::Tensor mine_counts = torch::tensor({double(samples.size()), double(jobs), double(cached_jobs)}, torch::kFloat64);
+      torch::Tensor counts = comm_.all_gather(mine_counts);  // [ranks, 3]
+      jobs = size_t(counts.select(1, 1).sum().item<double>());
+      cached_jobs = size_t(counts.select(1, 2).sum().item<double>());
+      log_event({{"event", "execute"}, {"stage", stage.lexically_relative(layout_.root).string()},
+                 {"samples_by_rank", counts_of(counts.select(1, 0))}, {"jobs_by_rank", counts_of(counts.select(1, 1))}});
+      if (comm_.is_main()) report = join_results(tasks, options, results);
+      report.jobs = jobs;
+      report.cached_jobs = cached_jobs;
+    }
+    jobs_ += jobs;
+    cached_jobs_ += cached_jobs;
+    report.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return report;
   }
+
+  // Rank 0: the ranks' part files of `results` joined in rank order (the samples' order), and
+  // the whole report read back from them.
+  evaluation::Report join_results(const tasks::TaskSet& tasks, const evaluation::Options& options,
+                                  const fs::path& results) {
+    AtomicFile joined(results.string());
+    for (int rank = 0; rank < comm_.size(); ++rank) joined.write(read_file(part_of(results, rank)));
+    joined.commit();
+    for (int rank = 0; rank < comm_.size(); ++rank) fs::remove(part_of(results, rank));
+    evaluation::Report report = evaluation::read_report(results.string(), tasks, options.ks);
+    report.isolation = executor().isolation();
+    report.hardened = options.hardened;
+    return report;
+  }
+
+  static Json counts_of(const torch::Tensor& values) {
+    Json list = Json::array();
+    for (int64_t i = 0; i < values.numel(); ++i) list.push_back(int64_t(values[i].item<double>()));
+    return list;
+  }
+
+  // Rank `rank`'s part of a file that every rank writes a slice of.
+  static std::string part_of(const fs::path& file, int rank) { return file.string() + ".rank-" + std::to_string(rank); }
 
   // Greedy pass@1 of `model_path` on every evaluation set into record["eval"], and with
   // eval_samples > 0 sampled pass@k into record["eval_sampled"]; stages under `group`.
@@ -368,7 +421,6 @@ class Run {
                                     [&] {
                                       fs::path samples = stage / RunLayout::samples_file;
                                       sample(model_path, set, sampling, samples);
-                                      if (!comm_.is_main()) return Json();
                                       return report_json(execute(set, config_.evaluation, samples, stage));
                                     },
                                     Makers::all_ranks);
@@ -410,7 +462,7 @@ class Run {
     fs::path executed = RunLayout::execute(group);
     run_stage(executed, announce, [&] {
       return report_json(execute(train_tasks_, config_.execution, RunLayout::sample(group) / RunLayout::samples_file, executed));
-    });
+    }, Makers::all_ranks);
   }
 
   // Pairs and RFT data under group/preferences from the samples and outcomes of the group.

@@ -36,13 +36,14 @@ TEST(World, WithoutALauncherIsOneProcess) {
 }
 
 TEST(World, TorchrunWithItsAgentStore) {
-  World world = detect({{"RANK", "3"}, {"WORLD_SIZE", "8"}, {"LOCAL_RANK", "1"}, {"MASTER_ADDR", "node0"},
+  World world = detect({{"RANK", "3"}, {"WORLD_SIZE", "8"}, {"LOCAL_RANK", "1"}, {"LOCAL_WORLD_SIZE", "4"}, {"MASTER_ADDR", "node0"},
                         {"MASTER_PORT", "29500"}, {"TORCHELASTIC_USE_AGENT_STORE", "True"},
                         {"TORCHELASTIC_RESTART_COUNT", "2"}});
   EXPECT_EQ(world.launcher, Launcher::torchrun);
   EXPECT_EQ(world.rank, 3);
   EXPECT_EQ(world.size, 8);
   EXPECT_EQ(world.local_rank, 1);
+  EXPECT_EQ(world.local_size, 4);
   EXPECT_EQ(world.master_addr, "node0");
   EXPECT_EQ(world.master_port, 29500);
   EXPECT_TRUE(world.agent_store);
@@ -56,12 +57,15 @@ TEST(World, SlurmAndOpenMpiNameTheSameFacts) {
   EXPECT_EQ(slurm.launcher, Launcher::slurm);
   EXPECT_EQ(slurm.rank, 5);
   EXPECT_EQ(slurm.size, 16);
+  EXPECT_EQ(slurm.local_size, 1);  // srun without --ntasks-per-node does not say
   EXPECT_FALSE(slurm.agent_store);
   World mpi = detect({{"OMPI_COMM_WORLD_RANK", "1"}, {"OMPI_COMM_WORLD_SIZE", "2"},
-                      {"OMPI_COMM_WORLD_LOCAL_RANK", "0"}, {"MASTER_ADDR", "b"}, {"MASTER_PORT", "80"}});
+                      {"OMPI_COMM_WORLD_LOCAL_RANK", "0"}, {"OMPI_COMM_WORLD_LOCAL_SIZE", "2"}, {"MASTER_ADDR", "b"},
+                      {"MASTER_PORT", "80"}});
   EXPECT_EQ(mpi.launcher, Launcher::openmpi);
   EXPECT_EQ(mpi.rank, 1);
   EXPECT_EQ(mpi.local_rank, 0);
+  EXPECT_EQ(mpi.local_size, 2);
   EXPECT_EQ(describe(mpi), "rank 1 of 2 (mpirun)");
 }
 

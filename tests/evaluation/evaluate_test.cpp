@@ -215,6 +215,37 @@ TEST_F(Evaluate, ResultsFileHoldsEveryOutcome) {
   EXPECT_EQ(asserted.unprotected_verdicts, 1u);
 }
 
+// A results file read back is the report it was written from (how a run split over processes
+// joins its parts): the same outcomes, written again byte for byte, and the same summary.
+TEST_F(Evaluate, AResultsFileReadBackIsItsReport) {
+  Options options;
+  options.ks = {1, 2, 5};
+  Report report = evaluate(doubling_tasks(),
+                           {solution(double_solution, 1), solution("def double(x):\n    print(x)\n    return 2 * x if x < 3 else 0\n", 2),
+                            solution("def double(x) return", 3)},
+                           *executor, options);
+  std::string path = dir.path + "/results.jsonl", again = dir.path + "/again.jsonl";
+  write_results(report, path);
+  Report back = read_report(path, doubling_tasks(), options.ks);
+  write_results(back, again);
+  EXPECT_EQ(read_file(again), read_file(path));
+  EXPECT_EQ(back.pass_at_k, report.pass_at_k);
+  EXPECT_EQ(back.pass_at_k["plus"].count("pass@1"), 1u);
+  EXPECT_EQ(back.ks_without_samples, report.ks_without_samples);  // pass@5: 3 samples
+  EXPECT_EQ(back.verdicts, report.verdicts);
+  EXPECT_EQ(back.tasks, 1u);
+  EXPECT_EQ(back.unprotected_verdicts, report.unprotected_verdicts);
+
+  testing::write_text(path, R"({"task_id": "t/0", "solution": "", "verdict": "fine", "error_type": "", "message": ""})" "\n");
+  try {
+    read_report(path, doubling_tasks(), options.ks);
+    FAIL() << "an unknown verdict was read";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(path + ":1: field 'verdict' has an unknown verdict 'fine'"), std::string::npos)
+        << e.what();
+  }
+}
+
 // APPS/CodeContests-style tasks: whole programs on stdin, judged on stdout.
 TEST_F(Evaluate, StdinStdoutTasksAreJudgedOnTheirOutput) {
   testing::write_text(dir.path + "/cp.jsonl",

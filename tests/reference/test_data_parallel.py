@@ -279,9 +279,10 @@ def numbers_differ(got, expected, where=""):
 
 
 def test_align_with_two_ranks_equals_one_process(tmp_path):
-    """The demo's loop, small: each rank samples half of every task set, rank 0 runs the sandbox and
-    makes the pairs, DPO and RFT train data parallel. Samples, outcomes, pairs and evaluations are
-    the same files; training metrics and the summary the same numbers."""
+    """The demo's loop, small: each rank samples half of every task set and runs half of the
+    samples in its sandbox, rank 0 makes the pairs, DPO and RFT train data parallel. Samples,
+    outcomes, pairs and evaluations are the same files; training metrics and the summary the
+    same numbers."""
     command = [CODEALIGN, "demo", "--train-tasks", "builtin:train[:12]", "--eval", "builtin:heldout[:10]",
                "--samples-per-task", "4", "--eval-samples", "2", "--train-max-steps", "2", "-j", "2",
                "--execution-cache", "", "--dist-timeout", "120"]
@@ -306,3 +307,5 @@ def test_align_with_two_ranks_equals_one_process(tmp_path):
         differences += numbers_differ(read(two), read(one), str(metrics))
     assert differences == []
     assert (two / "report.html").exists()
+    executions = [e for e in map(json.loads, (two / "timeline.jsonl").read_text().splitlines()) if e["event"] == "execute"]
+    assert len(executions) >= 4 and all(min(e["samples_by_rank"]) > 0 for e in executions), executions  # both ran samples
