@@ -89,7 +89,8 @@ void add_train_options(CLI::App* app, training::TrainConfig& config, const std::
       "--" + prefix + "no-share-prompt", [&config] { config.share_prompt = false; },
       "dpo: compute each pair's prompt twice (with chosen, with rejected) instead of once in a row holding both");
   add("zero-stage", config.zero_stage,
-      "Several processes: 1 shards AdamW's state over them (ZeRO stage 1; each keeps 1/N of it), 0 replicates it")
+      "Several processes: 1 shards AdamW's state over them (ZeRO stage 1; each keeps 1/N of it; with --dtype "
+      "bfloat16 the weights are held in bfloat16 and their float32 master sharded with it), 0 replicates it")
       ->check(in_range(0, 1));
   add("lora-rank", config.lora.rank, "LoRA rank (0: train every weight)")->check(at_least(0));
   add("lora-alpha", config.lora.alpha, "LoRA alpha (the update is scaled by alpha / rank)")->check(above(0));

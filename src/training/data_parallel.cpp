@@ -9,16 +9,16 @@ namespace {
 
 constexpr int64_t bucket_bytes = int64_t(32) << 20;
 
-// The tensors end to end, zero-padded to `length`.
-torch::Tensor flat_of(const std::vector<torch::Tensor>& tensors, int64_t length) {
-  std::vector<torch::Tensor> parts;
-  int64_t numel = 0;
-  for (const torch::Tensor& p : tensors) {
-    parts.push_back(p.detach().reshape({-1}));
-    numel += p.numel();
+// The elements [first, first + out.numel()) of the tensors laid end to end, copied into `out`
+// (zeros past their end): a rank's slice without a copy of the whole.
+void copy_range(const std::vector<torch::Tensor>& tensors, int64_t first, torch::Tensor& out) {
+  out.zero_();
+  int64_t offset = 0, last = first + out.numel();
+  for (const torch::Tensor& t : tensors) {
+    int64_t begin = std::max(first, offset), end = std::min(last, offset + t.numel());
+    if (begin < end) out.narrow(0, begin - first, end - begin).copy_(t.detach().reshape({-1}).narrow(0, begin - offset, end - begin));
+    offset += t.numel();
   }
-  if (length > numel) parts.push_back(torch::zeros({length - numel}, tensors.front().options().requires_grad(false)));
-  return torch::cat(parts);
 }
 
 // The tensors' gradients (zeros for one without) copied end to end into `flat`'s leading
@@ -41,16 +41,23 @@ void unflatten_into(const torch::Tensor& flat, std::vector<torch::Tensor>& tenso
   }
 }
 
+int64_t bytes_of(const torch::Tensor& t) { return t.defined() ? t.numel() * int64_t(t.element_size()) : 0; }
+
 }  // namespace
 
-// ZeRO-1: per group (decayed, not decayed) the trained tensors end to end, padded to a multiple
-// of the world size; this rank's slice is its float32 master copy, which an inner FusedAdamW
-// steps. Every trained tensor takes part in every step (one without any gradient counts as
-// zeros), where the replicated optimizer skips a tensor no rank gave a gradient.
+// ZeRO-1: per group (decayed, not decayed) the trained tensors live end to end in one flat
+// buffer, padded to a multiple of the world size, and their gradients in another: the
+// parameters and their gradients are views into them, so that the collectives read and write
+// them in place. This rank's slice of the weights, in float32, is its master copy, which an
+// inner FusedAdamW steps. With bfloat16 weights the buffers are bfloat16 (the model computes in
+// them) and the float32 master exists only as the ranks' slices: 2 + 2 bytes a weight on every
+// rank, 4 + 8 of master and moments divided among them. Every trained tensor takes part in
+// every step (one without any gradient counts as zeros), where the replicated optimizer skips
+// a tensor no rank gave a gradient.
 class DataParallelOptimizer::Sharded {
  public:
   Sharded(std::vector<torch::Tensor> decayed, std::vector<torch::Tensor> not_decayed, const AdamWSettings& settings,
-          distributed::Communicator& comm)
+          distributed::Communicator& comm, torch::Dtype weights_dtype)
       : comm_(comm) {
     torch::NoGradGuard no_grad;
     std::vector<torch::Tensor> masters[2];
@@ -60,10 +67,19 @@ class DataParallelOptimizer::Sharded {
       for (const torch::Tensor& p : group.parameters) group.numel += p.numel();
       group.shard = (group.numel + comm.size() - 1) / comm.size();
       if (group.numel > 0) {
-        group.weights = flat_of(group.parameters, padded(group));
-        group.master = group.weights.narrow(0, group.shard * comm.rank(), group.shard).clone();
-        group.gradients = torch::zeros_like(group.weights);
-        group.shard_gradient = torch::empty({group.shard}, group.weights.options());
+        torch::TensorOptions options = group.parameters.front().options().requires_grad(false);
+        group.master = torch::empty({group.shard}, options.dtype(torch::kFloat32));
+        copy_range(group.parameters, group.shard * comm.rank(), group.master);
+        group.weights = torch::zeros({padded(group)}, options.dtype(weights_dtype));
+        group.gradients = torch::zeros({padded(group)}, options.dtype(weights_dtype));
+        int64_t offset = 0;
+        for (torch::Tensor& p : group.parameters) {
+          group.weights.narrow(0, offset, p.numel()).copy_(p.detach().reshape({-1}));
+          p.set_data(group.weights.narrow(0, offset, p.numel()).view(p.sizes()));  // frees the float32 tensor
+          offset += p.numel();
+        }
+        view_gradients(group);
+        group.shard_gradient = torch::empty({group.shard}, group.gradients.options());
         masters[index].push_back(group.master);
         groups_.push_back(std::move(group));
       }
@@ -76,12 +92,9 @@ class DataParallelOptimizer::Sharded {
     torch::NoGradGuard no_grad;
     torch::Tensor squares = torch::zeros({1}, torch::kFloat64);
     for (Group& group : groups_) {
-      gradients_into(group.parameters, group.gradients);
-      group.gradients.narrow(0, group.numel, padded(group) - group.numel).zero_();  // gloo may reduce in place
       comm_.reduce_scatter_sum(group.shard_gradient, group.gradients);
-      group.master.mutable_grad() = group.shard_gradient;
-      squares += group.shard_gradient.to(torch::kFloat64).square().sum().cpu();
-      for (torch::Tensor& p : group.parameters) p.mutable_grad() = torch::Tensor();  // the shard is all a rank keeps
+      group.master.mutable_grad() = group.shard_gradient.to(torch::kFloat32);  // itself when float32
+      squares += group.master.grad().to(torch::kFloat64).square().sum().cpu();
     }
     comm_.all_reduce_sum(squares);
     double norm = std::sqrt(squares.item<double>());
@@ -92,22 +105,43 @@ class DataParallelOptimizer::Sharded {
     return norm;
   }
 
+  // The master slices step; every rank's slice, in the weights' dtype, is gathered into the
+  // flat weights, which the parameters view.
   void step(double learning_rate) {
     inner_->step(learning_rate);
     torch::NoGradGuard no_grad;
     for (Group& group : groups_) {
-      comm_.all_gather_into(group.weights, group.master);
-      unflatten_into(group.weights, group.parameters);
+      torch::Tensor shard = group.master.to(group.weights.scalar_type());
+      comm_.all_gather_into(group.weights, shard);
     }
   }
 
+  // The gradients zeroed in place (a collective may have used them as its scratch, and a
+  // parameter whose gradient was replaced gets its view back).
   void zero_grad() {
     for (Group& group : groups_) {
       group.master.mutable_grad() = torch::Tensor();
-      for (torch::Tensor& p : group.parameters) p.mutable_grad() = torch::Tensor();
+      group.gradients.zero_();
+      view_gradients(group);
     }
   }
 
+  // The weights in float32, per trained tensor (decayed, then not decayed): the master slices
+  // gathered. Collective; every rank gets them.
+  std::vector<torch::Tensor> full_precision_weights() const {
+    std::vector<torch::Tensor> weights;
+    for (const Group& group : groups_) {
+      torch::Tensor flat = torch::empty({padded(group)}, group.master.options());
+      torch::Tensor shard = group.master.detach();
+      comm_.all_gather_into(flat, shard);
+      int64_t offset = 0;
+      for (const torch::Tensor& p : group.parameters) {
+        weights.push_back(flat.narrow(0, offset, p.numel()).view(p.sizes()));
+        offset += p.numel();
+      }
+    }
+    return weights;
+  }
   // The whole state gathered into the replicated optimizer's layout: per tensor its moments
   // and step count.
   void save(const std::string& path) const {
@@ -148,8 +182,10 @@ class DataParallelOptimizer::Sharded {
         if (!step.defined()) step = state[next + 2].to(p.device());
         next += 3;
       }
-      for (auto& moment : moments)
-        inner.push_back(flat_of(moment, padded(group)).narrow(0, group.shard * comm_.rank(), group.shard).clone());
+      for (auto& moment : moments) {
+        inner.push_back(torch::empty({group.shard}, moment.front().options()));
+        copy_range(moment, group.shard * comm_.rank(), inner.back());
+      }
       inner.push_back(step);
     }
     inner_->set_state(inner, path);
@@ -157,7 +193,14 @@ class DataParallelOptimizer::Sharded {
 
   int64_t state_bytes() const {
     int64_t bytes = 0;
-    for (const torch::Tensor& t : inner_->state()) bytes += t.numel() * int64_t(t.element_size());
+    for (const torch::Tensor& t : inner_->state()) bytes += bytes_of(t);
+    return bytes;
+  }
+
+  // The flat weights and gradients every rank holds whole, and this rank's master slices.
+  int64_t weights_bytes() const {
+    int64_t bytes = 0;
+    for (const Group& group : groups_) bytes += bytes_of(group.weights) + bytes_of(group.gradients) + bytes_of(group.master);
     return bytes;
   }
 
@@ -165,12 +208,19 @@ class DataParallelOptimizer::Sharded {
   struct Group {
     std::vector<torch::Tensor> parameters;
     int64_t numel, shard;
-    torch::Tensor master;  // this rank's slice of the flat weights, float32
-    // The step's buffers, allocated once: every rank's gradients end to end (padded), this
-    // rank's summed slice of them, and the all-gathered weights.
-    torch::Tensor gradients, shard_gradient, weights;
+    torch::Tensor master;              // this rank's slice of the weights, float32
+    torch::Tensor weights, gradients;  // every rank's, end to end and padded: the parameters' and gradients' storage
+    torch::Tensor shard_gradient;      // this rank's slice of the summed gradients
   };
   int64_t padded(const Group& group) const { return group.shard * comm_.size(); }
+
+  static void view_gradients(Group& group) {
+    int64_t offset = 0;
+    for (torch::Tensor& p : group.parameters) {
+      p.mutable_grad() = group.gradients.narrow(0, offset, p.numel()).view(p.sizes());
+      offset += p.numel();
+    }
+  }
 
   distributed::Communicator& comm_;
   std::vector<Group> groups_;
@@ -179,12 +229,14 @@ class DataParallelOptimizer::Sharded {
 
 DataParallelOptimizer::DataParallelOptimizer(std::vector<torch::Tensor> decayed, std::vector<torch::Tensor> not_decayed,
                                              const AdamWSettings& settings, distributed::Communicator& comm,
-                                             bool shard_state)
-    : comm_(comm) {
+                                             bool shard_state, torch::Dtype weights_dtype)
+    : comm_(comm), low_precision_weights_(weights_dtype != torch::kFloat32) {
+  if (low_precision_weights_ && !shard_state)
+    throw Error("training: weights below float32 need their float32 master sharded (ZeRO stage 1)");
   trained_ = decayed;
   trained_.insert(trained_.end(), not_decayed.begin(), not_decayed.end());
   if (shard_state)
-    sharded_ = std::make_unique<Sharded>(std::move(decayed), std::move(not_decayed), settings, comm);
+    sharded_ = std::make_unique<Sharded>(std::move(decayed), std::move(not_decayed), settings, comm, weights_dtype);
   else
     replicated_ = std::make_unique<FusedAdamW>(std::move(decayed), std::move(not_decayed), settings);
 }
@@ -211,11 +263,23 @@ void DataParallelOptimizer::save(const std::string& path) const {
 
 void DataParallelOptimizer::load(const std::string& path) { sharded_ ? sharded_->load(path) : replicated_->load(path); }
 
+std::vector<torch::Tensor> DataParallelOptimizer::full_precision_weights() const {
+  if (low_precision_weights_) return sharded_->full_precision_weights();
+  return trained_;
+}
+
 int64_t DataParallelOptimizer::state_bytes() const {
   if (sharded_) return sharded_->state_bytes();
   int64_t bytes = 0;
-  for (const torch::Tensor& t : replicated_->state()) bytes += t.numel() * int64_t(t.element_size());
+  for (const torch::Tensor& t : replicated_->state()) bytes += bytes_of(t);
   return bytes;
+}
+
+int64_t DataParallelOptimizer::model_state_bytes() const {
+  if (sharded_) return sharded_->weights_bytes() + sharded_->state_bytes();
+  int64_t bytes = 0;
+  for (const torch::Tensor& t : trained_) bytes += 2 * bytes_of(t);  // the weights and their gradients
+  return bytes + state_bytes();
 }
 
 // Flat buckets of about 32 MiB: one collective per bucket, not per tensor. A tensor without a

@@ -295,14 +295,16 @@ MicroBatch micro_batch_loss(const model::CausalLM& model, const std::vector<Exam
 
 // HF's train_results.json (train_runtime, train_steps_per_second), plus the tokens per second
 // (chosen and rejected, padding left out, all ranks), the processes, the bytes of optimizer
-// state rank 0 holds (all of it, or its ZeRO shard) and, on a GPU, the peak memory of tensors.
+// state rank 0 holds (all of it, or its ZeRO shard) and of model state (weights, gradients,
+// master slices, optimizer state) and, on a GPU, the peak memory of tensors.
 void write_train_results(const std::string& output, double seconds, int64_t steps, int64_t tokens, int world_size,
-                         int64_t optimizer_state_bytes, int64_t peak_bytes) {
+                         const DataParallelOptimizer& optimizer, int64_t peak_bytes) {
   json results{{"train_runtime", seconds},
                {"train_steps_per_second", double(steps) / std::max(seconds, 1e-9)},
                {"train_tokens_per_second", double(tokens) / std::max(seconds, 1e-9)},
                {"world_size", world_size},
-               {"optimizer_state_bytes", optimizer_state_bytes}};
+               {"optimizer_state_bytes", optimizer.state_bytes()},
+               {"model_state_bytes", optimizer.model_state_bytes()}};
   if (peak_bytes > 0) results["peak_memory_gib"] = double(peak_bytes) / double(int64_t(1) << 30);
   AtomicFile file((fs::path(output) / "train_results.json").string());
   file.write(results.dump(2) + "\n");
@@ -430,7 +432,7 @@ class Trainer {
                                        : make_plan(c_, examples_, comm_.size());
     int64_t step = checkpoint ? restore(*checkpoint) : start_log();
     bool finished = train_steps(step);
-    if (finished && comm_.is_main()) export_model();
+    if (finished) export_model();
     comm_.barrier();  // the other ranks end when the model is written
     return finished;
   }
@@ -584,8 +586,11 @@ class Trainer {
       p.requires_grad_(true);
       (p.dim() >= 2 ? decayed : not_decayed).push_back(p);
     }
+    // ZeRO-1 in bfloat16 holds the weights in bfloat16 and their float32 master in the ranks'
+    // slices (a LoRA run's adapters are small, and stay float32).
+    bool low_precision = c_.zero_stage == 1 && dtype_ == torch::kBFloat16 && !use_lora_;
     optimizer_.emplace(decayed, not_decayed, AdamWSettings{c_.adam_beta1, c_.adam_beta2, c_.adam_epsilon, c_.weight_decay},
-                       comm_, c_.zero_stage == 1);
+                       comm_, c_.zero_stage == 1, low_precision ? torch::kBFloat16 : torch::kFloat32);
   }
 
   int64_t start_log() {
@@ -891,8 +896,7 @@ class Trainer {
     std::signal(SIGINT, previous_handler);
     if (comm_.is_main())
       write_train_results(paths_.output, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
-                          step - first_step, tokens_trained_, comm_.size(), optimizer_->state_bytes(),
-                          model::peak_memory_bytes(device_));
+                          step - first_step, tokens_trained_, comm_.size(), *optimizer_, model::peak_memory_bytes(device_));
     if (finished) save_checkpoint(step);
     return finished;
   }
@@ -901,10 +905,9 @@ class Trainer {
   void save_checkpoint(int64_t at_step) {
     fs::path final_dir = fs::path(paths_.output) / ("checkpoint-" + std::to_string(at_step));
     fs::path temp = final_dir.string() + ".tmp";
-    if (comm_.is_main()) {
-      fs::remove_all(temp);
-      use_lora_ ? model_->save_adapters(temp.string()) : model_->save(temp.string());
-    }
+    if (comm_.is_main()) fs::remove_all(temp);
+    if (!use_lora_) save_weights(temp.string());
+    else if (comm_.is_main()) model_->save_adapters(temp.string());
     optimizer_->save((temp / "optimizer.pt").string());
     if (!comm_.is_main()) return;
     if (!old_logps_.empty()) save_old_logps((temp / "old-logps.pt").string());
@@ -932,14 +935,33 @@ class Trainer {
     for (size_t k = 0; k < parts.size(); ++k) old_logps_[size_t(saved[0][int64_t(k)].item<int64_t>())] = parts[k].to(device_);
   }
 
+  // The weights in float32 as a model directory (collective; rank 0 writes): with bfloat16
+  // weights their float32 master, so that a checkpoint resumes exactly.
+  void save_weights(const std::string& directory) const {
+    if (!optimizer_->low_precision_weights()) {
+      if (comm_.is_main()) model_->save(directory);
+      return;
+    }
+    std::vector<torch::Tensor> full = optimizer_->full_precision_weights();
+    if (!comm_.is_main()) return;
+    const std::vector<torch::Tensor>& trained = optimizer_->trained();
+    std::map<std::string, torch::Tensor> weights;
+    for (const auto& [name, p] : model_->parameters())
+      for (size_t k = 0; k < trained.size(); ++k)
+        if (trained[k].is_same(p)) weights[name] = full[k];
+    model::CausalLM(model_->config(), weights).save(directory);
+  }
+
   // The trained model in HF layout (merged, with the adapters beside it under LoRA), with the
-  // tokenizer's files, so that the output directory is usable as it is.
+  // tokenizer's files, so that the output directory is usable as it is. Collective; rank 0 writes.
   void export_model() {
+    if (!use_lora_) save_weights(paths_.output);
+    if (!comm_.is_main()) return;
     if (use_lora_) {
       model_->save_adapters((fs::path(paths_.output) / "adapter").string());
       model_->merge_lora();
+      model_->save(paths_.output);
     }
-    model_->save(paths_.output);
     fs::path tokenizer_dir = paths_.tokenizer.empty() ? fs::path(paths_.model) : fs::path(paths_.tokenizer);
     if (!fs::is_directory(tokenizer_dir)) return;
     for (const char* name : {"tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json", "merges.txt",

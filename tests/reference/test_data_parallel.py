@@ -15,6 +15,7 @@ import sys
 import time
 
 import pytest
+import torch
 from safetensors.torch import load_file
 
 from conftest import CODEALIGN
@@ -175,6 +176,40 @@ def test_zero_1_trains_as_one_process_holding_half_the_state(mode, model_dir, da
     vectors = sum(t.numel() for t in weights.values() if t.dim() < 2)
     assert optimizer_state_bytes(one_process_runs[mode]) == 8 * (matrices + vectors) + 4 * len(weights)
     assert optimizer_state_bytes(tmp_path / "zero") == 8 * (-(-matrices // 2) + -(-vectors // 2)) + 4 * 2
+
+
+def test_zero_1_in_bfloat16_keeps_a_float32_master_slice_per_rank(model_dir, data, tmp_path):
+    """--dtype bfloat16 --zero-stage 1: the weights and gradients in bfloat16 (what the model
+    computes in), their float32 master only as each rank's slice beside its moments. Two ranks
+    train as one process in the same mode up to bfloat16's rounding of the summed gradients;
+    checkpoints hold the float32 master, so a run cut back and resumed continues exactly as the
+    uninterrupted one; each rank holds 2 + 2 bytes a weight and 4 + 8 of its slice."""
+    bf16 = ["--dtype", "bfloat16", "--zero-stage", "1"]
+    one, two = tmp_path / "one", tmp_path / "two"
+    train_one_process("dpo", model_dir, data, one, *bf16)
+    train_two_ranks("torchrun", "dpo", model_dir, data, two, *bf16)
+    got, got_weights = results(two)
+    expected, _ = results(one)
+    assert [g["loss"] for g in got] == pytest.approx([e["loss"] for e in expected], rel=1e-2)
+    assert all(t.dtype == torch.float32 for weights in got_weights for t in weights.values())
+    # Not the bfloat16 weights: the master keeps bits that bfloat16 cannot hold.
+    assert any((t != t.to(torch.bfloat16).float()).any() for t in got_weights[-1].values())
+
+    weights = load_file(one / "model.safetensors")
+    matrices = sum(t.numel() for t in weights.values() if t.dim() >= 2)
+    vectors = sum(t.numel() for t in weights.values() if t.dim() < 2)
+    state = lambda out: json.loads((out / "train_results.json").read_text())
+    assert state(one)["model_state_bytes"] == 16 * (matrices + vectors) + 4 * 2
+    half = -(-matrices // 2), -(-vectors // 2)
+    assert state(two)["model_state_bytes"] == sum((2 + 2) * 2 * n + (4 + 8) * n for n in half) + 4 * 2
+    # 7.0B weights at 8 ranks in this layout: 4 bytes a weight whole, 12 divided among the 8.
+    assert (4 + 12 / 8) * 7.0e9 / 1e9 == pytest.approx(38.5) and 38.5 <= 40
+
+    resumed = tmp_path / "resumed"
+    shutil.copytree(two, resumed)
+    cut_back_to(resumed, 2)
+    train_two_ranks("slurm", "dpo", model_dir, data, resumed, "--resume", *bf16)
+    assert_same_training("dpo", resumed, two)
 
 
 @pytest.mark.parametrize("launcher", ["torchrun", "slurm", "openmpi"])
