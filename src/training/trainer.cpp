@@ -10,6 +10,7 @@
 #include <iostream>
 #include <numeric>
 #include <random>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -426,10 +427,10 @@ class Trainer {
     fs::create_directories(paths_.output);
     std::optional<fs::path> checkpoint = resume ? newest_checkpoint(paths_.output) : std::nullopt;
     load(checkpoint);
-    if (with_reference_) compute_reference(checkpoint.has_value());
-    prepare_for_training();
     plan_ = c_.mode == TrainMode::grpo ? make_grpo_plan(c_, examples_.size(), group_size(), comm_.size())
                                        : make_plan(c_, examples_, comm_.size());
+    if (with_reference_) compute_reference(checkpoint.has_value());
+    prepare_for_training();
     int64_t step = checkpoint ? restore(*checkpoint) : start_log();
     bool finished = train_steps(step);
     if (finished) export_model();
@@ -494,10 +495,14 @@ class Trainer {
       if (!eval_examples_.empty()) eval_reference_ = reference_logps(reference, eval_examples_, c_, paths_, dtype_, comm_);
       return;
     }
-    std::vector<size_t> all(examples_.size());
-    std::iota(all.begin(), all.end(), 0);
-    Progress progress("reference log-probs", all.size());
-    token_reference_ = completion_token_logps(reference, all, &progress);
+    // GRPO's per-token log-probs stay on the rank that trains on them: each computes its shares'.
+    std::set<size_t> mine;
+    for (const auto& step : plan_.steps)
+      for (const auto& micro_batch : step)
+        for (size_t i : share(micro_batch)) mine.insert(i);
+    std::vector<size_t> indices(mine.begin(), mine.end());
+    Progress progress("reference log-probs", indices.size());
+    token_reference_ = completion_token_logps(reference, indices, &progress);
   }
 
   // GRPO: each completion's per-token log-probs under `model`, without gradients (the
