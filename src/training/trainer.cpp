@@ -808,7 +808,8 @@ class Trainer {
     auto first_micro = size_t(plan_.micro_batches_before(index));
     int64_t tokens = 0;
     for (size_t micro = 0; micro < micro_batches.size(); ++micro) {
-      torch::manual_seed(c_.seed * 1000003 + first_micro + micro);  // LoRA dropout: the same masks after a resume
+      // LoRA dropout: the same masks after a resume, other masks on each rank (rank 0's are one process's).
+      torch::manual_seed(c_.seed * 1000003 + first_micro + micro + uint64_t(comm_.rank()) * 0x9E3779B97F4A7C15ull);
       std::vector<size_t> batch = share(micro_batches[micro]);
       if (c_.mode == TrainMode::grpo) {
         tokens += grpo_micro_step(batch, micro_batches[micro], divisor, index, in_step, metrics);

@@ -212,6 +212,28 @@ def test_zero_1_in_bfloat16_keeps_a_float32_master_slice_per_rank(model_dir, dat
     assert_same_training("dpo", resumed, two)
 
 
+def test_lora_dropout_draws_other_masks_on_each_rank(model_dir, tmp_path):
+    """Two ranks, each given the same example: with the same dropout masks on both (the seed of
+    the micro-batch alone) their summed gradient would be rank 0's alone, and the second step's
+    loss (LoRA's B starts at zero, so the first step's does not see dropout) that of one process
+    training that example alone with the same seed; other masks on rank 1 give another."""
+    write_jsonl(tmp_path / "twice.jsonl", [SFT[5], SFT[5]])
+    write_jsonl(tmp_path / "once.jsonl", [SFT[5]])
+    def second_loss(dropout, ranks):
+        out = tmp_path / f"{ranks}-{dropout}"
+        command = [CODEALIGN, "train", "sft", "--model", str(model_dir), "--out", str(out), "--batch-size", "1",
+                   "--data", str(tmp_path / ("once.jsonl" if ranks == 1 else "twice.jsonl")), "--lora-rank", "4",
+                   "--lora-dropout", dropout, "--epochs", "2", "--learning-rate", "1e-2", "--warmup-ratio", "0",
+                   "--dist-timeout", "60"]
+        processes = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)] \
+            if ranks == 1 else start_by_hand("slurm", command)
+        for process in processes:
+            finish(process, command)
+        return json.loads((out / "metrics.jsonl").read_text().splitlines()[1])["loss"]
+    assert second_loss("0.5", 2) != pytest.approx(second_loss("0.5", 1), rel=1e-6)
+    assert second_loss("0", 2) == pytest.approx(second_loss("0", 1), rel=1e-5)  # without dropout, the same
+
+
 @pytest.mark.parametrize("launcher", ["torchrun", "slurm", "openmpi"])
 @pytest.mark.parametrize("mode", ["dpo", "sft"])
 def test_two_ranks_train_as_one_process_with_twice_the_batch(mode, launcher, model_dir, data, one_process_runs,
