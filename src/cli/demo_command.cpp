@@ -33,6 +33,9 @@ void set_demo_defaults(AlignOptions& o) {
   c.eval_samples = 4;
   c.evaluation.ks = {1, 4};
   o.train.loss.beta = 1.0;
+  // DPOP's penalty (Pal et al. 2024): the best single-round DPO at RFT's compute on the
+  // validation slice (docs/BENCHMARKS.md, "The grid continued"), and the only one that kept pass@5.
+  o.train.loss.dpop_lambda = 50;
   o.train.learning_rate = 5e-5;
   o.train.num_train_epochs = 2;  // 60 steps are more than one pass over the pairs of 600 tasks
   o.train.max_steps = 60;

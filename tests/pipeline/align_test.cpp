@@ -663,7 +663,7 @@ TEST_F(Align, AReducedDemoRunsEndToEndWithoutOutsideDataAndItsReportRenders) {
     EXPECT_TRUE(metrics.back().contains(key)) << key << " not in " << metrics.back().dump();
   // The demo's own defaults, not align's, are what ran and what config.toml records.
   std::string options = read_file(path("demo/config.toml"));
-  for (const char* line : {"train-beta=1\n", "samples-per-task=4\n", "max-new-tokens=128\n"})
+  for (const char* line : {"train-beta=1\n", "train-dpop-lambda=50\n", "samples-per-task=4\n", "max-new-tokens=128\n"})
     EXPECT_NE(options.find(line), std::string::npos) << line << " not in:\n" << options;
   EXPECT_NE(options.find("demo-model"), std::string::npos) << options;
 
