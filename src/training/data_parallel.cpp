@@ -127,13 +127,12 @@ class DataParallelOptimizer::Sharded {
   }
 
   // The weights in float32, per trained tensor (decayed, then not decayed): the master slices
-  // gathered. Collective; every rank gets them.
+  // gathered on rank 0's CPU (the other ranks get none). Collective.
   std::vector<torch::Tensor> full_precision_weights() const {
     std::vector<torch::Tensor> weights;
     for (const Group& group : groups_) {
-      torch::Tensor flat = torch::empty({padded(group)}, group.master.options());
-      torch::Tensor shard = group.master.detach();
-      comm_.all_gather_into(flat, shard);
+      torch::Tensor flat = gather_on_main(group.master.detach());
+      if (!comm_.is_main()) continue;
       int64_t offset = 0;
       for (const torch::Tensor& p : group.parameters) {
         weights.push_back(flat.narrow(0, offset, p.numel()).view(p.sizes()));
@@ -142,20 +141,18 @@ class DataParallelOptimizer::Sharded {
     }
     return weights;
   }
-  // The whole state gathered into the replicated optimizer's layout: per tensor its moments
-  // and step count.
+
+  // The whole state gathered into the replicated optimizer's layout, on rank 0's CPU: per
+  // tensor its moments and step count. Collective; rank 0 writes.
   void save(const std::string& path) const {
     std::vector<torch::Tensor> inner = inner_->state(), state;
     for (size_t g = 0; g < groups_.size(); ++g) {
       const Group& group = groups_[g];
-      torch::Tensor moments[2];
-      for (int m = 0; m < 2; ++m) {
-        moments[m] = torch::empty({padded(group)}, inner[3 * g + size_t(m)].options());
-        comm_.all_gather_into(moments[m], inner[3 * g + size_t(m)]);
-      }
+      torch::Tensor moments[2] = {gather_on_main(inner[3 * g]), gather_on_main(inner[3 * g + 1])};
+      if (!comm_.is_main()) continue;
       int64_t offset = 0;
       for (const torch::Tensor& p : group.parameters) {
-        for (const torch::Tensor& moment : moments) state.push_back(moment.narrow(0, offset, p.numel()).view_as(p).cpu());
+        for (const torch::Tensor& moment : moments) state.push_back(moment.narrow(0, offset, p.numel()).view(p.sizes()));
         state.push_back(inner[3 * g + 2].cpu().clone());
         offset += p.numel();
       }
@@ -213,6 +210,20 @@ class DataParallelOptimizer::Sharded {
     torch::Tensor shard_gradient;      // this rank's slice of the summed gradients
   };
   int64_t padded(const Group& group) const { return group.shard * comm_.size(); }
+
+  // Every rank's slice laid end to end in rank 0's memory (CPU), one slice at a time, so that
+  // no rank ever holds more than a slice of it on its device (a checkpoint of a 7B model's
+  // moments would otherwise take 56 GB on every GPU); undefined on the other ranks.
+  torch::Tensor gather_on_main(const torch::Tensor& slice) const {
+    torch::Tensor whole = comm_.is_main() ? torch::empty({slice.numel() * comm_.size()}, slice.options().device(torch::kCPU))
+                                          : torch::Tensor();
+    for (int r = 0; r < comm_.size(); ++r) {
+      torch::Tensor piece = r == comm_.rank() ? slice.clone() : torch::empty_like(slice);
+      comm_.broadcast(piece, r);
+      if (comm_.is_main()) whole.narrow(0, r * slice.numel(), slice.numel()).copy_(piece);
+    }
+    return whole;
+  }
 
   static void view_gradients(Group& group) {
     int64_t offset = 0;

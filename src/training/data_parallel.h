@@ -34,12 +34,13 @@ class DataParallelOptimizer {
   double reduce_and_clip(double max_grad_norm);
   void step(double learning_rate);
   void zero_grad();
-  // Collective under sharding (every rank calls it): rank 0 writes the whole state.
+  // Collective under sharding (every rank calls it): the state gathered slice by slice on rank
+  // 0's CPU, which writes it.
   void save(const std::string& path) const;
   void load(const std::string& path);  // errors name the file
   // The trained tensors in float32 (decayed, then not decayed), what a checkpoint holds: with
-  // bfloat16 weights the master slices gathered (collective: every rank calls it), else the
-  // tensors themselves.
+  // bfloat16 weights the master slices gathered on rank 0's CPU (collective: every rank calls
+  // it; the others get none), else the tensors themselves.
   std::vector<torch::Tensor> full_precision_weights() const;
   bool low_precision_weights() const { return low_precision_weights_; }
   const std::vector<torch::Tensor>& trained() const { return trained_; }
