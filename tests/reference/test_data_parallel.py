@@ -342,7 +342,10 @@ def test_align_with_two_ranks_equals_one_process(tmp_path):
     same numbers."""
     command = [CODEALIGN, "demo", "--train-tasks", "builtin:train[:12]", "--eval", "builtin:heldout[:10]",
                "--samples-per-task", "4", "--eval-samples", "2", "--train-max-steps", "2", "-j", "2",
-               "--execution-cache", "", "--dist-timeout", "120"]
+               "--execution-cache", "", "--dist-timeout", "120",
+               # Plain DPO: DPOP's penalty (the demo's default) multiplies the log-probs' last-bit
+               # differences between one and two processes by its lambda of 50, past 1e-5.
+               "--train-dpop-lambda", "0"]
     one, two = tmp_path / "one", tmp_path / "two"
     finish(subprocess.Popen([*command, "--out", str(one), "--train-batch-size", "8"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True), command)
