@@ -2,10 +2,10 @@
 
 #include <chrono>
 #include <condition_variable>
-#include <map>
-#include <mutex>
 #include <cstdlib>
 #include <iostream>
+#include <map>
+#include <mutex>
 #include <thread>
 
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>

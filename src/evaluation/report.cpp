@@ -1,8 +1,8 @@
 #include <cstdio>
 
+#include "common/error.h"
 #include "common/files.h"
 #include "common/jsonl.h"
-#include "common/error.h"
 #include "evaluation/evaluation.h"
 #include "evaluation/summarize.h"
 

@@ -318,16 +318,10 @@ class Run {
     if (fs::exists(samples_path)) return;
     if (comm_.size() == 1) return sample_tasks(sampling_model(model_path), *tokenizer_, tasks, sampling, samples_path.string());
     distributed::World::Slice mine = comm_.world().slice_of(tasks.tasks.size());
-    auto part = [&](int rank) { return part_of(samples_path, rank); };
-    sample_tasks(sampling_model(model_path), *tokenizer_, tasks, sampling, part(comm_.rank()), mine.first,
-                 mine.last - mine.first);
+    sample_tasks(sampling_model(model_path), *tokenizer_, tasks, sampling, part_of(samples_path, comm_.rank()),
+                 mine.first, mine.last - mine.first);
     comm_.wait_all();
-    if (comm_.is_main()) {
-      AtomicFile joined(samples_path.string());
-      for (int rank = 0; rank < comm_.size(); ++rank) joined.write(read_file(part(rank)));
-      joined.commit();
-      for (int rank = 0; rank < comm_.size(); ++rank) fs::remove(part(rank));
-    }
+    if (comm_.is_main()) join_parts(samples_path);
     comm_.wait_all();  // the joined file is there for every rank (they run their slice of it next)
   }
 
@@ -373,10 +367,7 @@ class Run {
   // the whole report read back from them.
   evaluation::Report join_results(const tasks::TaskSet& tasks, const evaluation::Options& options,
                                   const fs::path& results) {
-    AtomicFile joined(results.string());
-    for (int rank = 0; rank < comm_.size(); ++rank) joined.write(read_file(part_of(results, rank)));
-    joined.commit();
-    for (int rank = 0; rank < comm_.size(); ++rank) fs::remove(part_of(results, rank));
+    join_parts(results);
     evaluation::Report report = evaluation::read_report(results.string(), tasks, options.ks);
     report.isolation = executor().isolation();
     report.hardened = options.hardened;
@@ -391,6 +382,14 @@ class Run {
 
   // Rank `rank`'s part of a file that every rank writes a slice of.
   static std::string part_of(const fs::path& file, int rank) { return file.string() + ".rank-" + std::to_string(rank); }
+
+  // Rank 0: every rank's part of `file` joined in rank order into it (atomically), the parts removed.
+  void join_parts(const fs::path& file) const {
+    AtomicFile joined(file.string());
+    for (int rank = 0; rank < comm_.size(); ++rank) joined.write(read_file(part_of(file, rank)));
+    joined.commit();
+    for (int rank = 0; rank < comm_.size(); ++rank) fs::remove(part_of(file, rank));
+  }
 
   // Greedy pass@1 of `model_path` on every evaluation set into record["eval"], and with
   // eval_samples > 0 sampled pass@k into record["eval_sampled"]; stages under `group`.

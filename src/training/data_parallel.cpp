@@ -21,13 +21,12 @@ void copy_range(const std::vector<torch::Tensor>& tensors, int64_t first, torch:
   }
 }
 
-// The tensors' gradients (zeros for one without) copied end to end into `flat`'s leading
-// elements: the step's collectives reuse buffers allocated once, not fresh pages every step.
+// The tensors' gradients copied end to end into `flat`'s leading elements: the step's
+// collectives reuse a buffer allocated once, not fresh pages every step.
 void gradients_into(const std::vector<torch::Tensor>& tensors, torch::Tensor& flat) {
   int64_t offset = 0;
   for (const torch::Tensor& p : tensors) {
-    torch::Tensor part = flat.narrow(0, offset, p.numel());
-    p.grad().defined() ? part.copy_(p.grad().reshape({-1})) : part.zero_();
+    flat.narrow(0, offset, p.numel()).copy_(p.grad().reshape({-1}));
     offset += p.numel();
   }
 }
