@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "model/model.h"
+#include "model/own_key_attention.h"
 
 namespace codealign::model {
 
@@ -83,30 +84,41 @@ torch::Tensor grouped_attention(const torch::Tensor& q, const torch::Tensor& k, 
 // and the row's own keys and values k, v [B, kv_heads, L, D] (`allowed` [B, 1, T, L]): one
 // softmax over both, as if the prompt's keys were in the row's cache. The masks and the moves
 // between rows and the prompts' grid are skipped where they would change nothing: no padding in
-// the prompts, no row gone, own keys all valid (a growing cache at one query per row).
+// the prompts, no row gone, own keys all valid (a growing cache at one query per row). The own
+// keys' part goes through own_key_attention.h's loops where they apply (float32 on the CPU).
 torch::Tensor shared_prefix_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                                       const torch::Tensor& allowed, const KvCache::SharedPrefix& prefix, size_t layer,
                                       bool own_all_valid) {
   int64_t B = q.size(0), heads = q.size(1), T = q.size(2), D = q.size(3);
   int64_t kv_heads = k.size(1), L = k.size(2), P = prefix.prompts, n = prefix.copies, T0 = prefix.valid.size(1);
+  double scale = 1.0 / std::sqrt(double(D));
+  bool by_hand = own_key_loops_apply(q, k);
   auto to_grid = [&](const torch::Tensor& rows, int64_t width) {
     return prefix.every_slot ? rows
                              : torch::zeros({P * n, heads, T, width}, q.options()).index_copy_(0, prefix.slots, rows);
   };
   auto from_grid = [&](const torch::Tensor& grid) { return prefix.every_slot ? grid : grid.index_select(0, prefix.slots); };
-  torch::Tensor own = grouped_scores(q, k);
-  if (!own_all_valid) own.masked_fill_(allowed.logical_not(), minus_infinity);
-  torch::Tensor shared = torch::matmul(to_prompt_groups(to_grid(q, D), P, n, kv_heads), prefix.keys[layer].transpose(2, 3));
-  shared = from_grid(from_prompt_groups(shared, n, heads, T)).mul_(1.0 / std::sqrt(double(D)));
+  torch::Tensor scores = torch::empty({B, heads, T, T0 + L}, q.options());  // the prompt's keys, then the own
+  torch::Tensor shared = scores.narrow(-1, 0, T0), own = scores.narrow(-1, T0, L);
+  shared.copy_(from_grid(from_prompt_groups(
+      torch::matmul(to_prompt_groups(to_grid(q, D), P, n, kv_heads), prefix.keys[layer].transpose(2, 3)), n, heads, T)));
+  shared.mul_(scale);
   if (!prefix.no_padding) {
     torch::Tensor prompt_valid = prefix.valid.index_select(0, torch::floor_divide(prefix.slots, n));  // [B, T0]
     shared.masked_fill_(prompt_valid.logical_not().view({B, 1, 1, T0}), minus_infinity);
   }
-  torch::Tensor probabilities = attention_weights(torch::cat({shared, own}, -1), v.scalar_type());  // [B, heads, T, T0 + L]
-  torch::Tensor from_own = grouped_values(probabilities.narrow(-1, T0, L), v);
+  if (by_hand)
+    own_key_scores(q, k, scale, own);
+  else
+    own.copy_(grouped_scores(q, k));
+  if (!own_all_valid) own.masked_fill_(allowed.logical_not(), minus_infinity);
+  torch::Tensor probabilities = attention_weights(scores, v.scalar_type());
   torch::Tensor from_shared =
       torch::matmul(to_prompt_groups(to_grid(probabilities.narrow(-1, 0, T0), T0), P, n, kv_heads), prefix.values[layer]);
-  return from_grid(from_prompt_groups(from_shared, n, heads, T)) + from_own;
+  torch::Tensor attended = from_grid(from_prompt_groups(from_shared, n, heads, T));
+  if (!by_hand) return attended + grouped_values(probabilities.narrow(-1, T0, L), v);
+  add_own_values(probabilities.narrow(-1, T0, L), v, attended);
+  return attended;
 }
 
 }  // namespace
