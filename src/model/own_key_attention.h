@@ -1,8 +1,9 @@
-// Internal to model/: the attention of decode queries over each row's own cached keys, by
-// hand for float32 on the CPU. There a step's own keys are a few dozen per row and head, so
-// torch's batched products make one tiny BLAS call per row and head (and copy the cache when it
-// is a view of a larger buffer); these loops read each row's keys and values once, in place.
-// Each row is computed alone in a fixed order, so its result does not depend on its batch.
+// Internal to model/: decode steps' attention over the keys each row has cached for itself (the
+// generated ones after a shared prompt, or the whole cache), by hand for float32 on the CPU.
+// There a row has a few dozen to a few hundred keys per head, so torch's batched products make
+// one tiny BLAS call per row and head (and copy the cache when it is a view of a larger
+// buffer); these loops read each row's keys and values once, in place. Each row is computed
+// alone in a fixed order, so its result does not depend on its batch.
 #pragma once
 
 #include <torch/torch.h>

@@ -74,10 +74,20 @@ const double minus_infinity = -std::numeric_limits<double>::infinity();
 
 // Masked attention with grouped heads, for decode steps: given a mask, SDPA's only kernel for
 // grouped heads is its plain one, which copies every cached key and value once per query head.
+// Float32 on the CPU takes own_key_attention.h's loops (the whole cache is the row's own here).
 torch::Tensor grouped_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                                 const torch::Tensor& allowed) {
-  torch::Tensor scores = grouped_scores(q, k).masked_fill_(allowed.logical_not(), minus_infinity);
-  return grouped_values(attention_weights(scores, v.scalar_type()), v);
+  if (!own_key_loops_apply(q, k)) {
+    torch::Tensor scores = grouped_scores(q, k).masked_fill_(allowed.logical_not(), minus_infinity);
+    return grouped_values(attention_weights(scores, v.scalar_type()), v);
+  }
+  int64_t B = q.size(0), heads = q.size(1), T = q.size(2), D = q.size(3);
+  torch::Tensor scores = torch::empty({B, heads, T, k.size(2)}, q.options());
+  own_key_scores(q, k, 1.0 / std::sqrt(double(D)), scores);
+  torch::Tensor probabilities = attention_weights(scores.masked_fill_(allowed.logical_not(), minus_infinity), v.scalar_type());
+  torch::Tensor attended = torch::zeros({B, heads, T, D}, q.options());
+  add_own_values(probabilities, v, attended);
+  return attended;
 }
 
 // Attention of q [B, heads, T, D] over the shared prompt of each row (KvCache::share_prefix)
