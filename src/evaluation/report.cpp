@@ -27,9 +27,9 @@ sandbox::Outcome outcome_of(const Json& j, const std::string& prefix, const Json
   o.message = string_field(j, (prefix + "message").c_str(), line);
   o.tests_passed = j.value(prefix + "tests_passed", 0);
   o.tests_total = j.value(prefix + "tests_total", 0);
-  if (prefix.empty()) o.tests_unprotected = j.value("tests_unprotected", 0);
   o.wall_s = j.value(prefix + "wall_time", 0.0);
-  if (prefix.empty()) {
+  if (prefix.empty()) {  // fields the + tests' outcome does not keep
+    o.tests_unprotected = j.value("tests_unprotected", 0);
     o.stdout_text = j.value("stdout", "");
     o.stderr_text = j.value("stderr", "");
   }

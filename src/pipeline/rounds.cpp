@@ -516,7 +516,7 @@ class Run {
                                                                  : as == Method::grpo       ? RunLayout::groups_file
                                                                                             : RunLayout::pairs_file);
       training::TrainPaths paths{model_path, tokenizer_path_, data_file.string(), stage.string(),
-                                 config_.reference == Reference::initial ? config_.model : ""};
+                                 config_.reference == Reference::initial ? config_.model : "", /*eval_data=*/""};
       if (train.mode == training::TrainMode::dpo) paths.eval_data = heldout_pairs(model_path, stage);
       if (!training::train(train, paths, /*resume=*/true))
         throw Error("align: training was interrupted; run again with --resume to continue");
